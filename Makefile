@@ -1,0 +1,51 @@
+# smig — PGXS build.  See README.md "Contributing" for the test commands.
+
+EXTENSION  = smig
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big = smig
+OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c src/common/*.c))
+DATA       = sql/$(EXTENSION)--$(EXTVERSION).sql $(wildcard sql/$(EXTENSION)--*--*.sql)
+
+# pg_regress files, in the order they run (sql/<name>.sql, expected/<name>.out)
+REGRESS = install versions checksums lexing register upgrade_head failures \
+          baseline out_of_order verify_repair load_dir readonly privileges
+REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
+# isolation specs (specs/<name>.spec, expected/<name>.out)
+ISOLATION = concurrent_upgrade repeatable_read
+ISOLATION_OPTS =
+# TAP tests (t/*.pl): primary + standby
+TAP_TESTS = 1
+
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/common
+PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: unitcheck installcheck-regress installcheck-isolation prove-tap bench demo test
+
+# The suites of "make installcheck", one at a time (tools/test.sh runs each
+# against its own temporary instance through EXTRA_REGRESS_OPTS).
+installcheck-regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+
+installcheck-isolation:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+
+prove-tap:
+	$(prove_installcheck)
+
+# plain-C unit tests of src/common (lexer, versions, file names)
+unitcheck:
+	$(MAKE) -C test/unit check
+
+bench:
+	bench/run.sh
+
+demo:
+	tools/demo.sh
+
+test:
+	tools/test.sh

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: smig's performance figures (SPEC §7), measured
+# side by side in one run on a throwaway local server.
+#
+#  1. 1,000 small migrations (create table + index + 100 rows + add a column
+#     to the previous table) from empty: `psql -1 -f all.sql` (no
+#     bookkeeping) versus `SELECT smig.upgrade_head()` on the same SQL,
+#     registered beforehand.  Ratio target <= 1.05.
+#  2. upgrade_head() with 10,000 applied and none pending, timed in the
+#     server (target < 5 ms) and as a whole psql process against
+#     `psql -c 'SELECT 1'`.
+#  3. verify_checksum() over 10,000 migrations (target < 50 ms).
+# Needs root or sudo the first time (packages, make install).  RUNS=N sets
+# hyperfine's run count (default 5).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/common.sh
+
+ensure_packages $BASE_PACKAGES hyperfine
+build_install
+trap cleanup_dirs EXIT
+RUNS=${RUNS:-5}
+N=${N:-1000}
+
+B=$(make_pg_dir bench)
+start_cluster "$B"
+as_postgres "$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET fsync = off" -c "SELECT pg_reload_conf()" >/dev/null
+PSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $B -U postgres"
+
+echo "== generating $N migrations"
+mkdir -p "$B/migrations"
+for i in $(seq 1 "$N"); do
+    v=$(printf '%05d' "$i")
+    {
+        echo "CREATE TABLE bench_$i (id int PRIMARY KEY, val text);"
+        echo "CREATE INDEX bench_${i}_val ON bench_$i (val);"
+        echo "INSERT INTO bench_$i SELECT g, 'v' || g FROM generate_series(1, 100) g;"
+        [ "$i" -gt 1 ] && echo "ALTER TABLE bench_$((i - 1)) ADD COLUMN extra int;"
+    } > "$B/migrations/${v}_step_$i.sql"
+done
+cat "$B"/migrations/*.sql > "$B/all.sql"
+chown -R postgres: "$B"
+
+echo "== 1. applying $N migrations from empty ($RUNS runs each)"
+as_postgres hyperfine --runs "$RUNS" --style basic --export-json "$B/apply.json" \
+    -n "psql -1 -f all.sql" \
+    --prepare "$PSQL -d postgres -c 'DROP DATABASE IF EXISTS b_psql' -c 'CREATE DATABASE b_psql'" \
+    "$PSQL -d b_psql -1 -f $B/all.sql" \
+    -n "smig.upgrade_head()" \
+    --prepare "$PSQL -d postgres -c 'DROP DATABASE IF EXISTS b_smig' -c 'CREATE DATABASE b_smig' && $PSQL -d b_smig -c 'CREATE EXTENSION smig' -c \"SELECT smig.load_dir('$B/migrations')\"" \
+    "$PSQL -d b_smig -c 'SET client_min_messages = warning' -c 'SELECT count(*) FROM smig.upgrade_head()'"
+
+echo "== 2. upgrade_head() with 10,000 applied, none pending"
+$PSQL -d postgres -c 'CREATE DATABASE b_noop' >/dev/null 2>&1 || true
+as_postgres $PSQL -d b_noop -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
+    -c "SELECT count(smig.register(g::text, 'm' || g, 'SELECT 1;')) FROM generate_series(1, 10000) g" \
+    -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
+as_postgres $PSQL -d b_noop -At -c "
+    DO \$\$
+    DECLARE t0 timestamptz; n int;
+    BEGIN
+        PERFORM count(*) FROM smig.upgrade_head();        -- warm the caches
+        t0 := clock_timestamp();
+        FOR i IN 1..50 LOOP PERFORM count(*) FROM smig.upgrade_head(); END LOOP;
+        RAISE NOTICE 'noop_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 50, 3);
+        t0 := clock_timestamp();
+        FOR i IN 1..20 LOOP PERFORM count(*) FROM smig.verify_checksum(); END LOOP;
+        RAISE NOTICE 'verify_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 20, 3);
+    END \$\$" 2>"$B/server_times.txt"
+as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-json "$B/noop.json" \
+    -n "psql -c 'SELECT 1'" "$PSQL -d b_noop -c 'SELECT 1'" \
+    -n "psql -c 'SELECT smig.upgrade_head()'" "$PSQL -d b_noop -c 'SELECT count(*) FROM smig.upgrade_head()'"
+
+mean() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(r[int(sys.argv[2])]['median'])" "$1" "$2"; }
+PSQL_T=$(mean "$B/apply.json" 0)
+SMIG_T=$(mean "$B/apply.json" 1)
+SEL1_T=$(mean "$B/noop.json" 0)
+NOOP_T=$(mean "$B/noop.json" 1)
+NOOP_MS=$(sed -n 's/.*noop_ms \([0-9.]*\).*/\1/p' "$B/server_times.txt")
+VERIFY_MS=$(sed -n 's/.*verify_ms \([0-9.]*\).*/\1/p' "$B/server_times.txt")
+echo
+echo "== results (medians of one run; the machine is shared, so read ratios)"
+awk -v p="$PSQL_T" -v s="$SMIG_T" -v n="$N" 'BEGIN {
+    printf "apply %d migrations: psql -1 -f %.3f s, upgrade_head() %.3f s, ratio %.3f (target <= 1.05)\n", n, p, s, s / p }'
+echo "upgrade_head() no-op with 10,000 applied, in the server: ${NOOP_MS} ms (target < 5 ms)"
+awk -v a="$SEL1_T" -v b="$NOOP_T" 'BEGIN {
+    printf "no-op as a psql process: %.1f ms vs SELECT 1 %.1f ms, ratio %.3f (target <= 1.10)\n", b * 1000, a * 1000, b / a }'
+echo "verify_checksum() over 10,000 migrations: ${VERIFY_MS} ms (target < 50 ms)"

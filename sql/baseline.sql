@@ -1,0 +1,56 @@
+-- baseline: smig.baseline() on an existing database, and B<version> migrations
+DROP EXTENSION IF EXISTS smig CASCADE;
+CREATE EXTENSION smig;
+\set VERBOSITY terse
+
+SELECT smig.register('1', 'one', 'CREATE TABLE base_one ();');
+SELECT smig.register('2', 'two', 'CREATE TABLE base_two ();');
+SELECT smig.register('3', 'three', 'CREATE TABLE base_three ();');
+
+-- an existing database already has 1 and 2: baseline at 2
+SELECT smig.baseline('2', 'existing schema');
+SELECT smig.current();
+SELECT version, name, state FROM smig.status();
+SELECT * FROM smig.pending();
+SELECT action, version, name, checksum, duration FROM smig.history;
+SELECT version, name FROM smig.upgrade_head();
+SELECT to_regclass('base_one') IS NULL AS one_skipped, to_regclass('base_three') IS NOT NULL AS three_ran;
+
+-- a baseline only moves forward
+\set VERBOSITY default
+SELECT smig.baseline('3');
+SELECT smig.baseline('1');
+SELECT smig.baseline('x');
+SELECT smig.baseline('9', '');
+\set VERBOSITY terse
+SELECT smig.baseline('10', 'squash');
+SELECT version, state FROM smig.status();
+
+-- baseline migrations (B<version>): an empty database applies the highest
+-- and skips every older version
+DROP EXTENSION smig CASCADE;
+DROP TABLE IF EXISTS base_one, base_two, base_three;
+CREATE EXTENSION smig;
+SELECT smig.register('1', 'one', 'CREATE TABLE base_one ();');
+SELECT smig.register('2', 'two', 'CREATE TABLE base_two ();');
+SELECT smig.register('3', 'full_schema', 'CREATE TABLE base_full ();', NULL, '{"baseline": true}');
+SELECT smig.register('4', 'four', 'CREATE TABLE base_four ();');
+SELECT version, state FROM smig.status();
+SELECT version, name FROM smig.upgrade_head();
+SELECT to_regclass('base_one') IS NULL AS one_skipped, to_regclass('base_full') IS NOT NULL AS full_ran;
+SELECT action, version FROM smig.history ORDER BY id;
+SELECT version, state FROM smig.status();
+
+-- a database whose history stops below the baseline is refused
+DROP EXTENSION smig CASCADE;
+DROP TABLE IF EXISTS base_one, base_full, base_four;
+CREATE EXTENSION smig;
+SELECT smig.register('1', 'one', 'CREATE TABLE base_one ();');
+SELECT version FROM smig.upgrade_head();
+SELECT smig.register('3', 'full_schema', 'CREATE TABLE base_full ();', NULL, '{"baseline": true}');
+SELECT smig.register('4', 'four', 'CREATE TABLE base_four ();');
+\set VERBOSITY default
+SELECT version FROM smig.upgrade_head();
+\set VERBOSITY terse
+SELECT version, state FROM smig.status();
+SELECT count(*) AS history_rows FROM smig.history;

@@ -1,0 +1,71 @@
+-- lexing: what real migration files contain, registered and applied
+DROP EXTENSION IF EXISTS smig CASCADE;
+CREATE EXTENSION smig;
+SET client_min_messages = warning;
+\set VERBOSITY terse
+
+-- dollar quotes of any tag, ';' inside them, DO blocks, comments everywhere
+SELECT smig.register('1', 'functions', $mig$
+/* a block /* nested */ comment; with a semicolon */
+CREATE TABLE lex_t (id int, note text DEFAULT 'it''s; fine', "odd;name" int);
+CREATE FUNCTION lex_f() RETURNS text LANGUAGE plpgsql AS $body$
+BEGIN
+    -- a semicolon; inside a body
+    RETURN 'a;b' || $x$;$x$;
+END
+$body$;
+DO $$ BEGIN INSERT INTO lex_t (id) VALUES (1); END $$;
+CREATE FUNCTION lex_atomic(a int) RETURNS int LANGUAGE sql
+BEGIN ATOMIC
+    SELECT a + 1;
+    SELECT a + 2;
+END;
+INSERT INTO lex_t (id, note) VALUES (2, E'back\\slash\'; quote');  -- trailing comment
+INSERT INTO lex_t (id) SELECT x FROM (SELECT 3 AS x) s   -- no final semicolon
+$mig$);
+SELECT version, name FROM smig.upgrade_head();
+SELECT id, note, lex_f(), lex_atomic(1) FROM lex_t ORDER BY id;
+
+-- a psql-style BEGIN; ... COMMIT; wrapper is recognised and not sent
+SELECT smig.register('2', 'wrapped', E'-- header\nBEGIN;\nCREATE TABLE lex_wrapped (id int);\nCOMMIT;\n');
+SELECT smig.register('3', 'wrapped_lower', E'begin transaction;\ninsert into lex_wrapped values (1);\nend;');
+SELECT smig.register('4', 'start', E'START TRANSACTION ISOLATION LEVEL READ COMMITTED;\ninsert into lex_wrapped values (2);\nCOMMIT WORK;');
+BEGIN;
+SELECT version, name FROM smig.upgrade_head();
+-- still in our own transaction: nothing was committed by the migrations
+SELECT count(*) FROM lex_wrapped;
+ROLLBACK;
+SELECT to_regclass('lex_wrapped') IS NULL AS rolled_back;
+
+-- an empty file is a placeholder: applied as a no-op, and recorded
+SELECT smig.register('5', 'placeholder', '');
+SELECT smig.register('6', 'comments_only', E'-- nothing yet\n/* later */\n');
+SELECT version, name FROM smig.upgrade_head() ORDER BY 1;
+SELECT version, action FROM smig.history WHERE version IN ('5', '6') ORDER BY id;
+
+-- BOM and CRLF line ends
+SELECT smig.register('7', 'crlf', convert_from('\xefbbbf'::bytea, 'UTF8') || E'CREATE TABLE lex_crlf (id int);\r\nINSERT INTO lex_crlf VALUES (7);\r\n');
+SELECT version, name FROM smig.upgrade_head();
+SELECT * FROM lex_crlf;
+
+-- refused at register time, naming the line
+\set VERBOSITY default
+SELECT smig.register('20', 'commit_inside', E'CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);');
+SELECT smig.register('20', 'rollback', E'CREATE TABLE a (id int);\n\nROLLBACK;');
+SELECT smig.register('20', 'savepoint', E'SAVEPOINT s;\nCREATE TABLE a (id int);');
+SELECT smig.register('20', 'begin_only', E'BEGIN;\nCREATE TABLE a (id int);');
+SELECT smig.register('20', 'commit_only', E'CREATE TABLE a (id int);\nCOMMIT;');
+SELECT smig.register('20', 'begin_twice', E'BEGIN;\nBEGIN;\nCOMMIT;');
+SELECT smig.register('20', 'prepare_txn', E'PREPARE TRANSACTION ''x'';');
+SELECT smig.register('20', 'include', E'CREATE TABLE a (id int);\n\\i other.sql\n');
+SELECT smig.register('20', 'set_var', E'\\set ON_ERROR_STOP 1\nCREATE TABLE a (id int);');
+SELECT smig.register('20', 'gset', E'SELECT 1 AS x \\gset\n');
+SELECT smig.register('20', 'unterminated', E'CREATE TABLE a (id int);\nSELECT ''oops;\n');
+SELECT smig.register('20', 'unterminated_dollar', E'DO $$ BEGIN\nNULL;\nEND $;');
+SELECT smig.register('20', 'unterminated_comment', E'/* never closed\nSELECT 1;');
+SELECT smig.register('20', 'down_bad', 'CREATE TABLE a (id int);', E'DROP TABLE a;\nCOMMIT;');
+-- nothing of the refused registrations is in the registry
+SELECT count(*) FROM smig.migration WHERE version = '20';
+-- a prepared statement is not transaction control
+SELECT smig.register('21', 'prepared', 'PREPARE lex_q AS SELECT 1; DEALLOCATE lex_q;');
+SELECT version, name FROM smig.upgrade_head();

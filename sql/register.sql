@@ -1,0 +1,49 @@
+-- register: upsert semantics, sections, directives, options, bad input
+DROP EXTENSION IF EXISTS smig CASCADE;
+CREATE EXTENSION smig;
+\set VERBOSITY terse
+
+SELECT smig.register('001', 'create_users', 'CREATE TABLE reg_users (id int);');
+SELECT smig.register('001', 'create_users', 'CREATE TABLE reg_users (id int);');
+SELECT smig.register('1', 'create_users', 'CREATE TABLE reg_users (id int);');   -- same version, new spelling
+SELECT version, name, checksum = smig.checksum(up_sql) AS checksum_ok, down_sql, options
+  FROM smig.migration;
+SELECT smig.register('1', 'create_users', 'CREATE TABLE reg_users (id int, name text);', 'DROP TABLE reg_users;');
+SELECT version, up_sql, down_sql FROM smig.migration;
+
+-- sections in one text: smig's own markers and dbmate's
+SELECT smig.register('2', 'sections', E'-- smig:up\nCREATE TABLE reg_s (id int);\n-- smig:down\nDROP TABLE reg_s;\n');
+SELECT smig.register('3', 'dbmate', E'-- migrate:up\nCREATE TABLE reg_d (id int);\n\n-- migrate:down\n\n');
+SELECT smig.register('4', 'down_only_marker', E'CREATE TABLE reg_o (id int);\n-- smig:down\nDROP TABLE reg_o;');
+SELECT version, up_sql, down_sql FROM smig.migration WHERE version IN ('2', '3', '4') ORDER BY version;
+
+-- directives become options; explicit options win
+SELECT smig.register('5', 'directives', E'-- smig:lock-timeout 5s\n-- smig:no-transaction\nCREATE INDEX CONCURRENTLY reg_i ON reg_users (id);');
+SELECT smig.register('6', 'options', 'SELECT 1;', NULL, '{"lock_timeout": "250ms"}');
+SELECT smig.register('7', 'override', E'-- smig:lock-timeout 5s\nSELECT 1;', NULL, '{"lock_timeout": "1s"}');
+SELECT version, options FROM smig.migration WHERE version IN ('5', '6', '7') ORDER BY version;
+
+-- bad input: clear errors, registry unchanged
+CREATE TEMP TABLE before AS SELECT * FROM smig.migration;
+\set VERBOSITY default
+SELECT smig.register(NULL, 'x', 'SELECT 1;');
+SELECT smig.register('8', NULL, 'SELECT 1;');
+SELECT smig.register('8', 'x', NULL);
+SELECT smig.register('8', '', 'SELECT 1;');
+SELECT smig.register('eight', 'x', 'SELECT 1;');
+SELECT smig.register('8', 'x', 'SELECT 1;', NULL, '[1]');
+SELECT smig.register('8', 'x', 'SELECT 1;', NULL, '{"transactionl": false}');
+SELECT smig.register('8', 'x', 'SELECT 1;', NULL, '{"transactional": "no"}');
+SELECT smig.register('8', 'x', 'SELECT 1;', NULL, '{"lock_timeout": "soon"}');
+SELECT smig.register('8', 'x', E'-- smig:lock-timeout forever\nSELECT 1;');
+SELECT smig.register('8', 'x', E'-- smig:no-transactoin\nSELECT 1;');
+SELECT smig.register('8', 'x', E'-- smig:up\nSELECT 1;\n-- smig:up\nSELECT 2;');
+SELECT smig.register('8', 'x', E'-- smig:up\nSELECT 1;\n-- smig:down\nSELECT 2;', 'SELECT 3;');
+\set VERBOSITY terse
+SELECT count(*) AS changed_rows
+  FROM (SELECT * FROM smig.migration EXCEPT SELECT * FROM before) d;
+SELECT count(*) AS registered FROM smig.migration;
+
+-- registering never applies anything, and never writes history
+SELECT count(*) AS history_rows FROM smig.history;
+SELECT to_regclass('reg_users') IS NULL AS not_applied;

@@ -1,0 +1,251 @@
+/* smig--0.1.sql — install script for smig 0.1 */
+
+\echo Use "CREATE EXTENSION smig" to load this file. \quit
+
+/*---- tables ----------------------------------------------------------------
+ * Only smig's own code writes these tables (it switches to the extension
+ * owner for the writes), so no role needs, or gets, write access to them.
+ * version_key is the order-preserving sort key of a version (see
+ * smig.version_key); it is the identity of a migration, so "001" and "1"
+ * are the same migration.
+ */
+
+-- The registry: what the migration files say now.
+CREATE TABLE smig.migration (
+    version_key   text COLLATE "C" PRIMARY KEY,
+    version       text NOT NULL,
+    name          text NOT NULL,
+    up_sql        text NOT NULL,
+    down_sql      text,
+    checksum      text NOT NULL,
+    options       jsonb NOT NULL DEFAULT '{}',
+    registered_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE smig.migration IS
+    'Registered migrations: what the migration files say now (written by smig.register and smig.load_dir).';
+
+-- What is applied now, one row per version: a summary of smig.history kept
+-- in step with it by smig, so that state is cheap to derive.  kind =
+-- 'baseline' marks a baseline (every lower version counts as applied);
+-- checksum is NULL for a baseline set by smig.baseline() without SQL.
+CREATE TABLE smig.applied (
+    version_key text COLLATE "C" PRIMARY KEY,
+    version     text NOT NULL,
+    name        text NOT NULL,
+    checksum    text,
+    kind        text NOT NULL CHECK (kind IN ('migration', 'baseline')),
+    applied_at  timestamptz NOT NULL,
+    applied_by  name NOT NULL,
+    history_id  bigint NOT NULL
+);
+COMMENT ON TABLE smig.applied IS
+    'Applied migrations and baselines now; derived from smig.history by smig.';
+
+-- The history: an append-only log of every action.
+CREATE SEQUENCE smig.history_id_seq;
+CREATE TABLE smig.history (
+    id           bigint PRIMARY KEY DEFAULT nextval('smig.history_id_seq'),
+    action       text NOT NULL
+                 CHECK (action IN ('apply', 'baseline', 'repair')),
+    version      text NOT NULL,
+    version_key  text COLLATE "C" NOT NULL,
+    name         text NOT NULL,
+    checksum     text,
+    old_checksum text,
+    role         name NOT NULL,
+    session_role name NOT NULL,
+    started_at   timestamptz NOT NULL,
+    duration     interval,
+    txid         xid8 NOT NULL,
+    fingerprint  text,
+    detail       text
+);
+ALTER SEQUENCE smig.history_id_seq OWNED BY smig.history.id;
+CREATE INDEX history_version_key_idx ON smig.history (version_key);
+COMMENT ON TABLE smig.history IS
+    'Append-only log of every smig action: who, when, how long, txid, checksum.';
+
+SELECT pg_catalog.pg_extension_config_dump('smig.migration', '');
+SELECT pg_catalog.pg_extension_config_dump('smig.applied', '');
+SELECT pg_catalog.pg_extension_config_dump('smig.history', '');
+SELECT pg_catalog.pg_extension_config_dump('smig.history_id_seq', '');
+
+-- smig.history is append-only.
+CREATE FUNCTION smig._refuse_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = format('%I.%I is append-only.', TG_TABLE_SCHEMA, TG_TABLE_NAME);
+END
+$$;
+CREATE TRIGGER history_append_only
+    BEFORE UPDATE OR DELETE ON smig.history
+    FOR EACH ROW EXECUTE FUNCTION smig._refuse_change();
+CREATE TRIGGER history_no_truncate
+    BEFORE TRUNCATE ON smig.history
+    FOR EACH STATEMENT EXECUTE FUNCTION smig._refuse_change();
+
+/*---- versions and checksums ---------------------------------------------*/
+
+CREATE FUNCTION smig.version_key(version text) RETURNS text
+AS 'MODULE_PATHNAME', 'smig_version_key'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION smig.version_key(text) IS
+    'Order-preserving sort key of a migration version; raises 22023 for an invalid version.';
+
+CREATE FUNCTION smig.checksum(sql text) RETURNS text
+AS 'MODULE_PATHNAME', 'smig_checksum'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION smig.checksum(text) IS
+    'SHA-256 (hex) of migration SQL with CRLF/CR line ends normalised and a leading BOM dropped.';
+
+/*---- state ----------------------------------------------------------------
+ * One definition of truth: the state of every known version, derived from
+ * the registry and smig.applied.  pending(), status(), verify_checksum()
+ * and the C apply loop all read it.
+ *
+ * current_key is the highest applied version; baseline_key the highest
+ * baseline, or, on an empty history, the highest registered baseline
+ * migration (an empty database applies it and skips every older version).
+ */
+CREATE FUNCTION smig._state()
+RETURNS TABLE (version_key text, version text, name text, state text,
+               registered_checksum text, applied_checksum text,
+               applied_at timestamptz, applied_by name)
+LANGUAGE sql STABLE AS $$
+    WITH marks AS (
+        SELECT max(a.version_key) AS current_key,
+               max(a.version_key) FILTER (WHERE a.kind = 'baseline') AS baseline_key
+          FROM smig.applied a
+    ), eff AS (
+        SELECT mk.current_key,
+               CASE WHEN mk.current_key IS NULL
+                    THEN (SELECT max(b.version_key) FROM smig.migration b
+                           WHERE b.options @> '{"baseline": true}')
+                    ELSE mk.baseline_key END AS baseline_key
+          FROM marks mk
+    )
+    SELECT coalesce(m.version_key, a.version_key),
+           coalesce(m.version, a.version),
+           coalesce(m.name, a.name),
+           CASE
+             WHEN a.version_key IS NULL THEN
+               CASE WHEN m.version_key < e.baseline_key THEN 'baselined'
+                    WHEN m.options @> '{"baseline": true}'
+                         AND m.version_key <= e.current_key THEN 'baselined'
+                    WHEN m.version_key < e.current_key THEN 'out-of-order'
+                    ELSE 'pending' END
+             WHEN a.checksum IS NULL THEN 'baselined'
+             WHEN m.version_key IS NULL THEN 'missing'
+             WHEN a.checksum <> m.checksum THEN 'modified'
+             ELSE 'applied'
+           END,
+           m.checksum, a.checksum, a.applied_at, a.applied_by
+      FROM smig.migration m
+      FULL JOIN smig.applied a ON a.version_key = m.version_key
+     CROSS JOIN eff e
+$$;
+
+CREATE FUNCTION smig.status()
+RETURNS TABLE (version text, name text, state text,
+               applied_at timestamptz, applied_by name)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.version, s.name, s.state, s.applied_at, s.applied_by
+      FROM smig._state() s
+     ORDER BY s.version_key
+$$;
+COMMENT ON FUNCTION smig.status() IS
+    'One row per known version: applied, pending, modified, missing, out-of-order or baselined.';
+
+CREATE FUNCTION smig.pending()
+RETURNS TABLE (version text, name text, out_of_order boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.version, s.name, s.state = 'out-of-order'
+      FROM smig._state() s
+     WHERE s.state IN ('pending', 'out-of-order')
+     ORDER BY s.version_key
+$$;
+COMMENT ON FUNCTION smig.pending() IS
+    'Migrations not yet applied, in apply order; out_of_order marks those below smig.current().';
+
+CREATE FUNCTION smig.current() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.version FROM smig.applied a ORDER BY a.version_key DESC LIMIT 1
+$$;
+COMMENT ON FUNCTION smig.current() IS
+    'The highest applied (or baselined) version; NULL on an empty history.';
+
+CREATE FUNCTION smig.verify_checksum()
+RETURNS TABLE (version text, name text, problem text,
+               applied_checksum text, registered_checksum text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.version, s.name, s.state, s.applied_checksum, s.registered_checksum
+      FROM smig._state() s
+     WHERE s.state IN ('modified', 'missing')
+     ORDER BY s.version_key
+$$;
+COMMENT ON FUNCTION smig.verify_checksum() IS
+    'Applied migrations whose registered text changed (modified) or that are no longer registered (missing); empty when all is well.';
+
+/*---- registry ------------------------------------------------------------*/
+
+CREATE FUNCTION smig.register(version text, name text, up_sql text,
+                              down_sql text DEFAULT NULL,
+                              options jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'smig_register'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.register(text, text, text, text, jsonb) IS
+    'Add or update a migration in the registry; returns new, changed or unchanged.';
+
+CREATE FUNCTION smig.load_dir(path text) RETURNS integer
+AS 'MODULE_PATHNAME', 'smig_load_dir'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION smig.load_dir(text) IS
+    'Register every migration file in a server directory; returns how many were new or changed.';
+
+/*---- applying ------------------------------------------------------------*/
+
+CREATE FUNCTION smig.upgrade_head()
+RETURNS TABLE (version text, name text, duration interval)
+AS 'MODULE_PATHNAME', 'smig_upgrade_head'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.upgrade_head() IS
+    'Apply every pending migration in version order, in the caller''s transaction.';
+
+CREATE FUNCTION smig.upgrade_to(target text)
+RETURNS TABLE (version text, name text, duration interval)
+AS 'MODULE_PATHNAME', 'smig_upgrade_to'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION smig.upgrade_to(text) IS
+    'Apply pending migrations up to and including target, in the caller''s transaction.';
+
+CREATE FUNCTION smig.apply(version text)
+RETURNS TABLE (version text, name text, duration interval)
+AS 'MODULE_PATHNAME', 'smig_apply'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION smig.apply(text) IS
+    'Apply exactly one pending migration.';
+
+CREATE FUNCTION smig.baseline(version text, name text DEFAULT 'baseline')
+RETURNS void
+AS 'MODULE_PATHNAME', 'smig_baseline'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION smig.baseline(text, text) IS
+    'Mark the database as being at version; every lower version counts as applied.';
+
+CREATE FUNCTION smig.repair()
+RETURNS TABLE (version text, name text, old_checksum text, new_checksum text)
+AS 'MODULE_PATHNAME', 'smig_repair'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.repair() IS
+    'Accept the registered text of modified applied migrations; each is recorded in smig.history.';
+
+/*---- privileges ------------------------------------------------------------
+ * Nothing for PUBLIC: an administrator grants a deployer role what it needs
+ * (README, "Privileges").
+ */
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA smig FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA smig FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA smig FROM PUBLIC;

@@ -1,0 +1,465 @@
+/*-------------------------------------------------------------------------
+ * apply.c
+ *	  The apply loop: smig.upgrade_head, smig.upgrade_to, smig.apply, and
+ *	  the other actions that change migration state (smig.baseline,
+ *	  smig.repair).
+ *
+ * Every action follows one sequence:
+ *	 1. preconditions, before touching anything: not a standby, not a
+ *		read-only transaction, READ COMMITTED;
+ *	 2. the deploy lock: a transaction-level advisory lock in smig's key
+ *		space, released by commit or rollback whatever happens;
+ *	 3. the work, read *after* the lock: in READ COMMITTED each SPI query
+ *		takes a new snapshot, so a second upgrader sees what the first one
+ *		committed and applies nothing twice;
+ *	 4. per migration: the runner (one subtransaction), one history row,
+ *		one NOTICE, one result row.
+ * All of it happens in the caller's transaction: a failure anywhere rolls
+ * back every migration of the call and its history.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "apply.h"
+#include "compat.h"
+#include "history.h"
+#include "ownersql.h"
+#include "runner.h"
+#include "smig.h"
+#include "versions.h"
+
+PG_FUNCTION_INFO_V1(smig_upgrade_head);
+PG_FUNCTION_INFO_V1(smig_upgrade_to);
+PG_FUNCTION_INFO_V1(smig_apply);
+PG_FUNCTION_INFO_V1(smig_baseline);
+PG_FUNCTION_INFO_V1(smig_repair);
+
+/* Advisory lock keys: smig's key space ("smig" in ASCII), then the purpose. */
+#define SMIG_LOCK_SPACE		0x736d6967
+#define SMIG_LOCK_DEPLOY	1
+
+/*---- preconditions and the lock -------------------------------------------*/
+
+void
+apply_check_writable(const char *what)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot %s on a standby server", what),
+				 errdetail("This server is in recovery; its schema follows the primary's."),
+				 errhint("Connect to the primary server.")));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot %s in a read-only transaction", what),
+				 errhint("Run it in a read-write transaction.")));
+}
+
+/*
+ * Check the preconditions of a state-changing action, then take the
+ * deploy lock.  A REPEATABLE READ or SERIALIZABLE transaction took its
+ * snapshot before the lock, so it could not see what a concurrent
+ * upgrader committed meanwhile: refuse it.
+ */
+static void
+begin_action(const char *what)
+{
+	apply_check_writable(what);
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cannot %s in a %s transaction", what,
+						IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
+				 errdetail("Its snapshot predates smig's lock, so it could miss migrations that a concurrent upgrade applied."),
+				 errhint("Run it in a READ COMMITTED transaction, the default.")));
+
+	DirectFunctionCall2(pg_advisory_xact_lock_int4,
+						Int32GetDatum(SMIG_LOCK_SPACE),
+						Int32GetDatum(SMIG_LOCK_DEPLOY));
+}
+
+/* The highest applied version and its key, or NULLs on an empty history. */
+static void
+read_current(char **version, char **key)
+{
+	owner_exec("SELECT a.version, a.version_key FROM smig.applied a"
+			   " ORDER BY a.version_key COLLATE \"C\" DESC LIMIT 1",
+			   0, NULL, NULL, NULL, SPI_OK_SELECT);
+	*version = SPI_processed ? spi_text(0, 1) : NULL;
+	*key = SPI_processed ? spi_text(0, 2) : NULL;
+}
+
+/*---- the work list --------------------------------------------------------*/
+
+typedef struct WorkItem
+{
+	char	   *version_key;
+	char	   *version;
+	char	   *name;
+	char	   *state;			/* pending, out-of-order, modified */
+	char	   *up_sql;
+	char	   *checksum;
+	bool		baseline;
+	bool		transactional;
+	char	   *lock_timeout;
+} WorkItem;
+
+/* Every pending, out-of-order and modified version, in version order. */
+static WorkItem *
+read_work(int *nitems)
+{
+	WorkItem   *items;
+	uint64		i;
+
+	owner_exec("SELECT s.version_key, s.version, s.name, s.state, m.up_sql,"
+			   "  m.checksum,"
+			   "  coalesce((m.options ->> 'baseline')::boolean, false),"
+			   "  coalesce((m.options ->> 'transactional')::boolean, true),"
+			   "  m.options ->> 'lock_timeout'"
+			   " FROM smig._state() s"
+			   " LEFT JOIN smig.migration m ON m.version_key = s.version_key"
+			   " WHERE s.state IN ('pending', 'out-of-order', 'modified')"
+			   " ORDER BY s.version_key COLLATE \"C\"",
+			   0, NULL, NULL, NULL, SPI_OK_SELECT);
+
+	items = palloc0(Max(SPI_processed, 1) * sizeof(WorkItem));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		items[i].version_key = spi_text(i, 1);
+		items[i].version = spi_text(i, 2);
+		items[i].name = spi_text(i, 3);
+		items[i].state = spi_text(i, 4);
+		items[i].up_sql = spi_text(i, 5);
+		items[i].checksum = spi_text(i, 6);
+		items[i].baseline = strcmp(spi_text(i, 7), "t") == 0;
+		items[i].transactional = strcmp(spi_text(i, 8), "t") == 0;
+		items[i].lock_timeout = spi_text(i, 9);
+	}
+	*nitems = (int) SPI_processed;
+	return items;
+}
+
+/* Refuse to run while an applied migration's text differs from the files. */
+static void
+refuse_modified(WorkItem *items, int nitems)
+{
+	StringInfoData list;
+	WorkItem   *first = NULL;
+	int			i;
+
+	initStringInfo(&list);
+	for (i = 0; i < nitems; i++)
+	{
+		if (strcmp(items[i].state, "modified") != 0)
+			continue;
+		if (first == NULL)
+			first = &items[i];
+		appendStringInfo(&list, "%s\"%s\" (\"%s\")",
+						 list.len ? ", " : "", items[i].version, items[i].name);
+	}
+	if (first != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("applied migration \"%s\" (\"%s\") was modified",
+						first->version, first->name),
+				 errdetail("The registered up script of these applied migrations differs from the one applied: %s.",
+						   list.data),
+				 errhint("Restore the original text, or accept the change with SELECT smig.repair().")));
+}
+
+/*
+ * Refuse, before running anything, every item of the selection that
+ * cannot be applied: out of order (unless smig.out_of_order), a baseline
+ * migration on a non-empty history, a no-transaction migration.
+ */
+static void
+check_selected(WorkItem *item, const char *current_version)
+{
+	if (strcmp(item->state, "out-of-order") == 0 && !smig_out_of_order)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration \"%s\" (\"%s\") is older than the current version \"%s\"",
+						item->version, item->name, current_version),
+				 errdetail("Applying it now would run it after migrations with higher versions."),
+				 errhint("Renumber it above \"%s\", or SET smig.out_of_order = on to apply it anyway.",
+						 current_version)));
+	if (item->baseline && current_version != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot apply baseline migration \"%s\" (\"%s\"): the history stops at version \"%s\"",
+						item->version, item->name, current_version),
+				 errdetail("A baseline migration replaces every version before it and applies only to an empty database."),
+				 errhint("Upgrade this database to version \"%s\" with a release that still ships the older migrations, or create a new database from the baseline.",
+						 item->version)));
+	if (!item->transactional)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("migration \"%s\" (\"%s\") cannot run inside a transaction",
+						item->version, item->name),
+				 errdetail("It is marked \"-- smig:no-transaction\", and this version of smig applies migrations only inside the caller's transaction."),
+				 errhint("Apply its statements outside smig, then record it with smig.baseline() or remove the directive.")));
+}
+
+/* Explain why version cannot be applied by smig.apply(version). */
+static void
+refuse_unselectable(const char *version, const char *key)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(key)};
+	char	   *state;
+
+	owner_exec("SELECT s.state FROM smig._state() s WHERE s.version_key = $1",
+			   1, types, values, NULL, SPI_OK_SELECT);
+	state = SPI_processed ? spi_text(0, 1) : NULL;
+	if (state == NULL || strcmp(state, "missing") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration \"%s\" is not registered", version),
+				 errhint("Register it with smig.register() or smig.load_dir().")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("migration \"%s\" is not pending", version),
+			 errdetail("Its state is \"%s\".", state)));
+}
+
+/*---- the apply loop --------------------------------------------------------*/
+
+/*
+ * Apply pending migrations, in version order, in the caller's transaction:
+ * all of them (target_key and only_key NULL), those up to target_key, or
+ * only the one with only_key.  Returns one row per applied migration.
+ */
+static void
+apply_pending(FunctionCallInfo fcinfo, const char *target_key,
+			  const char *only_version, const char *only_key)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext itemcxt;
+	MemoryContext oldcxt;
+	WorkItem   *items;
+	int			nitems;
+	char	   *current_version;
+	char	   *current_key;
+	int			i;
+	bool		found_only = false;
+
+	InitMaterializedSRF(fcinfo, 0);
+	begin_action("apply migrations");
+
+	SPI_connect();
+	read_current(&current_version, &current_key);
+	items = read_work(&nitems);
+	refuse_modified(items, nitems);
+
+	/* select, and check everything selected before running anything */
+	for (i = 0; i < nitems; i++)
+	{
+		WorkItem   *item = &items[i];
+		bool		selected = strcmp(item->state, "modified") != 0;
+
+		if (target_key && strcmp(item->version_key, target_key) > 0)
+			selected = false;
+		if (only_key && strcmp(item->version_key, only_key) != 0)
+			selected = false;
+		if (!selected)
+		{
+			item->state = NULL;
+			continue;
+		}
+		found_only = true;
+		check_selected(item, current_version);
+	}
+	if (only_key && !found_only)
+		refuse_unselectable(only_version, only_key);
+
+	itemcxt = AllocSetContextCreate(CurrentMemoryContext, "smig migration",
+									ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < nitems; i++)
+	{
+		WorkItem   *item = &items[i];
+		RunnerScript script;
+		HistoryEntry entry = {0};
+		TimestampTz started;
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		Interval   *duration;
+
+		if (item->state == NULL)
+			continue;
+		oldcxt = MemoryContextSwitchTo(itemcxt);
+
+		script.version = item->version;
+		script.name = item->name;
+		script.sql = item->up_sql;
+		script.lock_timeout = item->lock_timeout;
+
+		started = GetCurrentTimestamp();
+		runner_run(&script);
+
+		entry.action = item->baseline ? "baseline" : "apply";
+		entry.version = item->version;
+		entry.version_key = item->version_key;
+		entry.name = item->name;
+		entry.checksum = item->checksum;
+		entry.started_at = started;
+		entry.duration_us = GetCurrentTimestamp() - started;
+		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
+
+		ereport(NOTICE,
+				(errmsg("applied %smigration \"%s\" (\"%s\")",
+						item->baseline ? "baseline " : "",
+						item->version, item->name),
+				 errdetail("Duration: %.3f ms.", entry.duration_us / 1000.0)));
+
+		duration = palloc0(sizeof(Interval));
+		duration->time = entry.duration_us;
+		values[0] = CStringGetTextDatum(item->version);
+		values[1] = CStringGetTextDatum(item->name);
+		values[2] = IntervalPGetDatum(duration);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(itemcxt);
+	}
+	MemoryContextDelete(itemcxt);
+	SPI_finish();
+}
+
+/* smig.upgrade_head() returns table (version, name, duration) */
+Datum
+smig_upgrade_head(PG_FUNCTION_ARGS)
+{
+	apply_pending(fcinfo, NULL, NULL, NULL);
+	return (Datum) 0;
+}
+
+/* smig.upgrade_to(target text) returns table (version, name, duration) */
+Datum
+smig_upgrade_to(PG_FUNCTION_ARGS)
+{
+	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	apply_pending(fcinfo, version_key_or_error(target), NULL, NULL);
+	return (Datum) 0;
+}
+
+/* smig.apply(version text) returns table (version, name, duration) */
+Datum
+smig_apply(PG_FUNCTION_ARGS)
+{
+	char	   *version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	apply_pending(fcinfo, NULL, version, version_key_or_error(version));
+	return (Datum) 0;
+}
+
+/*---- baseline and repair ---------------------------------------------------*/
+
+/* smig.baseline(version text, name text DEFAULT 'baseline') returns void */
+Datum
+smig_baseline(PG_FUNCTION_ARGS)
+{
+	char	   *version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *key = version_key_or_error(version);
+	char	   *current_version;
+	char	   *current_key;
+	HistoryEntry entry = {0};
+
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("baseline name must not be empty")));
+	begin_action("set a baseline");
+
+	SPI_connect();
+	read_current(&current_version, &current_key);
+	if (current_key != NULL && strcmp(key, current_key) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot baseline at version \"%s\": the history already reaches version \"%s\"",
+						version, current_version),
+				 errhint("A baseline only moves the history forward; choose a version above \"%s\".",
+						 current_version)));
+
+	entry.action = "baseline";
+	entry.version = version;
+	entry.version_key = key;
+	entry.name = name;
+	entry.started_at = GetCurrentTimestamp();
+	entry.duration_us = -1;
+	history_record_applied(&entry, "baseline");
+	SPI_finish();
+
+	ereport(NOTICE,
+			(errmsg("baselined the database at version \"%s\"", version),
+			 errdetail("Versions up to and including \"%s\" count as applied.",
+					   version)));
+	PG_RETURN_VOID();
+}
+
+/* smig.repair() returns table (version, name, old_checksum, new_checksum) */
+Datum
+smig_repair(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SPITupleTable *modified;
+	uint64		nmodified;
+	uint64		i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	begin_action("repair migrations");
+
+	SPI_connect();
+	owner_exec("SELECT s.version_key, s.version, s.name,"
+			   "  s.applied_checksum, s.registered_checksum"
+			   " FROM smig._state() s WHERE s.state = 'modified'"
+			   " ORDER BY s.version_key COLLATE \"C\"",
+			   0, NULL, NULL, NULL, SPI_OK_SELECT);
+	modified = SPI_tuptable;
+	nmodified = SPI_processed;
+
+	for (i = 0; i < nmodified; i++)
+	{
+		HistoryEntry entry = {0};
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		int			col;
+
+		entry.action = "repair";
+		entry.version_key = SPI_getvalue(modified->vals[i], modified->tupdesc, 1);
+		entry.version = SPI_getvalue(modified->vals[i], modified->tupdesc, 2);
+		entry.name = SPI_getvalue(modified->vals[i], modified->tupdesc, 3);
+		entry.old_checksum = SPI_getvalue(modified->vals[i], modified->tupdesc, 4);
+		entry.checksum = SPI_getvalue(modified->vals[i], modified->tupdesc, 5);
+		entry.started_at = GetCurrentTimestamp();
+		entry.duration_us = -1;
+		history_record_repair(&entry);
+
+		ereport(NOTICE,
+				(errmsg("accepted the modified text of migration \"%s\" (\"%s\")",
+						entry.version, entry.name)));
+
+		for (col = 0; col < 4; col++)
+			values[col] = CStringGetTextDatum(SPI_getvalue(modified->vals[i],
+														   modified->tupdesc,
+														   col + 2));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}

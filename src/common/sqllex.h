@@ -1,0 +1,101 @@
+/*-------------------------------------------------------------------------
+ * sqllex.h
+ *	  A small SQL script lexer shared by the smig extension and client.
+ *
+ * Plain C (no backend headers): it splits a migration script into
+ * statements the way psql would, skipping comments and understanding
+ * quoted identifiers, standard and E'' strings and dollar quotes, and
+ * classifies each statement (transaction control, psql meta-command, or
+ * plain SQL).  It also reads "-- smig:" directives and splits a file into
+ * "-- smig:up" / "-- smig:down" sections.  Nothing here allocates memory:
+ * results are offsets into the caller's buffer.
+ *-------------------------------------------------------------------------
+ */
+#ifndef SMIG_SQLLEX_H
+#define SMIG_SQLLEX_H
+
+#include <stddef.h>
+
+typedef enum SqlStmtKind
+{
+	SQL_STMT_PLAIN,				/* anything a migration may run */
+	SQL_STMT_BEGIN,				/* BEGIN [WORK|TRANSACTION] ..., START TRANSACTION ... */
+	SQL_STMT_COMMIT,			/* COMMIT [WORK|TRANSACTION], END [WORK|TRANSACTION] */
+	SQL_STMT_TXN_OTHER,			/* ROLLBACK, ABORT, SAVEPOINT, RELEASE, PREPARE
+								 * TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED */
+	SQL_STMT_META				/* a psql backslash command (\i, \set, ...) */
+} SqlStmtKind;
+
+typedef struct SqlStmt
+{
+	size_t		start;			/* offset of the statement's first byte */
+	size_t		end;			/* offset just past its last byte; excludes
+								 * the terminating ';' and trailing blanks */
+	int			line;			/* 1-based line number of start */
+	SqlStmtKind kind;
+} SqlStmt;
+
+typedef enum SqlLexStatus
+{
+	SQLLEX_OK = 1,				/* *out holds the next statement */
+	SQLLEX_END = 0,				/* no more statements */
+	SQLLEX_ERROR = -1			/* unterminated literal or comment: see
+								 * error, error_line */
+} SqlLexStatus;
+
+typedef struct SqlLexer
+{
+	const char *buf;
+	size_t		len;
+	size_t		pos;
+	int			line;
+	const char *error;			/* static message when SQLLEX_ERROR */
+	int			error_line;		/* line where the unterminated thing began */
+} SqlLexer;
+
+/* Start lexing buf[0..len).  A leading UTF-8 byte order mark is skipped. */
+extern void sqllex_init(SqlLexer *lx, const char *buf, size_t len);
+
+/*
+ * Return the next statement.  Empty statements (";;", comments only) are
+ * skipped.  A statement without a final ';' at the end of input is still
+ * returned.  ';' inside parentheses, literals, comments and inside the
+ * BEGIN ATOMIC ... END body of CREATE FUNCTION/PROCEDURE does not end a
+ * statement.  A backslash outside literals and comments starts a psql
+ * meta-command, returned as its own SQL_STMT_META statement that runs to
+ * the end of its line.
+ */
+extern SqlLexStatus sqllex_next(SqlLexer *lx, SqlStmt *out);
+
+/*
+ * Directives: lines of the form "-- smig:NAME [ARGUMENT]" in the leading
+ * comment block of a script (before its first statement; blank lines and
+ * other comments may be mixed in).  Section markers (smig:up, smig:down,
+ * migrate:up, migrate:down) are not directives and are skipped.
+ * Call repeatedly with *pos starting at 0; returns 1 and fills the spans
+ * (pointers into buf, not NUL-terminated; arg_len may be 0), or 0 when no
+ * directive is left.
+ */
+extern int	sqllex_next_directive(const char *buf, size_t len, size_t *pos,
+								  const char **name, size_t *name_len,
+								  const char **arg, size_t *arg_len,
+								  int *line);
+
+/*
+ * Sections: a line consisting only of "-- smig:up" or "-- migrate:up"
+ * (likewise ":down"), outside any literal or block comment, marks a
+ * section.  Returns 0 when the script has no markers (the whole script is
+ * "up"), 1 when it has them, and -1 when they are malformed (a marker
+ * repeated, or down before up; *error says which, *error_line where).
+ * On 1, [*up_start, *up_end) is the text after the up marker and before
+ * the down marker (or the end), and [*down_start, *down_end) the text
+ * after the down marker (*down_start == *down_end == len when there is
+ * none).  Text before the up marker must be blank or comments; it is not
+ * part of either section.
+ */
+extern int	sqllex_split_sections(const char *buf, size_t len,
+								  size_t *up_start, size_t *up_end,
+								  size_t *down_start, size_t *down_end,
+								  const char **error, int *error_line);
+
+#endif							/* SMIG_SQLLEX_H */

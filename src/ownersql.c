@@ -1,0 +1,88 @@
+/*-------------------------------------------------------------------------
+ * ownersql.c
+ *	  Running smig's own bookkeeping SQL as the extension owner.
+ *
+ * smig's tables are written only by smig's code, never by its callers: a
+ * deployer role gets EXECUTE on smig's functions and no privilege on its
+ * tables, so it cannot forge history.  Bookkeeping SQL therefore runs as
+ * the owner of schema smig (the role that created the extension), with a
+ * search_path of pg_catalog, pg_temp so that no caller-created operator or
+ * function can be picked up.  Migration SQL itself always runs as the
+ * caller (runner.c) and never inside an owner scope.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
+
+#include "ownersql.h"
+
+/* The owner of schema smig, which CREATE EXTENSION made. */
+static Oid
+smig_owner(void)
+{
+	Oid			nspid = get_namespace_oid("smig", false);
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for namespace %u", nspid);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+void
+owner_scope_enter(OwnerScope *scope)
+{
+	Oid			owner = smig_owner();
+
+	GetUserIdAndSecContext(&scope->saved_userid, &scope->saved_sec_context);
+	SetUserIdAndSecContext(owner,
+						   scope->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	scope->saved_gucnest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+owner_scope_exit(OwnerScope *scope)
+{
+	AtEOXact_GUC(true, scope->saved_gucnest);
+	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
+}
+
+void
+owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
+		   const char *nulls, int expected)
+{
+	OwnerScope	scope;
+	int			rc;
+
+	owner_scope_enter(&scope);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	owner_scope_exit(&scope);
+	if (rc != expected)
+		elog(ERROR, "smig: SPI returned %s for: %s",
+			 SPI_result_code_string(rc), sql);
+}
+
+Datum
+text_datum_or_null(const char *s)
+{
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+char *
+spi_text(int row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}

@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ * ownersql.h
+ *	  Running smig's own bookkeeping SQL as the extension owner.
+ *-------------------------------------------------------------------------
+ */
+#ifndef SMIG_OWNERSQL_H
+#define SMIG_OWNERSQL_H
+
+#include "executor/spi.h"
+
+typedef struct OwnerScope
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+	int			saved_gucnest;
+} OwnerScope;
+
+/*
+ * Between enter and exit, the current user is the owner of schema smig and
+ * search_path is "pg_catalog, pg_temp".  An error in between needs no exit:
+ * (sub)transaction abort restores both.
+ */
+extern void owner_scope_enter(OwnerScope *scope);
+extern void owner_scope_exit(OwnerScope *scope);
+
+/*
+ * Run one statement through SPI (already connected) inside an owner scope
+ * and check that SPI returned expected; nulls as for SPI_execute_with_args.
+ */
+extern void owner_exec(const char *sql, int nargs, Oid *argtypes,
+					   Datum *values, const char *nulls, int expected);
+
+/* A text Datum from a C string, or (Datum) 0 for NULL. */
+extern Datum text_datum_or_null(const char *s);
+
+/* Column `col` (1-based) of SPI result row `row` as a C string, or NULL. */
+extern char *spi_text(int row, int col);
+
+#endif							/* SMIG_OWNERSQL_H */

@@ -1,0 +1,191 @@
+/*-------------------------------------------------------------------------
+ * runner.c
+ *	  The only code that executes migration SQL.
+ *
+ * A migration runs statement by statement through SPI, as the calling
+ * role, inside its own subtransaction of the caller's transaction: the
+ * subtransaction lets the runner catch a failure, roll the migration back
+ * and re-raise the error decorated with the migration's version and name
+ * and the failing statement's line; the caller's transaction still makes
+ * a whole upgrade all or nothing.  (The same boundary will serve lock
+ * timeout retries and rehearsals.)
+ *
+ * Statements come from the shared lexer (common/sqllex.c), so the runner
+ * skips an outer BEGIN; ... COMMIT; pair that files written for psql often
+ * carry.  Other transaction control was refused at registration.
+ *
+ * While a migration runs, runner_current_version() names it: a C variable,
+ * not a setting, so that no one can SET it to pass unmanaged DDL off as a
+ * migration.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "runner.h"
+#include "sqllex.h"
+
+static const char *current_version = NULL;
+
+const char *
+runner_current_version(void)
+{
+	return current_version;
+}
+
+/* Split script->sql into statements; skip an outer BEGIN/COMMIT pair. */
+static SqlStmt *
+split_statements(const RunnerScript *script, int *nstmts)
+{
+	SqlLexer	lx;
+	SqlStmt		st;
+	SqlStmt    *stmts;
+	int			n = 0;
+	int			cap = 16;
+	SqlLexStatus rc;
+
+	stmts = palloc(cap * sizeof(SqlStmt));
+	sqllex_init(&lx, script->sql, strlen(script->sql));
+	while ((rc = sqllex_next(&lx, &st)) == SQLLEX_OK)
+	{
+		if (n == cap)
+		{
+			cap *= 2;
+			stmts = repalloc(stmts, cap * sizeof(SqlStmt));
+		}
+		stmts[n++] = st;
+	}
+	if (rc == SQLLEX_ERROR)
+		elog(ERROR, "migration \"%s\" no longer lexes: %s at line %d",
+			 script->version, lx.error, lx.error_line);
+
+	if (n >= 2 && stmts[0].kind == SQL_STMT_BEGIN &&
+		stmts[n - 1].kind == SQL_STMT_COMMIT)
+	{
+		n -= 2;
+		memmove(stmts, stmts + 1, n * sizeof(SqlStmt));
+	}
+	*nstmts = n;
+	return stmts;
+}
+
+/* 1-based line of the character at 1-based position pos of stmt_text. */
+static int
+line_of_position(const char *stmt_text, int stmt_line, int pos)
+{
+	int			line = stmt_line;
+	const char *p = stmt_text;
+	int			chars = 1;
+
+	while (*p && chars < pos)
+	{
+		if (*p == '\n')
+			line++;
+		p += pg_mblen(p);
+		chars++;
+	}
+	return line;
+}
+
+/*
+ * Turn the error of a failed statement into the migration's error: same
+ * SQLSTATE, detail and hint; message prefixed with the migration; the
+ * statement's line appended to the context.
+ */
+static void
+decorate_error(ErrorData *edata, const RunnerScript *script,
+			   const char *stmt_text, const SqlStmt *st)
+{
+	int			line = st->line;
+	char	   *where;
+
+	/* a syntax error points into the statement: report that line */
+	if (edata->internalpos > 0 && edata->internalquery &&
+		strcmp(edata->internalquery, stmt_text) == 0)
+		line = line_of_position(stmt_text, st->line, edata->internalpos);
+	else if (edata->cursorpos > 0)
+		line = line_of_position(stmt_text, st->line, edata->cursorpos);
+
+	edata->message = psprintf("migration \"%s\" (\"%s\") failed: %s",
+							  script->version, script->name,
+							  edata->message ? edata->message : "");
+	where = psprintf("line %d of migration \"%s\" (\"%s\")",
+					 line, script->version, script->name);
+	edata->context = edata->context
+		? psprintf("%s\n%s", edata->context, where)
+		: where;
+	edata->cursorpos = 0;
+}
+
+void
+runner_run(const RunnerScript *script)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	SqlStmt    *volatile stmts;
+	int			nstmts;
+	volatile int i = 0;
+	char	   *volatile stmt_text = NULL;
+
+	stmts = split_statements(script, &nstmts);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	current_version = script->version;
+
+	PG_TRY();
+	{
+		int			gucnest = NewGUCNestLevel();
+
+		if (script->lock_timeout)
+			(void) set_config_option("lock_timeout", script->lock_timeout,
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+
+		for (i = 0; i < nstmts; i++)
+		{
+			int			rc;
+
+			stmt_text = pnstrdup(script->sql + stmts[i].start,
+								 stmts[i].end - stmts[i].start);
+			rc = SPI_execute(stmt_text, false, 0);
+			if (rc < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("statement cannot run in a migration: %s",
+								SPI_result_code_string(rc))));
+			SPI_freetuptable(SPI_tuptable);
+			pfree(stmt_text);
+			stmt_text = NULL;
+		}
+
+		AtEOXact_GUC(true, gucnest);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		current_version = NULL;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		current_version = NULL;
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+
+		if (stmt_text != NULL && i < nstmts)
+			decorate_error(edata, script, stmt_text, &stmts[i]);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+}

@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ * runner.h
+ *	  The only code that executes migration SQL.
+ *-------------------------------------------------------------------------
+ */
+#ifndef SMIG_RUNNER_H
+#define SMIG_RUNNER_H
+
+typedef struct RunnerScript
+{
+	const char *version;
+	const char *name;
+	const char *sql;			/* the script as registered */
+	const char *lock_timeout;	/* "-- smig:lock-timeout" value, or NULL */
+} RunnerScript;
+
+/*
+ * Run every statement of script through SPI (already connected), as the
+ * caller, in one subtransaction of the caller's transaction.  An outer
+ * BEGIN; ... COMMIT; pair is not sent.  On error the subtransaction is
+ * rolled back and the error re-raised as
+ *   migration "<version>" ("<name>") failed: <message>
+ * with the statement's line in the context.
+ */
+extern void runner_run(const RunnerScript *script);
+
+/* The version of the migration running now in this backend, or NULL. */
+extern const char *runner_current_version(void);
+
+#endif							/* SMIG_RUNNER_H */

@@ -1,0 +1,81 @@
+-- pgTAP: schema-level properties of the smig extension.
+-- Run with pg_prove (tools/test.sh does); everything rolls back.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION smig;
+
+SELECT plan(42);
+
+SELECT has_schema('smig');
+SELECT tables_are('smig', ARRAY['migration', 'applied', 'history']);
+SELECT sequences_are('smig', ARRAY['history_id_seq']);
+
+-- registry
+SELECT col_is_pk('smig', 'migration', 'version_key', 'migration is keyed by the version sort key');
+SELECT col_type_is('smig', 'migration', 'version', 'text', 'migration.version is text');
+SELECT col_type_is('smig', 'migration', 'up_sql', 'text', 'migration.up_sql is text');
+SELECT col_not_null('smig', 'migration', 'up_sql', 'migration.up_sql is required');
+SELECT col_is_null('smig', 'migration', 'down_sql', 'migration.down_sql is optional');
+SELECT col_type_is('smig', 'migration', 'checksum', 'text', 'migration.checksum is text');
+SELECT col_type_is('smig', 'migration', 'options', 'jsonb', 'migration.options is jsonb');
+SELECT col_type_is('smig', 'migration', 'registered_at', 'timestamp with time zone', 'migration.registered_at is timestamptz');
+
+-- applied
+SELECT col_is_pk('smig', 'applied', 'version_key', 'applied is keyed by the version sort key');
+SELECT col_has_check('smig', 'applied', 'kind', 'applied.kind is checked');
+
+-- history
+SELECT col_is_pk('smig', 'history', 'id', 'history has a bigint key');
+SELECT col_type_is('smig', 'history', 'id', 'bigint', 'history.id is bigint');
+SELECT col_type_is('smig', 'history', 'txid', 'xid8', 'history.txid is xid8');
+SELECT col_type_is('smig', 'history', 'duration', 'interval', 'history.duration is an interval');
+SELECT col_type_is('smig', 'history', 'role', 'name', 'history.role is a name');
+SELECT col_type_is('smig', 'history', 'session_role', 'name', 'history.session_role is a name');
+SELECT col_has_check('smig', 'history', 'action', 'history.action is checked');
+SELECT has_index('smig', 'history', 'history_version_key_idx', 'history is indexed by version');
+SELECT has_trigger('smig', 'history', 'history_append_only', 'history refuses UPDATE and DELETE');
+SELECT has_trigger('smig', 'history', 'history_no_truncate', 'history refuses TRUNCATE');
+SELECT throws_ok($$UPDATE smig.history SET name = 'x'$$, '42501', NULL, 'UPDATE on history is refused');
+SELECT throws_ok($$TRUNCATE smig.history$$, '42501', NULL, 'TRUNCATE on history is refused');
+
+-- the API
+SELECT has_function('smig', 'register', ARRAY['text', 'text', 'text', 'text', 'jsonb']);
+SELECT has_function('smig', 'load_dir', ARRAY['text']);
+SELECT has_function('smig', 'upgrade_head', ARRAY[]::text[]);
+SELECT has_function('smig', 'upgrade_to', ARRAY['text']);
+SELECT has_function('smig', 'apply', ARRAY['text']);
+SELECT has_function('smig', 'baseline', ARRAY['text', 'text']);
+SELECT has_function('smig', 'repair', ARRAY[]::text[]);
+SELECT has_function('smig', 'verify_checksum', ARRAY[]::text[]);
+SELECT function_returns('smig', 'current', ARRAY[]::text[], 'text');
+SELECT is_definer('smig', 'status', ARRAY[]::text[], 'status() reads smig''s tables as their owner');
+SELECT isnt_definer('smig', 'upgrade_head', ARRAY[]::text[], 'upgrade_head() runs migrations as the caller');
+
+-- privileges: nothing for PUBLIC (grantee 0 in an ACL)
+SELECT is((SELECT count(*) FROM pg_namespace n,
+                  aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+            WHERE n.nspname = 'smig' AND a.grantee = 0),
+          0::bigint, 'PUBLIC has no privilege on schema smig');
+SELECT is((SELECT count(*) FROM pg_class c,
+                  aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+            WHERE c.relnamespace = 'smig'::regnamespace AND a.grantee = 0),
+          0::bigint, 'PUBLIC has no privilege on smig''s tables and sequences');
+SELECT is((SELECT count(*) FROM pg_proc p,
+                  aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+            WHERE p.pronamespace = 'smig'::regnamespace AND a.grantee = 0),
+          0::bigint, 'PUBLIC cannot execute any smig function');
+SELECT ok(NOT has_function_privilege('pg_monitor', 'smig.upgrade_head()', 'EXECUTE'),
+          'a role without a grant cannot run upgrade_head()');
+SELECT ok(NOT has_table_privilege('pg_monitor', 'smig.history', 'INSERT'),
+          'a role without a grant cannot write smig.history');
+
+-- dump: the tables that hold user data travel with pg_dump
+SELECT set_eq(
+    $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'smig'$$,
+    ARRAY['smig.migration', 'smig.applied', 'smig.history', 'smig.history_id_seq'],
+    'registry, applied, history and its sequence are dumped');
+
+SELECT * FROM finish();
+ROLLBACK;

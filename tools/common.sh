@@ -1,0 +1,74 @@
+# tools/common.sh — shared by tools/demo.sh and tools/test.sh (sourced).
+# Installs what a fresh Debian 12 machine lacks, builds and installs smig,
+# and runs throwaway PostgreSQL clusters as the postgres OS user.
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PG_CONFIG=${PG_CONFIG:-$PGBIN/pg_config}
+export PG_CONFIG
+
+# Install the Debian packages that are missing (needs root).
+ensure_packages() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "missing packages: ${missing[*]} (run as root, or install them first)" >&2
+            exit 2
+        fi
+        echo "== installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+BASE_PACKAGES="postgresql-15 postgresql-server-dev-15 make gcc"
+
+# Build smig with no warnings allowed, and install it into the server.
+build_install() {
+    echo "== building and installing smig"
+    make -s clean >/dev/null
+    make -s COPT=-Werror >/dev/null
+    make -s install >/dev/null
+}
+
+# Run a command as the postgres OS user (initdb and postgres refuse root).
+as_postgres() {
+    if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+}
+
+# A directory the postgres user owns, removed by cleanup_dirs.
+CLEANUP_DIRS=()
+make_pg_dir() {
+    local d
+    d=$(mktemp -d /tmp/smig-"$1".XXXXXX)
+    chown postgres: "$d" 2>/dev/null || true
+    chmod 755 "$d"
+    CLEANUP_DIRS+=("$d")
+    echo "$d"
+}
+
+# start_cluster DIR: a throwaway server listening only on a socket in DIR.
+start_cluster() {
+    local dir=$1
+    as_postgres "$PGBIN/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
+    as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -p 5432" start >/dev/null
+    export PGHOST=$dir PGPORT=5432 PGUSER=postgres
+}
+
+stop_cluster() {
+    local dir=$1
+    [ -f "$dir/data/postmaster.pid" ] &&
+        as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+}
+
+cleanup_dirs() {
+    local d
+    for d in "${CLEANUP_DIRS[@]}"; do
+        stop_cluster "$d"
+        rm -rf "$d"
+    done
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# tools/demo.sh — smig's main job, end to end, on a throwaway local server.
+#
+# Run as root (or with sudo) on a fresh Debian 12 machine: installs what is
+# missing, builds and installs smig, starts a temporary PostgreSQL 15 as the
+# postgres OS user, creates the extension, registers examples/ledger/ with
+# smig.load_dir, runs smig.upgrade_head(), prints smig.status() and the
+# history, then stops the server and removes it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/common.sh
+
+ensure_packages $BASE_PACKAGES
+build_install
+trap cleanup_dirs EXIT
+
+DEMO=$(make_pg_dir demo)
+cp -r examples/ledger "$DEMO/migrations"
+chown -R postgres: "$DEMO/migrations"
+echo "== starting a throwaway server in $DEMO"
+start_cluster "$DEMO"
+
+psql_demo() { as_postgres "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -d postgres "$@"; }
+
+psql_demo -e <<SQL
+CREATE EXTENSION smig;
+-- register every migration file of the example project
+SELECT smig.load_dir('$DEMO/migrations') AS registered;
+SELECT * FROM smig.pending();
+-- apply them, in the caller's transaction (all or nothing)
+SELECT version, name FROM smig.upgrade_head();
+SELECT * FROM smig.status();
+SELECT id, action, version, name, role, duration, left(checksum, 12) AS checksum
+  FROM smig.history ORDER BY id;
+-- a second run has nothing to do
+SELECT count(*) AS applied_now FROM smig.upgrade_head();
+-- an edited applied migration is caught
+SELECT smig.register('1', 'baseline', 'CREATE TABLE ledger_entries (id int);');
+SELECT version, name, problem FROM smig.verify_checksum();
+\d ledger_entries
+SQL
+echo "== stopping the server"

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# tools/test.sh — the whole smig test suite, from a fresh Debian 12 machine.
+#
+# Run as root (or with sudo): installs what is missing, builds smig with
+# warnings as errors, installs it, then runs every suite against throwaway
+# PostgreSQL servers started as the postgres OS user:
+#   unit       plain-C tests of the lexer, versions and file names
+#   regress    pg_regress files (sql/, expected/)
+#   isolation  isolation specs (specs/, expected/)
+#   pgtap      pgTAP files (test/*.sql) through pg_prove
+#   tap        PostgreSQL::Test::Cluster tests (t/*.pl): primary + standby
+# and closes with one line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/common.sh
+
+ensure_packages $BASE_PACKAGES postgresql-15-pgtap libipc-run-perl
+build_install
+trap cleanup_dirs EXIT
+
+PASSED=0
+FAILED=0
+FAILED_SUITES=()
+
+# count SUITE LOGFILE OKPATTERN FAILPATTERN
+count() {
+    local ok bad
+    ok=$(grep -cE "$3" "$2" || true)
+    bad=$(grep -cE "$4" "$2" || true)
+    echo "   $1: $ok passed, $bad failed"
+    PASSED=$((PASSED + ok))
+    FAILED=$((FAILED + bad))
+    if [ "$bad" -gt 0 ]; then FAILED_SUITES+=("$1"); fi
+}
+
+# a copy of the tree the postgres user can write (pg_regress writes results/)
+WORK=$(make_pg_dir test)
+cp -r . "$WORK/tree"
+rm -rf "$WORK/tree/.git"
+chown -R postgres: "$WORK"
+T="$WORK/tree"
+run_make() { as_postgres make -s -C "$T" PG_CONFIG="$PG_CONFIG" "$@"; }
+
+echo "== unit tests"
+make -s -C test/unit check >"$WORK/unit.log" 2>&1 || true
+count unit "$WORK/unit.log" '^ok ' '^not ok '
+
+echo "== pg_regress"
+run_make installcheck-regress EXTRA_REGRESS_OPTS="--temp-instance=$WORK/regress-instance" \
+    >"$WORK/regress.log" 2>&1 || true
+count regress "$WORK/regress.log" '\.\.\. ok' '\.\.\. FAILED|\.\.\. failed'
+[ -f "$T/regression.diffs" ] && cat "$T/regression.diffs"
+
+echo "== isolation"
+run_make installcheck-isolation EXTRA_REGRESS_OPTS="--temp-instance=$WORK/isolation-instance" \
+    >"$WORK/isolation.log" 2>&1 || true
+count isolation "$WORK/isolation.log" '\.\.\. ok' '\.\.\. FAILED|\.\.\. failed'
+[ -f "$T/output_iso/regression.diffs" ] && cat "$T/output_iso/regression.diffs"
+
+echo "== pgTAP"
+PGT=$(make_pg_dir pgtap)
+start_cluster "$PGT"
+as_postgres "$PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE smig_tap" >/dev/null
+as_postgres pg_prove -v -d smig_tap test/*.sql >"$WORK/pgtap.log" 2>&1 || true
+count pgtap "$WORK/pgtap.log" '^ok ' '^not ok '
+stop_cluster "$PGT"
+
+echo "== TAP (standby)"
+run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || true
+count tap "$WORK/tap.log" '^ok ' '^not ok |^Dubious|^Bailout'
+
+if [ "$FAILED" -gt 0 ] || [ "$PASSED" -eq 0 ]; then
+    for s in "${FAILED_SUITES[@]}"; do
+        echo "---- $s log ----"
+        tail -n 60 "$WORK/$s.log"
+    done
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
