@@ -6,7 +6,8 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION smig;
 
-SELECT plan(42);
+SET client_min_messages = warning;
+SELECT plan(44);
 
 SELECT has_schema('smig');
 SELECT tables_are('smig', ARRAY['migration', 'applied', 'history']);
@@ -37,7 +38,9 @@ SELECT col_has_check('smig', 'history', 'action', 'history.action is checked');
 SELECT has_index('smig', 'history', 'history_version_key_idx', 'history is indexed by version');
 SELECT has_trigger('smig', 'history', 'history_append_only', 'history refuses UPDATE and DELETE');
 SELECT has_trigger('smig', 'history', 'history_no_truncate', 'history refuses TRUNCATE');
+SELECT lives_ok($$SELECT smig.baseline('1')$$, 'a baseline writes a history row');
 SELECT throws_ok($$UPDATE smig.history SET name = 'x'$$, '42501', NULL, 'UPDATE on history is refused');
+SELECT throws_ok($$DELETE FROM smig.history$$, '42501', NULL, 'DELETE on history is refused');
 SELECT throws_ok($$TRUNCATE smig.history$$, '42501', NULL, 'TRUNCATE on history is refused');
 
 -- the API
