@@ -12,7 +12,7 @@
  *	 3. the work, read *after* the lock: in READ COMMITTED each SPI query
  *		takes a new snapshot, so a second upgrader sees what the first one
  *		committed and applies nothing twice;
- *	 4. per migration: the runner (one subtransaction), one history row,
+ *	 4. per migration: the runner, one history row,
  *		one NOTICE, one result row.
  * All of it happens in the caller's transaction: a failure anywhere rolls
  * back every migration of the call and its history.

@@ -16,9 +16,8 @@ typedef struct RunnerScript
 
 /*
  * Run every statement of script through SPI (already connected), as the
- * caller, in one subtransaction of the caller's transaction.  An outer
- * BEGIN; ... COMMIT; pair is not sent.  On error the subtransaction is
- * rolled back and the error re-raised as
+ * caller, in the caller's transaction.  An outer BEGIN; ... COMMIT; pair
+ * is not sent.  On error the error is re-raised as
  *   migration "<version>" ("<name>") failed: <message>
  * with the statement's line in the context.
  */
