@@ -65,7 +65,32 @@ CREATE INDEX history_version_key_idx ON smig.history (version_key);
 COMMENT ON TABLE smig.history IS
     'Append-only log of every smig action: who, when, how long, txid, checksum.';
 
+-- The fast path of upgrade_head() (src/summary.c): XOR digests of
+-- (version_key, checksum) over the registry and over what is applied.
+-- Equal and not stale: nothing is pending or modified.
+CREATE TABLE smig.summary (
+    id              boolean PRIMARY KEY DEFAULT true CHECK (id),
+    registry_digest bigint NOT NULL DEFAULT 0,
+    applied_digest  bigint NOT NULL DEFAULT 0,
+    stale           boolean NOT NULL DEFAULT false
+);
+INSERT INTO smig.summary DEFAULT VALUES;
+COMMENT ON TABLE smig.summary IS
+    'Digests of the registry and of the applied set: the fast path of upgrade_head().';
+
+-- A write that does not come from smig's own code makes the digests stale.
+CREATE FUNCTION smig._summary_touch() RETURNS trigger
+AS 'MODULE_PATHNAME', 'smig_summary_touch'
+LANGUAGE C;
+CREATE TRIGGER migration_summary_touch
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON smig.migration
+    FOR EACH STATEMENT EXECUTE FUNCTION smig._summary_touch();
+CREATE TRIGGER applied_summary_touch
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON smig.applied
+    FOR EACH STATEMENT EXECUTE FUNCTION smig._summary_touch();
+
 SELECT pg_catalog.pg_extension_config_dump('smig.migration', '');
+SELECT pg_catalog.pg_extension_config_dump('smig.summary', '');
 SELECT pg_catalog.pg_extension_config_dump('smig.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('smig.history', '');
 SELECT pg_catalog.pg_extension_config_dump('smig.history_id_seq', '');

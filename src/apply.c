@@ -39,6 +39,7 @@
 #include "ownersql.h"
 #include "runner.h"
 #include "smig.h"
+#include "summary.h"
 #include "versions.h"
 
 PG_FUNCTION_INFO_V1(smig_upgrade_head);
@@ -256,11 +257,19 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 	char	   *current_key;
 	int			i;
 	bool		found_only = false;
+	uint64		applied_delta = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	begin_action("apply migrations");
 
 	SPI_connect();
+	/* an up-to-date database answers from one row */
+	if (only_key == NULL && summary_nothing_to_do())
+	{
+		SPI_finish();
+		return;
+	}
+	summary_refresh_if_stale();
 	read_current(&current_version, &current_key);
 	items = read_work(&nitems);
 	refuse_modified(items, nitems);
@@ -318,6 +327,7 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 		entry.started_at = started;
 		entry.duration_us = GetCurrentTimestamp() - started;
 		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
+		applied_delta ^= summary_digest(item->version_key, item->checksum);
 
 		ereport(NOTICE,
 				(errmsg("applied %smigration \"%s\" (\"%s\")",
@@ -336,6 +346,7 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 		MemoryContextReset(itemcxt);
 	}
 	MemoryContextDelete(itemcxt);
+	summary_add(0, applied_delta);
 	SPI_finish();
 }
 
@@ -420,6 +431,7 @@ smig_repair(PG_FUNCTION_ARGS)
 	SPITupleTable *modified;
 	uint64		nmodified;
 	uint64		i;
+	uint64		applied_delta = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	begin_action("repair migrations");
@@ -449,6 +461,8 @@ smig_repair(PG_FUNCTION_ARGS)
 		entry.started_at = GetCurrentTimestamp();
 		entry.duration_us = -1;
 		history_record_repair(&entry);
+		applied_delta ^= summary_digest(entry.version_key, entry.old_checksum) ^
+			summary_digest(entry.version_key, entry.checksum);
 
 		ereport(NOTICE,
 				(errmsg("accepted the modified text of migration \"%s\" (\"%s\")",
@@ -460,6 +474,7 @@ smig_repair(PG_FUNCTION_ARGS)
 														   col + 2));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	summary_add(0, applied_delta);
 	SPI_finish();
 	return (Datum) 0;
 }

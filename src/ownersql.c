@@ -23,6 +23,21 @@
 
 #include "ownersql.h"
 
+/* Nesting depth of owner scopes: smig's own writes are in progress. */
+static int	owner_depth = 0;
+
+bool
+owner_scope_active(void)
+{
+	return owner_depth > 0;
+}
+
+void
+owner_scope_reset(void)
+{
+	owner_depth = 0;
+}
+
 /* The owner of schema smig, which CREATE EXTENSION made. */
 static Oid
 smig_owner(void)
@@ -48,6 +63,7 @@ owner_scope_enter(OwnerScope *scope)
 	SetUserIdAndSecContext(owner,
 						   scope->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	scope->saved_gucnest = NewGUCNestLevel();
+	owner_depth++;
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
@@ -56,6 +72,7 @@ owner_scope_enter(OwnerScope *scope)
 void
 owner_scope_exit(OwnerScope *scope)
 {
+	owner_depth--;
 	AtEOXact_GUC(true, scope->saved_gucnest);
 	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
 }

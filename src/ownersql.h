@@ -23,6 +23,12 @@ typedef struct OwnerScope
 extern void owner_scope_enter(OwnerScope *scope);
 extern void owner_scope_exit(OwnerScope *scope);
 
+/* Is smig's own bookkeeping SQL running now (in this backend)? */
+extern bool owner_scope_active(void);
+
+/* Forget any scope left open by an error (transaction callbacks). */
+extern void owner_scope_reset(void);
+
 /*
  * Run one statement through SPI (already connected) inside an owner scope
  * and check that SPI returned expected; nulls as for SPI_execute_with_args.

@@ -25,7 +25,11 @@ typedef enum RegisterResult
 	REGISTER_UNCHANGED
 } RegisterResult;
 
-/* Validate in and upsert it into smig.migration (SPI connected). */
-extern RegisterResult registry_upsert(const MigrationInput *in);
+/*
+ * Validate in and upsert it into smig.migration (SPI connected).  XORs the
+ * change of the registry digest into *registry_delta (summary.c).
+ */
+extern RegisterResult registry_upsert(const MigrationInput *in,
+									  uint64 *registry_delta);
 
 #endif							/* SMIG_REGISTRY_H */

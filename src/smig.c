@@ -8,10 +8,12 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 
 #include "compat.h"
+#include "ownersql.h"
 #include "smig.h"
 
 PG_MODULE_MAGIC;
@@ -19,6 +21,22 @@ PG_MODULE_MAGIC;
 bool		smig_out_of_order = false;
 
 void		_PG_init(void);
+
+/* An error inside an owner scope skips its exit: forget it at abort. */
+static void
+smig_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		owner_scope_reset();
+}
+
+static void
+smig_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		owner_scope_reset();
+}
 
 void
 _PG_init(void)
@@ -33,4 +51,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("smig");
+
+	RegisterXactCallback(smig_xact_callback, NULL);
+	RegisterSubXactCallback(smig_subxact_callback, NULL);
 }

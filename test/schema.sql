@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 SELECT plan(44);
 
 SELECT has_schema('smig');
-SELECT tables_are('smig', ARRAY['migration', 'applied', 'history']);
+SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary']);
 SELECT sequences_are('smig', ARRAY['history_id_seq']);
 
 -- registry
@@ -77,8 +77,8 @@ SELECT ok(NOT has_table_privilege('pg_monitor', 'smig.history', 'INSERT'),
 -- dump: the tables that hold user data travel with pg_dump
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'smig'$$,
-    ARRAY['smig.migration', 'smig.applied', 'smig.history', 'smig.history_id_seq'],
-    'registry, applied, history and its sequence are dumped');
+    ARRAY['smig.migration', 'smig.applied', 'smig.history', 'smig.history_id_seq', 'smig.summary'],
+    'registry, applied, history, its sequence and the summary are dumped');
 
 SELECT * FROM finish();
 ROLLBACK;
