@@ -39,11 +39,12 @@ as_postgres() {
     if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
 }
 
-# A directory the postgres user owns, removed by cleanup_dirs.
+# make_pg_dir NAME [BASE]: a directory the postgres user owns under BASE
+# (default /tmp), removed by cleanup_dirs.
 CLEANUP_DIRS=()
 make_pg_dir() {
     local d
-    d=$(mktemp -d /tmp/smig-"$1".XXXXXX)
+    d=$(mktemp -d "${2:-/tmp}"/smig-"$1".XXXXXX)
     chown postgres: "$d" 2>/dev/null || true
     chmod 755 "$d"
     CLEANUP_DIRS+=("$d")
