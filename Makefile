@@ -9,7 +9,8 @@ DATA       = sql/$(EXTENSION)--$(EXTVERSION).sql $(wildcard sql/$(EXTENSION)--*-
 
 # pg_regress files, in the order they run (sql/<name>.sql, expected/<name>.out)
 REGRESS = install versions checksums lexing register upgrade_head failures \
-          baseline out_of_order verify_repair fastpath load_dir readonly privileges
+          baseline out_of_order verify_repair fastpath load_dir readonly privileges \
+          audit guard
 REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
 # isolation specs (specs/<name>.spec, expected/<name>.out)
 ISOLATION = concurrent_upgrade repeatable_read

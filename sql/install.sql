@@ -12,6 +12,9 @@ SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS f
  WHERE n.nspname = 'smig'
  ORDER BY 1;
 
+-- the audit trail's event triggers
+SELECT evtname, evtevent, evtfoid::regproc, evtenabled FROM pg_event_trigger ORDER BY 1;
+
 -- tables registered for pg_dump
 SELECT unnest(extconfig)::regclass AS dumped FROM pg_extension WHERE extname = 'smig' ORDER BY 1;
 

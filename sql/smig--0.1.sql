@@ -95,15 +95,45 @@ SELECT pg_catalog.pg_extension_config_dump('smig.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('smig.history', '');
 SELECT pg_catalog.pg_extension_config_dump('smig.history_id_seq', '');
 
--- smig.history is append-only.
+-- The audit trail (src/audit.c): one row per object a DDL command touched.
+-- version is the migration that ran the command; NULL means unmanaged DDL.
+CREATE SEQUENCE smig.ddl_log_id_seq;
+CREATE TABLE smig.ddl_log (
+    id              bigint PRIMARY KEY DEFAULT nextval('smig.ddl_log_id_seq'),
+    logged_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    txid            xid8 NOT NULL,
+    event           text NOT NULL
+                    CHECK (event IN ('ddl_command_end', 'sql_drop', 'table_rewrite', 'trim')),
+    session_role    name NOT NULL,
+    role            name NOT NULL,
+    command_tag     text NOT NULL,
+    object_type     text,
+    object_identity text,
+    schema_name     text,
+    statement       text,
+    version         text,
+    detail          text
+);
+ALTER SEQUENCE smig.ddl_log_id_seq OWNED BY smig.ddl_log.id;
+CREATE INDEX ddl_log_object_identity_idx ON smig.ddl_log (object_identity);
+CREATE INDEX ddl_log_txid_idx ON smig.ddl_log (txid);
+CREATE INDEX ddl_log_logged_at_idx ON smig.ddl_log (logged_at);
+COMMENT ON TABLE smig.ddl_log IS
+    'Append-only audit trail: every DDL command, who ran it, and the migration (version) that did, if any.';
+
+SELECT pg_catalog.pg_extension_config_dump('smig.ddl_log', '');
+SELECT pg_catalog.pg_extension_config_dump('smig.ddl_log_id_seq', '');
+
+-- smig.history and smig.ddl_log are append-only.
 CREATE FUNCTION smig._refuse_change() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege',
-              DETAIL = format('%I.%I is append-only.', TG_TABLE_SCHEMA, TG_TABLE_NAME);
-END
-$$;
+AS 'MODULE_PATHNAME', 'smig_refuse_change'
+LANGUAGE C;
+CREATE TRIGGER ddl_log_append_only
+    BEFORE UPDATE OR DELETE ON smig.ddl_log
+    FOR EACH ROW EXECUTE FUNCTION smig._refuse_change();
+CREATE TRIGGER ddl_log_no_truncate
+    BEFORE TRUNCATE ON smig.ddl_log
+    FOR EACH STATEMENT EXECUTE FUNCTION smig._refuse_change();
 CREATE TRIGGER history_append_only
     BEFORE UPDATE OR DELETE ON smig.history
     FOR EACH ROW EXECUTE FUNCTION smig._refuse_change();
@@ -267,10 +297,52 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION smig.repair() IS
     'Accept the registered text of modified applied migrations; each is recorded in smig.history.';
 
+/*---- audit trail ---------------------------------------------------------*/
+
+CREATE FUNCTION smig._audit_ddl_command_end() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'smig_audit_ddl_command_end'
+LANGUAGE C;
+CREATE FUNCTION smig._audit_sql_drop() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'smig_audit_sql_drop'
+LANGUAGE C;
+CREATE FUNCTION smig._audit_table_rewrite() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'smig_audit_table_rewrite'
+LANGUAGE C;
+
+CREATE EVENT TRIGGER smig_audit_ddl_command_end ON ddl_command_end
+    EXECUTE FUNCTION smig._audit_ddl_command_end();
+CREATE EVENT TRIGGER smig_audit_sql_drop ON sql_drop
+    EXECUTE FUNCTION smig._audit_sql_drop();
+CREATE EVENT TRIGGER smig_audit_table_rewrite ON table_rewrite
+    EXECUTE FUNCTION smig._audit_table_rewrite();
+
+CREATE FUNCTION smig.trim_ddl_log(older_than timestamptz) RETURNS bigint
+AS 'MODULE_PATHNAME', 'smig_trim_ddl_log'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION smig.trim_ddl_log(timestamptz) IS
+    'Delete smig.ddl_log entries logged before older_than (the only way to shorten the log); the trim is logged.';
+
+-- Per applied migration, the objects it created, altered, dropped or
+-- rewrote: history and log rows of one transaction and version.
+CREATE VIEW smig.migration_ddl AS
+SELECT h.id AS history_id, h.version, h.name, h.started_at AS applied_at,
+       h.role AS applied_by,
+       CASE WHEN d.event = 'sql_drop' THEN 'dropped'
+            WHEN d.event = 'table_rewrite' THEN 'rewrote'
+            WHEN d.command_tag LIKE 'CREATE%' THEN 'created'
+            ELSE 'altered' END AS change,
+       d.command_tag, d.object_type, d.object_identity, d.schema_name,
+       d.detail, d.id AS ddl_log_id
+  FROM smig.history h
+  JOIN smig.ddl_log d ON d.txid = h.txid AND d.version = h.version
+ WHERE h.action IN ('apply', 'baseline');
+COMMENT ON VIEW smig.migration_ddl IS
+    'Per applied migration, the objects it created, altered, dropped or rewrote.';
+
 /*---- privileges ------------------------------------------------------------
  * Nothing for PUBLIC: an administrator grants a deployer role what it needs
  * (README, "Privileges").
  */
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA smig FROM PUBLIC;
-REVOKE ALL ON ALL TABLES IN SCHEMA smig FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA smig FROM PUBLIC;   -- views included
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA smig FROM PUBLIC;

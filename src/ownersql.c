@@ -92,6 +92,31 @@ owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 			 SPI_result_code_string(rc), sql);
 }
 
+void
+owner_exec_plan(OwnerPlan *p, Datum *values, const char *nulls, int expected)
+{
+	OwnerScope	scope;
+	int			rc;
+
+	owner_scope_enter(&scope);
+	if (p->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(p->sql, p->nargs, p->argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "smig: could not prepare \"%s\": %s", p->sql,
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "smig: could not keep the plan of \"%s\"", p->sql);
+		p->plan = plan;
+	}
+	rc = SPI_execute_plan(p->plan, values, nulls, false, 0);
+	owner_scope_exit(&scope);
+	if (rc != expected)
+		elog(ERROR, "smig: SPI returned %s for: %s",
+			 SPI_result_code_string(rc), p->sql);
+}
+
 Datum
 text_datum_or_null(const char *s)
 {

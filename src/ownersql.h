@@ -36,6 +36,22 @@ extern void owner_scope_reset(void);
 extern void owner_exec(const char *sql, int nargs, Oid *argtypes,
 					   Datum *values, const char *nulls, int expected);
 
+/*
+ * A statement run often (the audit triggers' INSERTs): prepared once per
+ * backend, in an owner scope, and kept; the plan cache re-plans it when
+ * the tables change.
+ */
+typedef struct OwnerPlan
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[8];
+	SPIPlanPtr	plan;
+} OwnerPlan;
+
+extern void owner_exec_plan(OwnerPlan *p, Datum *values, const char *nulls,
+							int expected);
+
 /* A text Datum from a C string, or (Datum) 0 for NULL. */
 extern Datum text_datum_or_null(const char *s);
 

@@ -36,11 +36,18 @@
 #include "sqllex.h"
 
 static const char *current_version = NULL;
+static const char *current_statement = NULL;
 
 const char *
 runner_current_version(void)
 {
 	return current_version;
+}
+
+const char *
+runner_current_statement(void)
+{
+	return current_version ? current_statement : NULL;
 }
 
 /* Split script->sql into statements; skip an outer BEGIN/COMMIT pair. */
@@ -153,6 +160,7 @@ runner_run(const RunnerScript *script)
 
 			stmt_text = pnstrdup(script->sql + stmts[i].start,
 								 stmts[i].end - stmts[i].start);
+			current_statement = stmt_text;
 			rc = SPI_execute(stmt_text, false, 0);
 			if (rc < 0)
 				ereport(ERROR,
@@ -160,6 +168,7 @@ runner_run(const RunnerScript *script)
 						 errmsg("statement cannot run in a migration: %s",
 								SPI_result_code_string(rc))));
 			SPI_freetuptable(SPI_tuptable);
+			current_statement = NULL;
 			pfree(stmt_text);
 			stmt_text = NULL;
 		}
@@ -170,6 +179,7 @@ runner_run(const RunnerScript *script)
 
 		/* the transaction is aborting: only decorate and re-throw */
 		current_version = NULL;
+		current_statement = NULL;
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
 		FlushErrorState();

@@ -26,4 +26,7 @@ extern void runner_run(const RunnerScript *script);
 /* The version of the migration running now in this backend, or NULL. */
 extern const char *runner_current_version(void);
 
+/* The statement of that migration running now, or NULL. */
+extern const char *runner_current_statement(void);
+
 #endif							/* SMIG_RUNNER_H */

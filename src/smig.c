@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "audit.h"
 #include "compat.h"
 #include "ownersql.h"
 #include "smig.h"
@@ -49,6 +50,8 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	audit_init();
 
 	MarkGUCPrefixReserved("smig");
 

@@ -1,0 +1,84 @@
+-- audit: every DDL kind a migration uses lands in smig.ddl_log with the
+-- right attribution; unmanaged DDL has version NULL; the log is append-only
+DROP EXTENSION IF EXISTS smig CASCADE;
+CREATE EXTENSION smig;
+SET client_min_messages = warning;
+-- creating the extension logged nothing of its own
+SELECT count(*) AS own_rows FROM smig.ddl_log;
+
+CREATE VIEW log AS
+    SELECT event, command_tag, object_type, object_identity, schema_name,
+           version, role = current_user AS role_ok, session_role = session_user AS session_ok,
+           detail
+      FROM smig.ddl_log WHERE object_identity <> 'public.log' ORDER BY id;
+
+SELECT smig.register('1', 'kinds', $mig$
+CREATE SCHEMA aud;
+CREATE TYPE aud.mood AS ENUM ('ok', 'meh');
+CREATE TABLE aud.events (id int, mood aud.mood, at timestamptz, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE aud.events_2026 (id int NOT NULL, mood aud.mood, at timestamptz NOT NULL);
+ALTER TABLE aud.events ATTACH PARTITION aud.events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE aud.notes (id int, body text);
+CREATE INDEX notes_id ON aud.notes (id);
+CREATE VIEW aud.recent AS SELECT body FROM aud.notes;
+CREATE FUNCTION aud.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER notes_touch BEFORE UPDATE ON aud.notes FOR EACH ROW EXECUTE FUNCTION aud.touch();
+ALTER TABLE aud.notes ADD COLUMN author text;
+ALTER TABLE aud.notes ALTER COLUMN id TYPE bigint;
+$mig$);
+SELECT smig.register('2', 'drops', $mig$
+DROP TRIGGER notes_touch ON aud.notes;
+DROP FUNCTION aud.touch();
+DROP VIEW aud.recent;
+DROP INDEX aud.notes_id;
+ALTER TYPE aud.mood ADD VALUE 'great';
+DROP TABLE aud.notes;
+$mig$);
+SELECT version FROM smig.upgrade_head();
+SELECT * FROM log;
+
+-- unmanaged DDL: version NULL, the statement as sent
+CREATE TABLE aud.by_hand (id int);
+SELECT version, command_tag, object_identity, statement FROM smig.ddl_log
+ WHERE version IS NULL AND object_identity <> 'public.log';
+
+-- per applied migration, what it changed
+SELECT version, name, change, command_tag, object_type, object_identity
+  FROM smig.migration_ddl ORDER BY ddl_log_id;
+
+-- the log is append-only, even for a superuser
+UPDATE smig.ddl_log SET version = '1' WHERE version IS NULL;
+DELETE FROM smig.ddl_log;
+TRUNCATE smig.ddl_log;
+
+-- trimming is the documented way, and it logs itself
+SELECT smig.trim_ddl_log(now() - interval '1 hour') AS removed_old;
+SELECT count(*) > 0 AS kept FROM smig.ddl_log WHERE event <> 'trim';
+SELECT smig.trim_ddl_log(clock_timestamp()) AS removed_all;
+SELECT event, command_tag, object_identity, left(detail, 23) AS detail FROM smig.ddl_log;
+
+-- smig.audit = off: nothing is logged
+SET smig.audit = off;
+CREATE TABLE aud.unlogged_ddl (id int);
+RESET smig.audit;
+SELECT count(*) AS logged FROM smig.ddl_log WHERE object_identity = 'aud.unlogged_ddl';
+
+-- an ordinary role's DDL is logged though it has no right on the log, and
+-- it cannot turn the audit off
+CREATE ROLE regress_app_user;
+GRANT CREATE, USAGE ON SCHEMA aud TO regress_app_user;
+SET ROLE regress_app_user;
+CREATE TEMP TABLE scratch (id int);
+CREATE TABLE aud.mine (id int);
+SET smig.audit = off;
+SET smig.guard = off;
+SELECT * FROM smig.ddl_log;
+RESET ROLE;
+SELECT event, object_identity, schema_name, role, version FROM smig.ddl_log
+ WHERE role = 'regress_app_user' ORDER BY id;
+
+DROP VIEW log;
+DROP SCHEMA aud CASCADE;
+DROP EXTENSION smig CASCADE;
+DROP OWNED BY regress_app_user;
+DROP ROLE regress_app_user;

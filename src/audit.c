@@ -1,0 +1,404 @@
+/*-------------------------------------------------------------------------
+ * audit.c
+ *	  The audit trail: event triggers that write every DDL command into
+ *	  smig.ddl_log, the guard that refuses DDL outside migrations, and the
+ *	  append-only rule of smig's logs.
+ *
+ * Three event triggers (created by the install script) call the functions
+ * below:
+ *	 ddl_command_end  one row per object of pg_event_trigger_ddl_commands()
+ *	 sql_drop		  one row per dropped object (the ones named by the
+ *					  command and their normal dependents; not the internal
+ *					  ones such as a table's row type)
+ *	 table_rewrite	  one row: the table and why it is rewritten
+ * Each row carries the time, txid, session and current role, command tag,
+ * object type, identity and schema, the statement, and the version of the
+ * migration that ran it: runner_current_version(), a C variable that no
+ * SQL can set, so unmanaged DDL cannot pass itself off as a migration.
+ * Objects of the smig extension itself are not logged.
+ *
+ * The triggers run as whoever issued the DDL; rows are written as the
+ * extension owner (ownersql.c), so nobody needs, or gets, INSERT on the
+ * log.  Each event is one INSERT ... SELECT from the event's own function,
+ * with a plan prepared once per backend.
+ *
+ * The guard (smig.guard = warn | error) looks at DDL that no migration is
+ * running, on objects in a schema other than pg_catalog,
+ * information_schema, pg_toast, temporary schemas and smig itself.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "tcop/cmdtag.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "apply.h"
+#include "audit.h"
+#include "ownersql.h"
+#include "runner.h"
+
+PG_FUNCTION_INFO_V1(smig_audit_ddl_command_end);
+PG_FUNCTION_INFO_V1(smig_audit_sql_drop);
+PG_FUNCTION_INFO_V1(smig_audit_table_rewrite);
+PG_FUNCTION_INFO_V1(smig_refuse_change);
+PG_FUNCTION_INFO_V1(smig_trim_ddl_log);
+
+/*---- settings -------------------------------------------------------------*/
+
+typedef enum GuardMode
+{
+	GUARD_OFF,
+	GUARD_WARN,
+	GUARD_ERROR
+} GuardMode;
+
+static const struct config_enum_entry guard_options[] = {
+	{"off", GUARD_OFF, false},
+	{"warn", GUARD_WARN, false},
+	{"error", GUARD_ERROR, false},
+	{NULL, 0, false}
+};
+
+static bool audit_enabled = true;
+static int	guard_mode = GUARD_OFF;
+
+/* Set while smig.trim_ddl_log() deletes: the only DELETE the log allows. */
+static bool trimming = false;
+
+void
+audit_init(void)
+{
+	DefineCustomBoolVariable("smig.audit",
+							 "Records every DDL command in smig.ddl_log.",
+							 "Only superusers can change this setting.",
+							 &audit_enabled,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("smig.guard",
+							 "Refuses (error) or reports (warn) DDL that no migration runs.",
+							 "Applies to objects outside system schemas. Only superusers can change this setting.",
+							 &guard_mode,
+							 GUARD_OFF,
+							 guard_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+/*---- shared pieces ----------------------------------------------------------*/
+
+/*
+ * Is the audit trail there to write to?  During DROP EXTENSION smig the
+ * event triggers may outlive the tables for a moment.
+ */
+static bool
+audit_tables_exist(void)
+{
+	Oid			nsp = get_namespace_oid("smig", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("ddl_log", nsp));
+}
+
+/*
+ * SQL condition: the object in alias "o" (with schema_name) belongs to a
+ * schema the guard protects.  Temporary objects and smig's own are free.
+ */
+#define MANAGED_SCHEMA(o) \
+	"(" o ".schema_name IS NOT NULL" \
+	" AND " o ".schema_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pg_temp', 'smig')" \
+	" AND " o ".schema_name NOT LIKE 'pg\\_temp\\_%'" \
+	" AND " o ".schema_name NOT LIKE 'pg\\_toast\\_temp\\_%')"
+
+/* SQL condition: the object in alias "o" is smig's own. */
+#define SMIG_OWN(o) \
+	"(" o ".schema_name IS NOT DISTINCT FROM 'smig'" \
+	" OR (" o ".object_type = 'extension' AND " o ".object_identity = 'smig'))"
+
+/* The columns every ddl_log INSERT fills from parameters $1..$5. */
+#define LOG_INSERT(event) \
+	"INSERT INTO smig.ddl_log (txid, event, session_role, role, statement," \
+	" version, command_tag, object_type, object_identity, schema_name, detail)" \
+	" SELECT pg_catalog.pg_current_xact_id(), '" event "', $1, $2, $3, $4, $5,"
+
+/* Parameters $1..$5: session role, current role, statement, version, tag. */
+static int
+log_params(Datum *values, char *nulls, CommandTag tag)
+{
+	const char *version = runner_current_version();
+	const char *statement = version ? runner_current_statement() : debug_query_string;
+
+	values[0] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
+	values[1] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	values[2] = text_datum_or_null(statement);
+	values[3] = text_datum_or_null(version);
+	values[4] = CStringGetTextDatum(GetCommandTagName(tag));
+	memset(nulls, ' ', 5);
+	nulls[2] = statement ? ' ' : 'n';
+	nulls[3] = version ? ' ' : 'n';
+	nulls[5] = '\0';
+	return 5;
+}
+
+#define LOG_NARGS 5
+#define LOG_TYPES {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+
+/*
+ * The guard: if no migration is running and query (which selects
+ * object_identity of managed objects touched by this event) finds any,
+ * refuse or report the command.
+ */
+static void
+guard_check(const char *query, CommandTag tag)
+{
+	char	   *identity;
+
+	if (guard_mode == GUARD_OFF || runner_current_version() != NULL)
+		return;
+	owner_exec(query, 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return;
+	identity = spi_text(0, 1);
+	ereport(guard_mode == GUARD_ERROR ? ERROR : WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s on \"%s\" is not a migration",
+					GetCommandTagName(tag), identity ? identity : "?"),
+			 errdetail(guard_mode == GUARD_ERROR
+					   ? "smig.guard is \"error\": schema changes must come from a migration."
+					   : "smig.guard is \"warn\": schema changes should come from a migration."),
+			 errhint("Register the change with smig.register() or smig.load_dir() and apply it with SELECT smig.upgrade_head(); a superuser may SET smig.guard = off for the session.")));
+}
+
+static EventTriggerData *
+event_data(FunctionCallInfo fcinfo, const char *fn)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function %s must be called as an event trigger", fn)));
+	return (EventTriggerData *) fcinfo->context;
+}
+
+/*---- the event triggers ---------------------------------------------------------*/
+
+/* ddl_command_end: one row per object the command created or altered. */
+Datum
+smig_audit_ddl_command_end(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = event_data(fcinfo, "smig_audit_ddl_command_end");
+	static OwnerPlan plan = {
+		LOG_INSERT("ddl_command_end")
+		" c.object_type, c.object_identity, c.schema_name, NULL"
+		" FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+		" WHERE NOT c.in_extension AND NOT " SMIG_OWN("c"),
+		LOG_NARGS, LOG_TYPES, NULL
+	};
+	Datum		values[LOG_NARGS];
+	char		nulls[LOG_NARGS + 1];
+
+	if ((!audit_enabled && guard_mode == GUARD_OFF) || !audit_tables_exist())
+		PG_RETURN_VOID();
+
+	SPI_connect();
+	guard_check("SELECT c.object_identity"
+				" FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+				" WHERE NOT c.in_extension AND (" MANAGED_SCHEMA("c")
+				"  OR (c.object_type = 'schema' AND c.object_identity NOT IN"
+				"      ('pg_catalog', 'information_schema', 'smig')))"
+				" LIMIT 1",
+				trigdata->tag);
+	if (audit_enabled)
+	{
+		log_params(values, nulls, trigdata->tag);
+		owner_exec_plan(&plan, values, nulls, SPI_OK_INSERT);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* sql_drop: one row per dropped object, bar internal dependents. */
+Datum
+smig_audit_sql_drop(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = event_data(fcinfo, "smig_audit_sql_drop");
+	static OwnerPlan plan = {
+		LOG_INSERT("sql_drop")
+		" d.object_type, d.object_identity, d.schema_name, NULL"
+		" FROM pg_catalog.pg_event_trigger_dropped_objects() d"
+		" WHERE (d.original OR d.normal) AND NOT " SMIG_OWN("d"),
+		LOG_NARGS, LOG_TYPES, NULL
+	};
+	Datum		values[LOG_NARGS];
+	char		nulls[LOG_NARGS + 1];
+
+	if ((!audit_enabled && guard_mode == GUARD_OFF) || !audit_tables_exist())
+		PG_RETURN_VOID();
+
+	SPI_connect();
+	guard_check("SELECT d.object_identity"
+				" FROM pg_catalog.pg_event_trigger_dropped_objects() d"
+				" WHERE (d.original OR d.normal) AND NOT d.is_temporary"
+				" AND (" MANAGED_SCHEMA("d")
+				"  OR (d.object_type = 'schema' AND d.object_identity NOT IN"
+				"      ('pg_catalog', 'information_schema', 'smig')))"
+				" LIMIT 1",
+				trigdata->tag);
+	if (audit_enabled)
+	{
+		log_params(values, nulls, trigdata->tag);
+		owner_exec_plan(&plan, values, nulls, SPI_OK_INSERT);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* Why a table is rewritten, in words (AT_REWRITE_* bits). */
+static char *
+rewrite_reason(int reason)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (reason & AT_REWRITE_ALTER_PERSISTENCE)
+		appendStringInfoString(&buf, ", persistence changed");
+	if (reason & AT_REWRITE_DEFAULT_VAL)
+		appendStringInfoString(&buf, ", a column default must be computed for every row");
+	if (reason & AT_REWRITE_COLUMN_REWRITE)
+		appendStringInfoString(&buf, ", a column's type or storage changed");
+	if (reason & AT_REWRITE_ACCESS_METHOD)
+		appendStringInfoString(&buf, ", access method changed");
+	return psprintf("rewrite reason %d%s", reason, buf.data);
+}
+
+/* table_rewrite: which table, and why. */
+Datum
+smig_audit_table_rewrite(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = event_data(fcinfo, "smig_audit_table_rewrite");
+	static OwnerPlan plan = {
+		LOG_INSERT("table_rewrite")
+		" i.type, i.identity, i.schema, $6"
+		" FROM pg_catalog.pg_identify_object('pg_catalog.pg_class'::pg_catalog.regclass,"
+		"   pg_catalog.pg_event_trigger_table_rewrite_oid(), 0) i"
+		" WHERE i.schema IS DISTINCT FROM 'smig'",
+		LOG_NARGS + 1, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}, NULL
+	};
+	Datum		values[LOG_NARGS + 1];
+	char		nulls[LOG_NARGS + 2];
+
+	if (!audit_enabled || !audit_tables_exist())
+		PG_RETURN_VOID();
+
+	SPI_connect();
+	log_params(values, nulls, trigdata->tag);
+	values[LOG_NARGS] = CStringGetTextDatum(rewrite_reason(
+		DatumGetInt32(DirectFunctionCall1(pg_event_trigger_table_rewrite_reason,
+										  (Datum) 0))));
+	nulls[LOG_NARGS] = ' ';
+	nulls[LOG_NARGS + 1] = '\0';
+	owner_exec_plan(&plan, values, nulls, SPI_OK_INSERT);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*---- append-only logs --------------------------------------------------------*/
+
+/*
+ * BEFORE UPDATE/DELETE (row) and TRUNCATE (statement) trigger of
+ * smig.history and smig.ddl_log: they are append-only.  The one exception
+ * is smig.trim_ddl_log() deleting from smig.ddl_log.
+ */
+Datum
+smig_refuse_change(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *op;
+	const char *table;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "smig_refuse_change: not called as a trigger");
+	table = RelationGetRelationName(trigdata->tg_relation);
+	if (trimming && TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) &&
+		strcmp(table, "ddl_log") == 0)
+		return PointerGetDatum(trigdata->tg_trigtuple);
+
+	op = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "update"
+		: TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "delete" : "truncate";
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("cannot %s smig.%s", op, table),
+			 errdetail("smig.%s is append-only.", table),
+			 strcmp(table, "ddl_log") == 0
+			 ? errhint("Remove old entries with smig.trim_ddl_log(older_than).")
+			 : 0));
+	PG_RETURN_NULL();			/* not reached */
+}
+
+/*
+ * smig.trim_ddl_log(older_than timestamptz) returns bigint: delete the log
+ * entries written before older_than, and log that it did.
+ */
+Datum
+smig_trim_ddl_log(PG_FUNCTION_ARGS)
+{
+	TimestampTz cutoff = PG_GETARG_TIMESTAMPTZ(0);
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+	uint64		removed;
+
+	apply_check_writable("trim the DDL log");
+	values[0] = TimestampTzGetDatum(cutoff);
+
+	SPI_connect();
+	trimming = true;
+	PG_TRY();
+	{
+		owner_exec("DELETE FROM smig.ddl_log WHERE logged_at < $1",
+				   1, types, values, NULL, SPI_OK_DELETE);
+	}
+	PG_FINALLY();
+	{
+		trimming = false;
+	}
+	PG_END_TRY();
+	removed = SPI_processed;
+
+	/* the trim is itself an entry of the log */
+	{
+		Oid			ltypes[5] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
+		Datum		lvalues[5];
+		char		lnulls[6] = "     ";
+
+		lvalues[0] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
+		lvalues[1] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+		lvalues[2] = text_datum_or_null(debug_query_string);
+		lnulls[2] = debug_query_string ? ' ' : 'n';
+		lvalues[3] = TimestampTzGetDatum(cutoff);
+		lvalues[4] = CStringGetTextDatum(psprintf(UINT64_FORMAT, removed));
+		owner_exec("INSERT INTO smig.ddl_log (txid, event, session_role, role,"
+				   " statement, command_tag, object_type, object_identity,"
+				   " schema_name, detail)"
+				   " VALUES (pg_catalog.pg_current_xact_id(), 'trim', $1, $2, $3,"
+				   "  'TRIM', 'table', 'smig.ddl_log', 'smig',"
+				   "  pg_catalog.format('removed %s entries logged before %s', $5, $4))",
+				   5, ltypes, lvalues, lnulls, SPI_OK_INSERT);
+	}
+	SPI_finish();
+
+	ereport(NOTICE,
+			(errmsg("removed " UINT64_FORMAT " entries from smig.ddl_log", removed)));
+	PG_RETURN_INT64((int64) removed);
+}
