@@ -7,11 +7,11 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION smig;
 
 SET client_min_messages = warning;
-SELECT plan(44);
+SELECT plan(56);
 
 SELECT has_schema('smig');
-SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary']);
-SELECT sequences_are('smig', ARRAY['history_id_seq']);
+SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log']);
+SELECT sequences_are('smig', ARRAY['history_id_seq', 'ddl_log_id_seq']);
 
 -- registry
 SELECT col_is_pk('smig', 'migration', 'version_key', 'migration is keyed by the version sort key');
@@ -42,6 +42,23 @@ SELECT lives_ok($$SELECT smig.baseline('1')$$, 'a baseline writes a history row'
 SELECT throws_ok($$UPDATE smig.history SET name = 'x'$$, '42501', NULL, 'UPDATE on history is refused');
 SELECT throws_ok($$DELETE FROM smig.history$$, '42501', NULL, 'DELETE on history is refused');
 SELECT throws_ok($$TRUNCATE smig.history$$, '42501', NULL, 'TRUNCATE on history is refused');
+
+-- the audit trail
+SELECT col_type_is('smig', 'ddl_log', 'txid', 'xid8', 'ddl_log.txid is xid8');
+SELECT col_type_is('smig', 'ddl_log', 'logged_at', 'timestamp with time zone', 'ddl_log.logged_at is timestamptz');
+SELECT col_is_null('smig', 'ddl_log', 'version', 'ddl_log.version is NULL for unmanaged DDL');
+SELECT col_not_null('smig', 'ddl_log', 'role', 'ddl_log.role is always recorded');
+SELECT has_index('smig', 'ddl_log', 'ddl_log_object_identity_idx', 'ddl_log is indexed by object, for "who changed X"');
+SELECT has_trigger('smig', 'ddl_log', 'ddl_log_append_only', 'ddl_log refuses UPDATE and DELETE');
+SELECT has_trigger('smig', 'ddl_log', 'ddl_log_no_truncate', 'ddl_log refuses TRUNCATE');
+SELECT set_eq($$SELECT evtevent::text FROM pg_event_trigger WHERE evtname LIKE 'smig\_%'$$,
+              ARRAY['ddl_command_end', 'sql_drop', 'table_rewrite'],
+              'event triggers on ddl_command_end, sql_drop and table_rewrite');
+SELECT has_view('smig', 'migration_ddl', 'migration_ddl links history to the DDL it ran');
+SELECT has_function('smig', 'trim_ddl_log', ARRAY['timestamp with time zone']);
+SELECT lives_ok($$CREATE TABLE public.pgtap_probe (id int)$$, 'DDL is logged');
+SELECT results_eq($$SELECT object_identity, version FROM smig.ddl_log WHERE object_identity = 'public.pgtap_probe'$$,
+                  $$VALUES ('public.pgtap_probe', NULL::text)$$, 'unmanaged DDL has no version');
 
 -- the API
 SELECT has_function('smig', 'register', ARRAY['text', 'text', 'text', 'text', 'jsonb']);
@@ -77,8 +94,9 @@ SELECT ok(NOT has_table_privilege('pg_monitor', 'smig.history', 'INSERT'),
 -- dump: the tables that hold user data travel with pg_dump
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'smig'$$,
-    ARRAY['smig.migration', 'smig.applied', 'smig.history', 'smig.history_id_seq', 'smig.summary'],
-    'registry, applied, history, its sequence and the summary are dumped');
+    ARRAY['smig.migration', 'smig.applied', 'smig.history', 'smig.history_id_seq', 'smig.summary',
+          'smig.ddl_log', 'smig.ddl_log_id_seq'],
+    'registry, applied, history, summary and the DDL log are dumped');
 
 SELECT * FROM finish();
 ROLLBACK;
