@@ -10,6 +10,10 @@
 #     server (target < 5 ms) and as a whole psql process against
 #     `psql -c 'SELECT 1'`.
 #  3. verify_checksum() over 10,000 migrations (target < 50 ms).
+#  4. the audit trail's cost: run 1 with smig.audit on (the default) versus
+#     off, as a ratio (target <= 1.10); and, since that wall-clock ratio is
+#     noisy here, the same comparison in instructions executed by the
+#     backend (valgrind --tool=callgrind, deterministic) on 200 migrations.
 # Needs root or sudo the first time (packages, make install).  RUNS=N sets
 # hyperfine's run count (default 5).
 #
@@ -22,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/common.sh
 
-ensure_packages $BASE_PACKAGES hyperfine
+ensure_packages $BASE_PACKAGES hyperfine valgrind
 build_install
 trap cleanup_dirs EXIT
 RUNS=${RUNS:-5}
@@ -57,7 +61,10 @@ as_postgres hyperfine --runs "$RUNS" --style basic --export-json "$B/apply.json"
     "$PSQL -d b_psql -1 -f $B/all.sql" \
     -n "smig.upgrade_head()" \
     --prepare "$PSQL -d postgres -c 'DROP DATABASE IF EXISTS b_smig' -c 'CREATE DATABASE b_smig' && $PSQL -d b_smig -c 'CREATE EXTENSION smig' -c \"SELECT smig.load_dir('$B/migrations')\" -c CHECKPOINT" \
-    "$PSQL -d b_smig -c 'SET client_min_messages = warning' -c 'SELECT count(*) FROM smig.upgrade_head()'"
+    "$PSQL -d b_smig -c 'SET client_min_messages = warning' -c 'SELECT count(*) FROM smig.upgrade_head()'" \
+    -n "smig.upgrade_head(), smig.audit = off" \
+    --prepare "$PSQL -d postgres -c 'DROP DATABASE IF EXISTS b_smig' -c 'CREATE DATABASE b_smig' && $PSQL -d b_smig -c 'CREATE EXTENSION smig' -c \"SELECT smig.load_dir('$B/migrations')\" -c CHECKPOINT" \
+    "$PSQL -d b_smig -c 'SET client_min_messages = warning' -c 'SET smig.audit = off' -c 'SELECT count(*) FROM smig.upgrade_head()'"
 
 echo "== 2. upgrade_head() with 10,000 applied, none pending"
 $PSQL -d postgres -c 'CREATE DATABASE b_noop' >/dev/null 2>&1 || true
@@ -80,9 +87,32 @@ as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-js
     -n "psql -c 'SELECT 1'" "$PSQL -d b_noop -c 'SELECT 1'" \
     -n "psql -c 'SELECT smig.upgrade_head()'" "$PSQL -d b_noop -c 'SELECT count(*) FROM smig.upgrade_head()'"
 
+echo "== 4. audit overhead in instructions (callgrind, 200 migrations)"
+V=$(make_pg_dir callgrind "$BENCH_DIR")
+mkdir -p "$V/m200" "$V/cg"
+ls "$B/migrations" | head -200 | while read -r f; do cp "$B/migrations/$f" "$V/m200/"; done
+as_postgres "$PGBIN/initdb" -D "$V/data" -A trust -U postgres >/dev/null
+chown -R postgres: "$V"
+as_postgres bash -c "cd '$V/cg' && valgrind -q --tool=callgrind --trace-children=yes \
+    --callgrind-out-file='$V/cg/cg.%p' '$PGBIN/postgres' -D '$V/data' -c listen_addresses='' \
+    -c unix_socket_directories='$V' -c fsync=off -c max_wal_size=20GB >'$V/valgrind.log' 2>&1 &"
+VPSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $V -U postgres"
+for i in $(seq 1 120); do as_postgres $VPSQL -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 1; done
+declare -A IR
+for mode in on off; do
+    as_postgres $VPSQL -d postgres -c "CREATE DATABASE cg_$mode" >/dev/null
+    as_postgres $VPSQL -d "cg_$mode" -c 'CREATE EXTENSION smig' -c "SELECT smig.load_dir('$V/m200')" >/dev/null
+    pid=$(as_postgres $VPSQL -d "cg_$mode" -At -c 'SET client_min_messages = warning' \
+          -c "SET smig.audit = $mode" -c 'SELECT pg_backend_pid() FROM smig.upgrade_head() LIMIT 1')
+    sleep 2    # the backend writes its profile as it exits
+    IR[$mode]=$(callgrind_annotate "$V/cg/cg.$pid" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+done
+as_postgres "$PGBIN/pg_ctl" -D "$V/data" -m immediate stop >/dev/null 2>&1 || true
+
 mean() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(r[int(sys.argv[2])]['median'])" "$1" "$2"; }
 PSQL_T=$(mean "$B/apply.json" 0)
 SMIG_T=$(mean "$B/apply.json" 1)
+NOAUDIT_T=$(mean "$B/apply.json" 2)
 SEL1_T=$(mean "$B/noop.json" 0)
 NOOP_T=$(mean "$B/noop.json" 1)
 NOOP_MS=$(sed -n 's/.*noop_ms \([0-9.]*\).*/\1/p' "$B/server_times.txt")
@@ -95,3 +125,7 @@ echo "upgrade_head() no-op with 10,000 applied, in the server: ${NOOP_MS} ms (ta
 awk -v a="$SEL1_T" -v b="$NOOP_T" 'BEGIN {
     printf "no-op as a psql process: %.1f ms vs SELECT 1 %.1f ms, ratio %.3f (target <= 1.10)\n", b * 1000, a * 1000, b / a }'
 echo "verify_checksum() over 10,000 migrations: ${VERIFY_MS} ms (target < 50 ms)"
+awk -v on="$SMIG_T" -v off="$NOAUDIT_T" -v n="$N" 'BEGIN {
+    printf "audit overhead on %d migrations, wall clock: audit on %.3f s, off %.3f s, ratio %.3f (target <= 1.10)\n", n, on, off, on / off }'
+awk -v on="${IR[on]}" -v off="${IR[off]}" 'BEGIN {
+    printf "audit overhead on 200 migrations, instructions: on %.0f M, off %.0f M, ratio %.3f (target <= 1.10)\n", on / 1e6, off / 1e6, on / off }'
