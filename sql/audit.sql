@@ -37,6 +37,31 @@ $mig$);
 SELECT version FROM smig.upgrade_head();
 SELECT * FROM log;
 
+-- the ALTER and DROP forms of the other kinds (ordered by object, as the
+-- order of a cascade's dropped objects is the catalog's)
+SELECT smig.register('3', 'alter_rest', $mig$
+CREATE SCHEMA aud2;
+CREATE TABLE aud2.t (id int);
+CREATE INDEX t_id ON aud2.t (id);
+ALTER INDEX aud2.t_id RENAME TO t_id_idx;
+CREATE VIEW aud2.v AS SELECT id FROM aud2.t;
+ALTER VIEW aud2.v RENAME TO v2;
+CREATE FUNCTION aud2.f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+ALTER FUNCTION aud2.f() RENAME TO f2;
+CREATE FUNCTION aud2.tf() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER tr BEFORE INSERT ON aud2.t FOR EACH ROW EXECUTE FUNCTION aud2.tf();
+ALTER TRIGGER tr ON aud2.t RENAME TO tr2;
+CREATE TYPE aud2.ty AS (a int);
+ALTER TYPE aud2.ty RENAME TO ty2;
+DROP TYPE aud2.ty2;
+ALTER SCHEMA aud2 RENAME TO aud3;
+DROP SCHEMA aud3 CASCADE;
+$mig$);
+SELECT version FROM smig.upgrade_head();
+SELECT event, command_tag, object_type, object_identity, version
+  FROM smig.ddl_log WHERE version = '3'
+ ORDER BY command_tag LIKE 'DROP%', object_identity, command_tag, event;
+
 -- unmanaged DDL: version NULL, the statement as sent
 CREATE TABLE aud.by_hand (id int);
 SELECT version, command_tag, object_identity, statement FROM smig.ddl_log
@@ -44,7 +69,8 @@ SELECT version, command_tag, object_identity, statement FROM smig.ddl_log
 
 -- per applied migration, what it changed
 SELECT version, name, change, command_tag, object_type, object_identity
-  FROM smig.migration_ddl ORDER BY ddl_log_id;
+  FROM smig.migration_ddl WHERE version IN ('1', '2') ORDER BY ddl_log_id;
+SELECT change, count(*) FROM smig.migration_ddl WHERE version = '3' GROUP BY 1 ORDER BY 1;
 
 -- the log is append-only, even for a superuser
 UPDATE smig.ddl_log SET version = '1' WHERE version IS NULL;
