@@ -33,7 +33,7 @@ RUNS=${RUNS:-5}
 N=${N:-1000}
 
 BENCH_DIR=${BENCH_DIR:-$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )}
-B=$(make_pg_dir bench "$BENCH_DIR")
+make_pg_dir B bench "$BENCH_DIR"
 start_cluster "$B"
 as_postgres "$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET fsync = off" \
     -c "ALTER SYSTEM SET max_wal_size = '20GB'" -c "ALTER SYSTEM SET checkpoint_timeout = '1h'" \
@@ -88,7 +88,7 @@ as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-js
     -n "psql -c 'SELECT smig.upgrade_head()'" "$PSQL -d b_noop -c 'SELECT count(*) FROM smig.upgrade_head()'"
 
 echo "== 4. audit overhead in instructions (callgrind, 200 migrations)"
-V=$(make_pg_dir callgrind "$BENCH_DIR")
+make_pg_dir V callgrind "$BENCH_DIR"
 mkdir -p "$V/m200" "$V/cg"
 ls "$B/migrations" | head -200 | while read -r f; do cp "$B/migrations/$f" "$V/m200/"; done
 as_postgres "$PGBIN/initdb" -D "$V/data" -A trust -U postgres >/dev/null

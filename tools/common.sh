@@ -39,16 +39,18 @@ as_postgres() {
     if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
 }
 
-# make_pg_dir NAME [BASE]: a directory the postgres user owns under BASE
-# (default /tmp), removed by cleanup_dirs.
+# make_pg_dir VAR NAME [BASE]: set VAR to a new directory the postgres user
+# owns under BASE (default /tmp); cleanup_dirs stops its server and removes
+# it.  (It sets a variable rather than printing the path: in a $(...)
+# subshell the registration for cleanup would be lost.)
 CLEANUP_DIRS=()
 make_pg_dir() {
     local d
-    d=$(mktemp -d "${2:-/tmp}"/smig-"$1".XXXXXX)
+    d=$(mktemp -d "${3:-/tmp}"/smig-"$2".XXXXXX)
     chown postgres: "$d" 2>/dev/null || true
     chmod 755 "$d"
     CLEANUP_DIRS+=("$d")
-    echo "$d"
+    printf -v "$1" '%s' "$d"
 }
 
 # start_cluster DIR: a throwaway server listening only on a socket in DIR.

@@ -4,17 +4,17 @@
 # Run as root (or with sudo) on a fresh Debian 12 machine: installs what is
 # missing, builds and installs smig, starts a temporary PostgreSQL 15 as the
 # postgres OS user, creates the extension, registers examples/ledger/ with
-# smig.load_dir, runs smig.upgrade_head(), prints smig.status() and the
-# history, then stops the server and removes it.
+# smig.load_dir, runs smig.upgrade_head(), prints smig.status(), the history
+# and the audit trail, then stops the server and removes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/common.sh
 
 ensure_packages $BASE_PACKAGES
 build_install
-trap cleanup_dirs EXIT
+trap 'cleanup_dirs; echo "== server stopped and removed"' EXIT
 
-DEMO=$(make_pg_dir demo)
+make_pg_dir DEMO demo
 cp -r examples/ledger "$DEMO/migrations"
 chown -R postgres: "$DEMO/migrations"
 echo "== starting a throwaway server in $DEMO"
@@ -34,9 +34,16 @@ SELECT id, action, version, name, role, duration, left(checksum, 12) AS checksum
   FROM smig.history ORDER BY id;
 -- a second run has nothing to do
 SELECT count(*) AS applied_now FROM smig.upgrade_head();
+-- the audit trail: what each migration created, altered, dropped
+SELECT version, change, command_tag, object_type, object_identity
+  FROM smig.migration_ddl ORDER BY ddl_log_id;
+-- a change made by hand, outside smig, is logged as such
+ALTER TABLE tenants ADD COLUMN region text;
+SELECT role, command_tag, object_identity,
+       coalesce(version, 'NOT A MIGRATION') AS through, statement
+  FROM smig.ddl_log WHERE object_identity = 'public.tenants' ORDER BY id;
 -- an edited applied migration is caught
 SELECT smig.register('1', 'baseline', 'CREATE TABLE ledger_entries (id int);');
 SELECT version, name, problem FROM smig.verify_checksum();
 \d ledger_entries
 SQL
-echo "== stopping the server"

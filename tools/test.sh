@@ -34,7 +34,7 @@ count() {
 }
 
 # a copy of the tree the postgres user can write (pg_regress writes results/)
-WORK=$(make_pg_dir test)
+make_pg_dir WORK test
 cp -r . "$WORK/tree"
 rm -rf "$WORK/tree/.git"
 chown -R postgres: "$WORK"
@@ -58,7 +58,7 @@ count isolation "$WORK/isolation.log" '\.\.\. ok' '\.\.\. FAILED|\.\.\. failed'
 [ -f "$T/output_iso/regression.diffs" ] && cat "$T/output_iso/regression.diffs"
 
 echo "== pgTAP"
-PGT=$(make_pg_dir pgtap)
+make_pg_dir PGT pgtap
 start_cluster "$PGT"
 as_postgres "$PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE smig_tap" >/dev/null
 as_postgres pg_prove -v -d smig_tap test/*.sql >"$WORK/pgtap.log" 2>&1 || true
