@@ -90,7 +90,8 @@ as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-js
 echo "== 4. audit overhead in instructions (callgrind, 200 migrations)"
 make_pg_dir V callgrind "$BENCH_DIR"
 mkdir -p "$V/m200" "$V/cg"
-ls "$B/migrations" | head -200 | while read -r f; do cp "$B/migrations/$f" "$V/m200/"; done
+MIGS=("$B"/migrations/*.sql)
+cp "${MIGS[@]:0:200}" "$V/m200/"
 as_postgres "$PGBIN/initdb" -D "$V/data" -A trust -U postgres >/dev/null
 chown -R postgres: "$V"
 as_postgres bash -c "cd '$V/cg' && valgrind -q --tool=callgrind --trace-children=yes \
