@@ -194,11 +194,38 @@ event_data(FunctionCallInfo fcinfo, const char *fn)
 
 /*---- the event triggers ---------------------------------------------------------*/
 
+/*
+ * The body of the ddl_command_end and sql_drop triggers: check the guard
+ * with guard_query, then write the event's rows with plan.
+ */
+static void
+audit_event(EventTriggerData *trigdata, OwnerPlan *plan, const char *guard_query)
+{
+	Datum		values[LOG_NARGS];
+	char		nulls[LOG_NARGS + 1];
+
+	if ((!audit_enabled && guard_mode == GUARD_OFF) || !audit_tables_exist())
+		return;
+
+	SPI_connect();
+	guard_check(guard_query, trigdata->tag);
+	if (audit_enabled)
+	{
+		log_params(values, nulls, trigdata->tag);
+		owner_exec_plan(plan, values, nulls, SPI_OK_INSERT);
+	}
+	SPI_finish();
+}
+
+/* SQL condition: a schema object the guard protects. */
+#define MANAGED_SCHEMA_OBJECT(o) \
+	"(" o ".object_type = 'schema' AND " o ".object_identity NOT IN" \
+	" ('pg_catalog', 'information_schema', 'smig'))"
+
 /* ddl_command_end: one row per object the command created or altered. */
 Datum
 smig_audit_ddl_command_end(PG_FUNCTION_ARGS)
 {
-	EventTriggerData *trigdata = event_data(fcinfo, "smig_audit_ddl_command_end");
 	static OwnerPlan plan = {
 		LOG_INSERT("ddl_command_end")
 		" c.object_type, c.object_identity, c.schema_name, NULL"
@@ -206,26 +233,13 @@ smig_audit_ddl_command_end(PG_FUNCTION_ARGS)
 		" WHERE NOT c.in_extension AND NOT " SMIG_OWN("c"),
 		LOG_NARGS, LOG_TYPES, NULL
 	};
-	Datum		values[LOG_NARGS];
-	char		nulls[LOG_NARGS + 1];
 
-	if ((!audit_enabled && guard_mode == GUARD_OFF) || !audit_tables_exist())
-		PG_RETURN_VOID();
-
-	SPI_connect();
-	guard_check("SELECT c.object_identity"
+	audit_event(event_data(fcinfo, "smig_audit_ddl_command_end"), &plan,
+				"SELECT c.object_identity"
 				" FROM pg_catalog.pg_event_trigger_ddl_commands() c"
-				" WHERE NOT c.in_extension AND (" MANAGED_SCHEMA("c")
-				"  OR (c.object_type = 'schema' AND c.object_identity NOT IN"
-				"      ('pg_catalog', 'information_schema', 'smig')))"
-				" LIMIT 1",
-				trigdata->tag);
-	if (audit_enabled)
-	{
-		log_params(values, nulls, trigdata->tag);
-		owner_exec_plan(&plan, values, nulls, SPI_OK_INSERT);
-	}
-	SPI_finish();
+				" WHERE NOT c.in_extension"
+				" AND (" MANAGED_SCHEMA("c") " OR " MANAGED_SCHEMA_OBJECT("c") ")"
+				" LIMIT 1");
 	PG_RETURN_VOID();
 }
 
@@ -233,7 +247,6 @@ smig_audit_ddl_command_end(PG_FUNCTION_ARGS)
 Datum
 smig_audit_sql_drop(PG_FUNCTION_ARGS)
 {
-	EventTriggerData *trigdata = event_data(fcinfo, "smig_audit_sql_drop");
 	static OwnerPlan plan = {
 		LOG_INSERT("sql_drop")
 		" d.object_type, d.object_identity, d.schema_name, NULL"
@@ -241,27 +254,13 @@ smig_audit_sql_drop(PG_FUNCTION_ARGS)
 		" WHERE (d.original OR d.normal) AND NOT " SMIG_OWN("d"),
 		LOG_NARGS, LOG_TYPES, NULL
 	};
-	Datum		values[LOG_NARGS];
-	char		nulls[LOG_NARGS + 1];
 
-	if ((!audit_enabled && guard_mode == GUARD_OFF) || !audit_tables_exist())
-		PG_RETURN_VOID();
-
-	SPI_connect();
-	guard_check("SELECT d.object_identity"
+	audit_event(event_data(fcinfo, "smig_audit_sql_drop"), &plan,
+				"SELECT d.object_identity"
 				" FROM pg_catalog.pg_event_trigger_dropped_objects() d"
 				" WHERE (d.original OR d.normal) AND NOT d.is_temporary"
-				" AND (" MANAGED_SCHEMA("d")
-				"  OR (d.object_type = 'schema' AND d.object_identity NOT IN"
-				"      ('pg_catalog', 'information_schema', 'smig')))"
-				" LIMIT 1",
-				trigdata->tag);
-	if (audit_enabled)
-	{
-		log_params(values, nulls, trigdata->tag);
-		owner_exec_plan(&plan, values, nulls, SPI_OK_INSERT);
-	}
-	SPI_finish();
+				" AND (" MANAGED_SCHEMA("d") " OR " MANAGED_SCHEMA_OBJECT("d") ")"
+				" LIMIT 1");
 	PG_RETURN_VOID();
 }
 
