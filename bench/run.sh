@@ -55,14 +55,14 @@ cat "$B"/migrations/*.sql > "$B/all.sql"
 chown -R postgres: "$B"
 
 echo "== 1. applying $N migrations from empty ($RUNS runs each)"
-as_postgres hyperfine --runs "$RUNS" --style basic --export-json "$B/apply.json" \
+as_postgres hyperfine --runs "$RUNS" --style basic --export-csv "$B/apply.csv" \
     -n "psql -1 -f all.sql" \
     --prepare "$PSQL -d postgres -c 'DROP DATABASE IF EXISTS b_psql' -c 'CREATE DATABASE b_psql' -c CHECKPOINT" \
     "$PSQL -d b_psql -1 -f $B/all.sql" \
     -n "smig.upgrade_head()" \
     --prepare "$PSQL -d postgres -c 'DROP DATABASE IF EXISTS b_smig' -c 'CREATE DATABASE b_smig' && $PSQL -d b_smig -c 'CREATE EXTENSION smig' -c \"SELECT smig.load_dir('$B/migrations')\" -c CHECKPOINT" \
     "$PSQL -d b_smig -c 'SET client_min_messages = warning' -c 'SELECT count(*) FROM smig.upgrade_head()'" \
-    -n "smig.upgrade_head(), smig.audit = off" \
+    -n "smig.upgrade_head() with smig.audit off" \
     --prepare "$PSQL -d postgres -c 'DROP DATABASE IF EXISTS b_smig' -c 'CREATE DATABASE b_smig' && $PSQL -d b_smig -c 'CREATE EXTENSION smig' -c \"SELECT smig.load_dir('$B/migrations')\" -c CHECKPOINT" \
     "$PSQL -d b_smig -c 'SET client_min_messages = warning' -c 'SET smig.audit = off' -c 'SELECT count(*) FROM smig.upgrade_head()'"
 
@@ -83,7 +83,7 @@ as_postgres $PSQL -d b_noop -At -c "
         FOR i IN 1..20 LOOP PERFORM count(*) FROM smig.verify_checksum(); END LOOP;
         RAISE NOTICE 'verify_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 20, 3);
     END \$\$" 2>"$B/server_times.txt"
-as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-json "$B/noop.json" \
+as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-csv "$B/noop.csv" \
     -n "psql -c 'SELECT 1'" "$PSQL -d b_noop -c 'SELECT 1'" \
     -n "psql -c 'SELECT smig.upgrade_head()'" "$PSQL -d b_noop -c 'SELECT count(*) FROM smig.upgrade_head()'"
 
@@ -110,12 +110,13 @@ for mode in on off; do
 done
 as_postgres "$PGBIN/pg_ctl" -D "$V/data" -m immediate stop >/dev/null 2>&1 || true
 
-mean() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(r[int(sys.argv[2])]['median'])" "$1" "$2"; }
-PSQL_T=$(mean "$B/apply.json" 0)
-SMIG_T=$(mean "$B/apply.json" 1)
-NOAUDIT_T=$(mean "$B/apply.json" 2)
-SEL1_T=$(mean "$B/noop.json" 0)
-NOOP_T=$(mean "$B/noop.json" 1)
+# median of command $2 (0-based) in hyperfine's CSV export $1
+median() { awk -F, -v row="$(($2 + 2))" 'NR == row { print $4 }' "$1"; }
+PSQL_T=$(median "$B/apply.csv" 0)
+SMIG_T=$(median "$B/apply.csv" 1)
+NOAUDIT_T=$(median "$B/apply.csv" 2)
+SEL1_T=$(median "$B/noop.csv" 0)
+NOOP_T=$(median "$B/noop.csv" 1)
 NOOP_MS=$(sed -n 's/.*noop_ms \([0-9.]*\).*/\1/p' "$B/server_times.txt")
 VERIFY_MS=$(sed -n 's/.*verify_ms \([0-9.]*\).*/\1/p' "$B/server_times.txt")
 echo
