@@ -63,3 +63,19 @@ SELECT version FROM smig.upgrade_head();
 ROLLBACK;
 SELECT version, state FROM smig.status() WHERE version = '5';
 SELECT to_regclass('up_five') IS NULL AS not_created;
+
+-- "-- smig:lock-timeout": lock_timeout while that migration runs, restored after
+SELECT smig.register('6', 'timed', E'-- smig:lock-timeout 5s\nCREATE TABLE up_lt AS SELECT current_setting(''lock_timeout'') AS during;');
+SELECT smig.register('7', 'untimed', 'INSERT INTO up_lt SELECT current_setting(''lock_timeout'');');
+SELECT version FROM smig.upgrade_head();
+SELECT during FROM up_lt;
+SHOW lock_timeout;
+
+-- "-- smig:no-transaction": refused before anything runs, until CALL smig.upgrade() exists
+SELECT smig.register('8', 'concurrently', E'-- smig:no-transaction\nCREATE INDEX CONCURRENTLY up_users_email ON up_users (email);');
+SELECT smig.register('9', 'after', 'CREATE TABLE up_after ();');
+\set VERBOSITY default
+SELECT version FROM smig.upgrade_head();
+\set VERBOSITY terse
+SELECT to_regclass('up_after') IS NULL AS nothing_ran;
+SELECT version, state FROM smig.status() WHERE version IN ('8', '9');
