@@ -48,6 +48,12 @@ SELECT version FROM smig.upgrade_head();
 SELECT 1;
 ROLLBACK;
 
+-- a migration cannot apply migrations itself
+SELECT smig.register('003', 'add_cache', 'SELECT smig.upgrade_head();');
+\set VERBOSITY terse
+SELECT version FROM smig.upgrade_head();
+\set VERBOSITY default
+
 -- fixed: everything applies
 SELECT smig.register('003', 'add_cache', 'CREATE TABLE fail_cache (id int, size int);');
 SELECT version FROM smig.upgrade_head();

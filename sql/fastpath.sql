@@ -54,4 +54,12 @@ SELECT version, state FROM smig.status();
 DROP TABLE fp_two;
 SELECT version FROM smig.upgrade_head();
 SELECT * FROM fp;
+
+-- zero digests over a registry with data were never computed for it (a
+-- data-only restore with triggers disabled): the full path runs and fixes them
+SELECT smig.register('3', 'three', 'CREATE TABLE fp_three ();');
+UPDATE smig.summary SET registry_digest = 0, applied_digest = 0, stale = false;
+SELECT version, name FROM smig.upgrade_head();
+SELECT * FROM fp;
+SELECT registry_digest <> 0 AS recomputed FROM smig.summary;
 DROP VIEW fp;

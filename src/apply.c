@@ -79,6 +79,12 @@ apply_check_writable(const char *what)
 static void
 begin_action(const char *what)
 {
+	if (runner_current_version() != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s from inside migration \"%s\"", what,
+						runner_current_version()),
+				 errdetail("A migration cannot apply, baseline or repair migrations itself.")));
 	apply_check_writable(what);
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,

@@ -68,10 +68,19 @@ summary_add(uint64 registry_delta, uint64 applied_delta)
 			   2, types, values, NULL, SPI_OK_UPDATE);
 }
 
+/*
+ * Zero digests over a non-empty registry mean the digests were never
+ * computed for this data (a data-only restore with triggers disabled):
+ * trust them no more than stale ones.
+ */
+#define DIGESTS_TRUSTED \
+	"(NOT s.stale AND (s.registry_digest <> 0" \
+	" OR NOT EXISTS (SELECT FROM smig.migration)))"
+
 bool
 summary_nothing_to_do(void)
 {
-	owner_exec("SELECT NOT s.stale AND s.registry_digest = s.applied_digest"
+	owner_exec("SELECT " DIGESTS_TRUSTED " AND s.registry_digest = s.applied_digest"
 			   " FROM smig.summary s",
 			   0, NULL, NULL, NULL, SPI_OK_SELECT);
 	return SPI_processed == 1 && strcmp(spi_text(0, 1), "t") == 0;
@@ -103,9 +112,9 @@ summary_refresh_if_stale(void)
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		values[2];
 
-	owner_exec("SELECT s.stale FROM smig.summary s",
+	owner_exec("SELECT " DIGESTS_TRUSTED " FROM smig.summary s",
 			   0, NULL, NULL, NULL, SPI_OK_SELECT);
-	if (SPI_processed == 1 && strcmp(spi_text(0, 1), "f") == 0)
+	if (SPI_processed == 1 && strcmp(spi_text(0, 1), "t") == 0)
 		return;
 
 	values[0] = Int64GetDatum((int64) digest_of_query(

@@ -20,7 +20,10 @@ extern void summary_add(uint64 registry_delta, uint64 applied_delta);
  */
 extern bool summary_nothing_to_do(void);
 
-/* Recompute both digests from the tables if a foreign write marked them stale. */
+/*
+ * Recompute both digests from the tables if a foreign write marked them
+ * stale, or if they were never computed for the data there.
+ */
 extern void summary_refresh_if_stale(void);
 
 /* Mark the digests stale (a race made a delta unknowable). */
