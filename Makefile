@@ -15,7 +15,7 @@ REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
 # isolation specs (specs/<name>.spec, expected/<name>.out)
 ISOLATION = concurrent_upgrade repeatable_read audit_attribution
 ISOLATION_OPTS =
-# TAP tests (t/*.pl): primary + standby
+# TAP tests (t/*.pl): primary + standby, dump and restore
 TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/common

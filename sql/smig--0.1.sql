@@ -116,6 +116,14 @@ CREATE TABLE smig.ddl_log (
     detail          text
 );
 ALTER SEQUENCE smig.ddl_log_id_seq OWNED BY smig.ddl_log.id;
+-- Ids start at the creation time in microseconds.  pg_restore creates the
+-- extension, then the dumped tables, which these triggers log, and only then
+-- copies the dumped log rows back: starting at 1, the restore's own entries
+-- would take the ids of the dumped ones and the copy would fail.  The old
+-- database's ids are below its creation time plus one per entry, far below
+-- a later creation time.
+SELECT pg_catalog.setval('smig.ddl_log_id_seq',
+    (extract(epoch FROM pg_catalog.clock_timestamp()) * 1000000)::bigint);
 -- One secondary index, for "who changed X": every index is paid on every
 -- DDL command (bench: two more cost ~5% of a DDL-heavy run), and trims and
 -- the migration_ddl join are rare enough for a scan.

@@ -8,7 +8,8 @@
 #   regress    pg_regress files (sql/, expected/)
 #   isolation  isolation specs (specs/, expected/)
 #   pgtap      pgTAP files (test/*.sql) through pg_prove
-#   tap        PostgreSQL::Test::Cluster tests (t/*.pl): primary + standby
+#   tap        PostgreSQL::Test::Cluster tests (t/*.pl): primary + standby,
+#              pg_dump + pg_restore
 # and closes with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +66,7 @@ as_postgres pg_prove -v -d smig_tap test/*.sql >"$WORK/pgtap.log" 2>&1 || true
 count pgtap "$WORK/pgtap.log" '^ok ' '^not ok '
 stop_cluster "$PGT"
 
-echo "== TAP (standby)"
+echo "== TAP (standby, dump and restore)"
 run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || true
 count tap "$WORK/tap.log" '^ok ' '^not ok |^Dubious|^Bailout'
 
