@@ -24,12 +24,16 @@ CREATE TABLE public.t_public (id int);
 CREATE TEMP TABLE scratch (id int);
 DROP TABLE scratch;
 -- a migration is allowed, and logged as one
-SELECT smig.register('1', 'through_smig', 'CREATE TABLE app.t_migrated (id int); DROP TABLE app.t_warn;');
+SELECT smig.register('1', 'through_smig', 'CREATE TABLE app.t_migrated (id int); DROP TABLE app.t_warn; CREATE MATERIALIZED VIEW app.mv AS SELECT 1 AS one;');
 SET client_min_messages = warning;
 SELECT version FROM smig.upgrade_head();
 RESET client_min_messages;
 SELECT object_identity, event, version FROM smig.ddl_log
  WHERE object_identity IN ('app.t_migrated', 'app.t_warn') ORDER BY id;
+-- refreshing a materialized view is not a schema change: allowed, and logged
+REFRESH MATERIALIZED VIEW app.mv;
+SELECT command_tag, object_identity, version FROM smig.ddl_log
+ WHERE command_tag = 'REFRESH MATERIALIZED VIEW';
 -- refused DDL left no log entry
 SELECT count(*) AS refused_logged FROM smig.ddl_log WHERE object_identity IN ('app.t_error', 'public.t_public');
 
