@@ -23,11 +23,17 @@ PASSED=0
 FAILED=0
 FAILED_SUITES=()
 
-# count SUITE LOGFILE OKPATTERN FAILPATTERN
+# count SUITE LOGFILE OKPATTERN FAILPATTERN EXITSTATUS: a suite that exits
+# non-zero, or passes nothing, counts as a failure even if no test line
+# says so (it may not have run at all).
 count() {
     local ok bad
     ok=$(grep -cE "$3" "$2" || true)
     bad=$(grep -cE "$4" "$2" || true)
+    if [ "${5:-0}" -ne 0 ] && [ "$bad" -eq 0 ] || [ "$ok" -eq 0 ]; then
+        echo "   $1: the suite did not run cleanly (exit status ${5:-0})"
+        bad=$((bad + 1))
+    fi
     echo "   $1: $ok passed, $bad failed"
     PASSED=$((PASSED + ok))
     FAILED=$((FAILED + bad))
@@ -43,32 +49,32 @@ T="$WORK/tree"
 run_make() { as_postgres make -s -C "$T" PG_CONFIG="$PG_CONFIG" "$@"; }
 
 echo "== unit tests"
-make -s -C test/unit check >"$WORK/unit.log" 2>&1 || true
-count unit "$WORK/unit.log" '^ok ' '^not ok '
+rc=0; make -s -C test/unit check >"$WORK/unit.log" 2>&1 || rc=$?
+count unit "$WORK/unit.log" '^ok ' '^not ok ' $rc
 
 echo "== pg_regress"
-run_make installcheck-regress EXTRA_REGRESS_OPTS="--temp-instance=$WORK/regress-instance" \
-    >"$WORK/regress.log" 2>&1 || true
-count regress "$WORK/regress.log" '\.\.\. ok' '\.\.\. FAILED|\.\.\. failed'
+rc=0; run_make installcheck-regress EXTRA_REGRESS_OPTS="--temp-instance=$WORK/regress-instance" \
+    >"$WORK/regress.log" 2>&1 || rc=$?
+count regress "$WORK/regress.log" '\.\.\. ok' '\.\.\. FAILED|\.\.\. failed' $rc
 [ -f "$T/regression.diffs" ] && cat "$T/regression.diffs"
 
 echo "== isolation"
-run_make installcheck-isolation EXTRA_REGRESS_OPTS="--temp-instance=$WORK/isolation-instance" \
-    >"$WORK/isolation.log" 2>&1 || true
-count isolation "$WORK/isolation.log" '\.\.\. ok' '\.\.\. FAILED|\.\.\. failed'
+rc=0; run_make installcheck-isolation EXTRA_REGRESS_OPTS="--temp-instance=$WORK/isolation-instance" \
+    >"$WORK/isolation.log" 2>&1 || rc=$?
+count isolation "$WORK/isolation.log" '\.\.\. ok' '\.\.\. FAILED|\.\.\. failed' $rc
 [ -f "$T/output_iso/regression.diffs" ] && cat "$T/output_iso/regression.diffs"
 
 echo "== pgTAP"
 make_pg_dir PGT pgtap
 start_cluster "$PGT"
 as_postgres "$PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE smig_tap" >/dev/null
-as_postgres pg_prove -v -d smig_tap test/*.sql >"$WORK/pgtap.log" 2>&1 || true
-count pgtap "$WORK/pgtap.log" '^ok ' '^not ok '
+rc=0; as_postgres pg_prove -v -d smig_tap test/*.sql >"$WORK/pgtap.log" 2>&1 || rc=$?
+count pgtap "$WORK/pgtap.log" '^ok ' '^not ok ' $rc
 stop_cluster "$PGT"
 
 echo "== TAP (standby, dump and restore)"
-run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || true
-count tap "$WORK/tap.log" '^ok ' '^not ok |^Dubious|^Bailout'
+rc=0; run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || rc=$?
+count tap "$WORK/tap.log" '^ok ' '^not ok ' $rc
 
 if [ "$FAILED" -gt 0 ] || [ "$PASSED" -eq 0 ]; then
     for s in "${FAILED_SUITES[@]}"; do
