@@ -69,3 +69,5 @@ SELECT count(*) FROM smig.migration WHERE version = '20';
 -- a prepared statement is not transaction control
 SELECT smig.register('21', 'prepared', 'PREPARE lex_q AS SELECT 1; DEALLOCATE lex_q;');
 SELECT version, name FROM smig.upgrade_head();
+-- a long meta-command with multibyte characters is clipped on a character boundary
+SELECT smig.register('22', 'meta_utf8', E'\\echo ' || repeat('é', 60));

@@ -70,7 +70,8 @@ check_script(const char *sql, const char *which, const char *version)
 					 errmsg("psql meta-command at line %d of the %s script of migration \"%s\"",
 							st.line, which, version),
 					 errdetail("Migrations run inside the server, which cannot execute \"%.*s\".",
-							   (int) Min(st.end - st.start, 40), sql + st.start),
+							   pg_mbcliplen(sql + st.start, (int) (st.end - st.start), 40),
+							   sql + st.start),
 					 errhint("Write the SQL itself: inline files instead of \\i, literal values instead of \\set variables.")));
 		if (st.kind == SQL_STMT_TXN_OTHER ||
 			(st.kind == SQL_STMT_BEGIN && n > 0))

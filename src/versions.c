@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
 #include "version.h"
@@ -24,7 +25,8 @@ version_key_or_error(const char *version)
 	if (len > SMIG_VERSION_MAXLEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid migration version: \"%.40s...\"", version),
+				 errmsg("invalid migration version: \"%.*s...\"",
+						pg_mbcliplen(version, (int) len, 40), version),
 				 errdetail("A version is at most %d bytes long.",
 						   SMIG_VERSION_MAXLEN)));
 
