@@ -1,22 +1,31 @@
 /*-------------------------------------------------------------------------
  * migfile.c
  *	  Migration file-name conventions (see migfile.h for the list).
- *	  Plain C, shared by the extension's load_dir and the client.
+ *
+ * Only the exact, case-sensitive forms are recognized: a ".sql" suffix
+ * (not ".SQL"), the prefixes 'V', 'U' and 'B', and the ".up"/".down"
+ * infixes.  Every version found must satisfy version_is_valid() (which
+ * also bounds its length) and every name must be non-empty; anything
+ * else ending in ".sql" is MIGFILE_UNRECOGNIZED, so that load_dir can
+ * complain about it instead of skipping it silently.
+ *
+ * Plain C, no allocation: version and name point into the file name.
  *-------------------------------------------------------------------------
  */
 #include "migfile.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "version.h"
 
-static int
+static bool
 is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
-static int
+static bool
 ends_with(const char *s, size_t len, const char *suffix)
 {
 	size_t		n = strlen(suffix);
@@ -24,57 +33,70 @@ ends_with(const char *s, size_t len, const char *suffix)
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
-/* V/U/B<version>__<name>: the version runs until "__". */
+/* Fill *out and return kind. */
 static MigFileKind
-parse_prefixed(const char *stem, size_t len, MigFileKind kind, MigFileName *out)
+found(MigFileName *out, MigFileKind kind, const char *version,
+	  size_t version_len, const char *name, size_t name_len)
 {
-	size_t		i;
-
-	for (i = 1; i + 1 < len; i++)
-		if (stem[i] == '_' && stem[i + 1] == '_')
-			break;
-	if (i + 1 >= len || !version_is_valid(stem + 1, i - 1) || i + 2 >= len)
-		return MIGFILE_UNRECOGNIZED;
-	out->version = stem + 1;
-	out->version_len = i - 1;
-	out->name = stem + i + 2;
-	out->name_len = len - (i + 2);
 	out->kind = kind;
+	out->version = version;
+	out->version_len = version_len;
+	out->name = name;
+	out->name_len = name_len;
 	return kind;
 }
 
 /*
- * <version>_<name>: the longest run of digit groups each followed by a
- * separator, then the name.
+ * stem[0..len) is "<V|U|B><version>__<name>": the version runs from after
+ * the prefix letter to the first "__".
+ */
+static MigFileKind
+parse_prefixed(const char *stem, size_t len, MigFileKind kind,
+			   MigFileName *out)
+{
+	size_t		i;
+
+	for (i = 1; i + 1 < len; i++)
+	{
+		if (stem[i] == '_' && stem[i + 1] == '_')
+			break;
+	}
+	if (i + 1 >= len)
+		return MIGFILE_UNRECOGNIZED;	/* no "__" */
+	if (!version_is_valid(stem + 1, i - 1) || i + 2 >= len)
+		return MIGFILE_UNRECOGNIZED;	/* bad version, or no name */
+	return found(out, kind, stem + 1, i - 1, stem + i + 2, len - (i + 2));
+}
+
+/*
+ * stem[0..len) is "<version>_<name>", the version being the longest run
+ * of digit groups each followed by a separator; the last separator must
+ * be '_'.  So "1.2_x" is version "1.2", "001_2fa" is version "001", and
+ * "1.2.x" fits nothing.
  */
 static MigFileKind
 parse_plain(const char *stem, size_t len, MigFileKind kind, MigFileName *out)
 {
 	size_t		i = 0;
-	size_t		version_end = 0;
+	size_t		version_end = 0;	/* offset of the separator after it */
 
 	for (;;)
 	{
-		size_t		g = i;
+		size_t		group = i;
 
 		while (i < len && is_digit(stem[i]))
 			i++;
-		if (i == g || i >= len || (stem[i] != '_' && stem[i] != '.'))
+		if (i == group || i >= len || (stem[i] != '_' && stem[i] != '.'))
 			break;
-		version_end = i;		/* this group is followed by a separator */
+		version_end = i;
 		i++;
 	}
 	if (version_end == 0 || stem[version_end] != '_' || version_end + 1 >= len)
-		return MIGFILE_UNRECOGNIZED;
-	/* a '.' separator must be followed by more version, not the name */
+		return MIGFILE_UNRECOGNIZED;	/* no version, or no name */
 	if (!version_is_valid(stem, version_end))
-		return MIGFILE_UNRECOGNIZED;
-	out->version = stem;
-	out->version_len = version_end;
-	out->name = stem + version_end + 1;
-	out->name_len = len - version_end - 1;
-	out->kind = kind;
-	return kind;
+		return MIGFILE_UNRECOGNIZED;	/* too long */
+	return found(out, kind, stem, version_end, stem + version_end + 1,
+				 len - (version_end + 1));
 }
 
 MigFileKind
@@ -87,8 +109,8 @@ migfile_parse(const char *filename, MigFileName *out)
 	if (!ends_with(filename, len, ".sql"))
 		return MIGFILE_NOT_SQL;
 	out->kind = MIGFILE_UNRECOGNIZED;
-	len -= 4;
-	if (len < 2)
+	len -= strlen(".sql");
+	if (len == 0)
 		return MIGFILE_UNRECOGNIZED;
 
 	switch (filename[0])
@@ -105,8 +127,8 @@ migfile_parse(const char *filename, MigFileName *out)
 	if (!is_digit(filename[0]))
 		return MIGFILE_UNRECOGNIZED;
 	if (ends_with(filename, len, ".down"))
-		return parse_plain(filename, len - 5, MIGFILE_DOWN, out);
+		return parse_plain(filename, len - strlen(".down"), MIGFILE_DOWN, out);
 	if (ends_with(filename, len, ".up"))
-		return parse_plain(filename, len - 3, MIGFILE_UP, out);
+		return parse_plain(filename, len - strlen(".up"), MIGFILE_UP, out);
 	return parse_plain(filename, len, MIGFILE_UP, out);
 }

@@ -2,103 +2,155 @@
  * sqllex.c
  *	  A small SQL script lexer shared by the smig extension and client.
  *
- * It splits a script into statements the way psql does: ';' ends a
- * statement except inside comments (-- and nested block comments),
- * literals ('...', E'...', U&'...', "...", $tag$...$tag$), parentheses,
- * and the BEGIN ... END body of CREATE FUNCTION/PROCEDURE (psqlscan.l's
- * begin_depth rule).  A backslash outside literals starts a psql
- * meta-command, which runs to the end of its line.
+ * It splits a script into statements the way psql does (psqlscan.l of
+ * PostgreSQL 15): ';' ends a statement except inside comments ("--" and
+ * nested block comments), literals ('...', E'...', U&'...', B'...',
+ * X'...', N'...', "...", $tag$...$tag$), parentheses, and the BEGIN ... END
+ * body of CREATE [OR REPLACE] FUNCTION/PROCEDURE.  Strings are lexed as
+ * with standard_conforming_strings on: a backslash escapes only in E''.
+ * A backslash outside literals and comments starts a psql meta-command,
+ * which runs to the end of its line.
+ *
+ * Everything here is built on one tokenizer, scan_token(), so that
+ * statements, directives and section markers agree on what is a comment
+ * or a literal.
  *
  * Plain C, no allocation: every result is an offset into the caller's
- * buffer, which need not be NUL-terminated.
+ * buffer, which need not be NUL-terminated (a NUL byte is an ordinary
+ * character).
  *-------------------------------------------------------------------------
  */
 #include "sqllex.h"
 
+#include <stdbool.h>
 #include <string.h>
 
-/*---- characters ------------------------------------------------------------*/
+/* What scan_token() found. */
+typedef enum TokKind
+{
+	TOK_WORD,					/* identifier or keyword */
+	TOK_OPEN,					/* ( */
+	TOK_CLOSE,					/* ) */
+	TOK_SEMI,					/* ; */
+	TOK_COMMENT,				/* -- or block comment */
+	TOK_META,					/* backslash command, to the end of its line */
+	TOK_OTHER,					/* literal, number, parameter, operator, ... */
+	TOK_ERROR					/* unterminated literal or comment */
+} TokKind;
 
-static int
+/* Section markers, as returned by section_marker() */
+#define MARKER_NONE		0
+#define MARKER_UP		1
+#define MARKER_DOWN		2
+#define MARKER_BAD		3		/* a marker followed by other text */
+
+/*---- characters -------------------------------------------------------*/
+
+static bool
 is_space(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		c == '\f' || c == '\v';
 }
 
-static int
+static bool
+is_newline(unsigned char c)
+{
+	return c == '\n' || c == '\r';
+}
+
+static bool
 is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
 }
 
-static int
+/* [A-Za-z_\x80-\xff]: may start an identifier or a dollar-quote tag */
+static bool
 is_ident_start(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		c == '_' || c >= 0x80;
 }
 
-static int
+/* [A-Za-z0-9_$\x80-\xff]: may continue an identifier */
+static bool
 is_ident_cont(unsigned char c)
 {
 	return is_ident_start(c) || is_digit(c) || c == '$';
 }
 
-static int
-lower(unsigned char c)
+static unsigned char
+to_lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-/* Case-insensitive: is buf[0..len) the lowercase word w? */
-static int
-word_is(const char *buf, size_t len, const char *w)
+/* Case-insensitively, is s[0..len) the lower-case word w? */
+static bool
+word_is(const char *s, size_t len, const char *w)
 {
 	size_t		i;
 
 	if (strlen(w) != len)
-		return 0;
+		return false;
 	for (i = 0; i < len; i++)
-		if (lower((unsigned char) buf[i]) != w[i])
-			return 0;
-	return 1;
+		if (to_lower((unsigned char) s[i]) != (unsigned char) w[i])
+			return false;
+	return true;
 }
 
-/* Consume one byte, counting lines (CRLF, CR and LF each end one). */
+/*---- the tokenizer ------------------------------------------------------*/
+
+/* The byte off bytes ahead of the current position, or -1 past the end. */
+static int
+peek(const SqlLexer *lx, size_t off)
+{
+	if (lx->pos + off >= lx->len)
+		return -1;
+	return (unsigned char) lx->buf[lx->pos + off];
+}
+
+/*
+ * Consume one byte, counting lines: "\r\n", a lone "\r" and a lone "\n"
+ * each end one line.
+ */
 static void
 advance(SqlLexer *lx)
 {
-	char		c = lx->buf[lx->pos++];
+	unsigned char c = (unsigned char) lx->buf[lx->pos++];
 
-	if (c == '\n' || (c == '\r' && !(lx->pos < lx->len && lx->buf[lx->pos] == '\n')))
+	if (c == '\n' || (c == '\r' && peek(lx, 0) != '\n'))
 		lx->line++;
 }
 
-static int
-at(const SqlLexer *lx, size_t off, char c)
-{
-	return lx->pos + off < lx->len && lx->buf[lx->pos + off] == c;
-}
-
-/*---- comments and literals --------------------------------------------------*/
-
 static void
-skip_line_comment(SqlLexer *lx)
+skip_space(SqlLexer *lx)
 {
-	while (lx->pos < lx->len && lx->buf[lx->pos] != '\n' && lx->buf[lx->pos] != '\r')
+	while (lx->pos < lx->len && is_space((unsigned char) lx->buf[lx->pos]))
 		advance(lx);
 }
 
-static int
+/* Move to the end of the current line (before its "\r" or "\n"). */
+static void
+skip_to_eol(SqlLexer *lx)
+{
+	while (lx->pos < lx->len && !is_newline((unsigned char) lx->buf[lx->pos]))
+		lx->pos++;
+}
+
+/* Record an error; the lexer stops there (see sqllex_next). */
+static TokKind
 fail(SqlLexer *lx, const char *msg, int line)
 {
 	lx->error = msg;
 	lx->error_line = line;
 	lx->pos = lx->len;
-	return -1;
+	return TOK_ERROR;
 }
 
-/* At "/ *": skip a (nested) block comment. */
-static int
+/* At a slash-star: skip a block comment, which may nest. */
+static TokKind
 skip_block_comment(SqlLexer *lx)
 {
 	int			line = lx->line;
@@ -106,36 +158,40 @@ skip_block_comment(SqlLexer *lx)
 
 	while (lx->pos < lx->len)
 	{
-		if (at(lx, 0, '/') && at(lx, 1, '*'))
+		if (peek(lx, 0) == '/' && peek(lx, 1) == '*')
 		{
 			depth++;
 			advance(lx);
-		}
-		else if (at(lx, 0, '*') && at(lx, 1, '/'))
-		{
-			depth--;
 			advance(lx);
-			if (depth == 0)
-			{
-				advance(lx);
-				return 1;
-			}
 		}
-		advance(lx);
+		else if (peek(lx, 0) == '*' && peek(lx, 1) == '/')
+		{
+			advance(lx);
+			advance(lx);
+			if (--depth == 0)
+				return TOK_COMMENT;
+		}
+		else
+			advance(lx);
 	}
 	return fail(lx, "unterminated /* comment", line);
 }
 
-/* At a quote char q: skip to the closing one ("" or '' doubles it). */
-static int
-skip_quoted(SqlLexer *lx, char q, int backslash_escapes, const char *msg)
+/*
+ * At the opening quote q (' or "): skip to the closing one.  A doubled
+ * quote stands for itself; with backslash_escapes (E'' strings) a
+ * backslash also escapes the next byte.  line is where the literal began
+ * (its prefix may precede the quote).
+ */
+static TokKind
+skip_quoted(SqlLexer *lx, bool backslash_escapes, int line)
 {
-	int			line = lx->line;
+	unsigned char q = (unsigned char) lx->buf[lx->pos];
 
-	advance(lx);				/* the opening quote */
+	advance(lx);
 	while (lx->pos < lx->len)
 	{
-		char		c = lx->buf[lx->pos];
+		unsigned char c = (unsigned char) lx->buf[lx->pos];
 
 		if (backslash_escapes && c == '\\' && lx->pos + 1 < lx->len)
 		{
@@ -146,30 +202,35 @@ skip_quoted(SqlLexer *lx, char q, int backslash_escapes, const char *msg)
 		advance(lx);
 		if (c == q)
 		{
-			if (at(lx, 0, q))
-			{
-				advance(lx);
-				continue;
-			}
-			return 1;
+			if (peek(lx, 0) != q)
+				return TOK_OTHER;
+			advance(lx);		/* a doubled quote */
 		}
 	}
-	return fail(lx, msg, line);
+	return fail(lx, q == '"' ? "unterminated quoted identifier"
+				: "unterminated quoted string", line);
 }
 
 /*
- * At '$': if a dollar quote opens here ($$ or $tag$), skip the whole
- * literal and return 1; return 0 (consuming nothing) when it is not a
- * dollar quote, e.g. a parameter $1.
+ * At '$': a dollar-quoted string ($$...$$, $tag$...$tag$), a positional
+ * parameter ($1) or a lone '$'.
  */
-static int
-skip_dollar_quote(SqlLexer *lx)
+static TokKind
+scan_dollar(SqlLexer *lx)
 {
-	size_t		tag_start = lx->pos;
+	size_t		open = lx->pos;
 	size_t		p = lx->pos + 1;
-	size_t		tag_len;
+	size_t		delim_len;
 	int			line = lx->line;
 
+	if (p < lx->len && is_digit((unsigned char) lx->buf[p]))
+	{
+		/* a parameter */
+		advance(lx);
+		while (lx->pos < lx->len && is_digit((unsigned char) lx->buf[lx->pos]))
+			advance(lx);
+		return TOK_OTHER;
+	}
 	if (p < lx->len && is_ident_start((unsigned char) lx->buf[p]))
 	{
 		p++;
@@ -178,21 +239,22 @@ skip_dollar_quote(SqlLexer *lx)
 			p++;
 	}
 	if (p >= lx->len || lx->buf[p] != '$')
-		return 0;
-	tag_len = p + 1 - tag_start;	/* includes both '$' */
-
-	while (lx->pos < tag_start + tag_len)
+	{
+		/* not a dollar quote: psql takes just the '$' */
 		advance(lx);
+		return TOK_OTHER;
+	}
+
+	/* the body ends at the first copy of the opening delimiter */
+	delim_len = p + 1 - open;
+	lx->pos = p + 1;			/* a delimiter holds no line break */
 	while (lx->pos < lx->len)
 	{
-		if (lx->buf[lx->pos] == '$' && lx->pos + tag_len <= lx->len &&
-			memcmp(lx->buf + lx->pos, lx->buf + tag_start, tag_len) == 0)
+		if (lx->buf[lx->pos] == '$' && lx->len - lx->pos >= delim_len &&
+			memcmp(lx->buf + lx->pos, lx->buf + open, delim_len) == 0)
 		{
-			size_t		end = lx->pos + tag_len;
-
-			while (lx->pos < end)
-				advance(lx);
-			return 1;
+			lx->pos += delim_len;
+			return TOK_OTHER;
 		}
 		advance(lx);
 	}
@@ -200,58 +262,95 @@ skip_dollar_quote(SqlLexer *lx)
 }
 
 /*
- * If a comment or literal starts at the current position, skip it and
- * return 1; return 0 if none starts here, -1 when it is unterminated.
- * A string prefix (E, U&, B, X, N) must already be consumed: the caller
- * passes backslash_escapes for E''.
+ * At a letter: an identifier or keyword, or a literal with a prefix:
+ * E'...' (backslash escapes), B'...', X'...', N'...', U&'...', U&"...".
+ * Any other identifier followed by a quote is lexed as a word, as psql
+ * does, and the literal is the next token.
  */
-static int
-skip_special(SqlLexer *lx)
+static TokKind
+scan_word(SqlLexer *lx)
 {
-	if (lx->pos >= lx->len)
-		return 0;
-	switch (lx->buf[lx->pos])
+	unsigned char c = to_lower((unsigned char) lx->buf[lx->pos]);
+	int			line = lx->line;
+
+	if (peek(lx, 1) == '\'' &&
+		(c == 'e' || c == 'b' || c == 'x' || c == 'n'))
+	{
+		advance(lx);
+		return skip_quoted(lx, c == 'e', line);
+	}
+	if (c == 'u' && peek(lx, 1) == '&' &&
+		(peek(lx, 2) == '\'' || peek(lx, 2) == '"'))
+	{
+		advance(lx);
+		advance(lx);
+		return skip_quoted(lx, false, line);
+	}
+	while (lx->pos < lx->len && is_ident_cont((unsigned char) lx->buf[lx->pos]))
+		advance(lx);
+	return TOK_WORD;
+}
+
+/*
+ * Consume one token at the current position, which must be inside the
+ * buffer and not white space.  On TOK_ERROR, lx->error says why.
+ */
+static TokKind
+scan_token(SqlLexer *lx)
+{
+	unsigned char c = (unsigned char) lx->buf[lx->pos];
+
+	switch (c)
 	{
 		case '-':
-			if (!at(lx, 1, '-'))
-				return 0;
-			skip_line_comment(lx);
-			return 1;
+			if (peek(lx, 1) != '-')
+				break;
+			skip_to_eol(lx);
+			return TOK_COMMENT;
 		case '/':
-			if (!at(lx, 1, '*'))
-				return 0;
+			if (peek(lx, 1) != '*')
+				break;
 			return skip_block_comment(lx);
 		case '\'':
-			return skip_quoted(lx, '\'', 0, "unterminated quoted string");
 		case '"':
-			return skip_quoted(lx, '"', 0, "unterminated quoted identifier");
+			return skip_quoted(lx, false, lx->line);
 		case '$':
-			return skip_dollar_quote(lx);
-		default:
-			return 0;
-	}
-}
-
-/* Skip white space and comments; -1 on an unterminated comment. */
-static int
-skip_blank(SqlLexer *lx)
-{
-	while (lx->pos < lx->len)
-	{
-		if (is_space((unsigned char) lx->buf[lx->pos]))
+			return scan_dollar(lx);
+		case '\\':
+			skip_to_eol(lx);
+			return TOK_META;
+		case '(':
 			advance(lx);
-		else if ((at(lx, 0, '-') && at(lx, 1, '-')) || (at(lx, 0, '/') && at(lx, 1, '*')))
-		{
-			if (skip_special(lx) < 0)
-				return -1;
-		}
-		else
+			return TOK_OPEN;
+		case ')':
+			advance(lx);
+			return TOK_CLOSE;
+		case ';':
+			advance(lx);
+			return TOK_SEMI;
+		default:
 			break;
 	}
-	return 0;
+
+	if (is_digit(c))
+	{
+		/*
+		 * A number is just its digits, as in psql 15: "1$$x$$" is 1 and a
+		 * dollar quote, "1e'x'" is 1 and an E'' string.  The rest of a
+		 * decimal or real number lexes as harmless operators and words.
+		 */
+		while (lx->pos < lx->len && is_digit((unsigned char) lx->buf[lx->pos]))
+			advance(lx);
+		return TOK_OTHER;
+	}
+	if (is_ident_start(c))
+		return scan_word(lx);
+
+	advance(lx);				/* an operator or punctuation byte */
+	return TOK_OTHER;
 }
 
-/*---- statements ---------------------------------------------------------------*/
+/*---- statements -----------------------------------------------------------*/
 
 void
 sqllex_init(SqlLexer *lx, const char *buf, size_t len)
@@ -266,186 +365,174 @@ sqllex_init(SqlLexer *lx, const char *buf, size_t len)
 		lx->pos = 3;
 }
 
-/* What the first two words say about a statement. */
-static SqlStmtKind
-classify(const char *buf, size_t w1, size_t l1, size_t w2, size_t l2)
+/*
+ * State of the statement being lexed, for psql's heuristic that keeps the
+ * ';'s of a BEGIN ATOMIC body inside CREATE FUNCTION/PROCEDURE.
+ */
+typedef struct StmtState
 {
-	const char *a = buf + w1;
-	const char *b = buf + w2;
+	int			paren_depth;
+	int			begin_depth;
+	int			nwords;			/* identifiers so far (psql's identifier_count) */
+	char		initials[4];	/* of create/or/replace/function/procedure
+								 * among the first four identifiers */
+} StmtState;
 
-	if (l1 == 0)
-		return SQL_STMT_PLAIN;
-	if (word_is(a, l1, "begin"))
+/*
+ * Track one identifier of the statement exactly as psqlscan.l does: once
+ * the statement starts with CREATE [OR REPLACE] FUNCTION|PROCEDURE, BEGIN
+ * opens a block, CASE opens one inside a block, and END closes one, all
+ * outside parentheses only.
+ */
+static void
+track_word(StmtState *st, const char *w, size_t len)
+{
+	const char *ini = st->initials;
+
+	if (word_is(w, len, "create") || word_is(w, len, "function") ||
+		word_is(w, len, "procedure") || word_is(w, len, "or") ||
+		word_is(w, len, "replace"))
+	{
+		if (st->nwords < 4)
+			st->initials[st->nwords] = (char) to_lower((unsigned char) w[0]);
+	}
+	st->nwords++;
+
+	if (ini[0] == 'c' &&
+		(ini[1] == 'f' || ini[1] == 'p' ||
+		 (ini[1] == 'o' && ini[2] == 'r' && (ini[3] == 'f' || ini[3] == 'p'))) &&
+		st->paren_depth == 0)
+	{
+		if (word_is(w, len, "begin"))
+			st->begin_depth++;
+		else if (word_is(w, len, "case"))
+		{
+			if (st->begin_depth >= 1)
+				st->begin_depth++;
+		}
+		else if (word_is(w, len, "end"))
+		{
+			if (st->begin_depth > 0)
+				st->begin_depth--;
+		}
+	}
+}
+
+/* Kind of a statement whose first two tokens are words w1 and w2 (len 0 if not). */
+static SqlStmtKind
+classify(const char *w1, size_t l1, const char *w2, size_t l2)
+{
+	if (word_is(w1, l1, "begin"))
 		return SQL_STMT_BEGIN;
-	if (word_is(a, l1, "start"))
-		return word_is(b, l2, "transaction") ? SQL_STMT_BEGIN : SQL_STMT_PLAIN;
-	if (word_is(a, l1, "commit"))
-		return word_is(b, l2, "prepared") ? SQL_STMT_TXN_OTHER : SQL_STMT_COMMIT;
-	if (word_is(a, l1, "end"))
+	if (word_is(w1, l1, "start"))
+		return word_is(w2, l2, "transaction") ? SQL_STMT_BEGIN : SQL_STMT_PLAIN;
+	if (word_is(w1, l1, "commit"))
+		return word_is(w2, l2, "prepared") ? SQL_STMT_TXN_OTHER : SQL_STMT_COMMIT;
+	if (word_is(w1, l1, "end"))
 		return SQL_STMT_COMMIT;
-	if (word_is(a, l1, "rollback") || word_is(a, l1, "abort") ||
-		word_is(a, l1, "savepoint") || word_is(a, l1, "release"))
+	if (word_is(w1, l1, "rollback") || word_is(w1, l1, "abort") ||
+		word_is(w1, l1, "savepoint") || word_is(w1, l1, "release"))
 		return SQL_STMT_TXN_OTHER;
-	if (word_is(a, l1, "prepare"))
-		return word_is(b, l2, "transaction") ? SQL_STMT_TXN_OTHER : SQL_STMT_PLAIN;
+	if (word_is(w1, l1, "prepare"))
+		return word_is(w2, l2, "transaction") ? SQL_STMT_TXN_OTHER : SQL_STMT_PLAIN;
 	return SQL_STMT_PLAIN;
 }
 
+/*
+ * After an error every further call returns SQLLEX_ERROR again.  A
+ * meta-command's span excludes trailing blanks; a statement in progress
+ * when a backslash appears ends just before it.
+ */
 SqlLexStatus
 sqllex_next(SqlLexer *lx, SqlStmt *out)
 {
-	size_t		last_end;
-	int			paren = 0;
-	int			begin_depth = 0;
+	StmtState	st;
+	bool		have_stmt = false;
 	int			ntokens = 0;
-	int			nwords = 0;
-	char		initials[4] = {0, 0, 0, 0};	/* of the first words */
-	size_t		w1 = 0,
-				l1 = 0,
-				w2 = 0,
-				l2 = 0;
+	size_t		last_end = 0;
+	const char *w1 = NULL;
+	const char *w2 = NULL;
+	size_t		l1 = 0;
+	size_t		l2 = 0;
 
-	/* skip blanks, comments and empty statements */
+	if (lx->error)
+		return SQLLEX_ERROR;
+	memset(&st, 0, sizeof(st));
+
 	for (;;)
 	{
-		if (skip_blank(lx) < 0)
-			return SQLLEX_ERROR;
-		if (lx->pos < lx->len && lx->buf[lx->pos] == ';')
-			advance(lx);
-		else
+		size_t		tok_start;
+		int			tok_line;
+		TokKind		kind;
+
+		skip_space(lx);
+		if (lx->pos >= lx->len)
 			break;
-	}
-	if (lx->pos >= lx->len)
-		return SQLLEX_END;
-
-	out->start = lx->pos;
-	out->line = lx->line;
-
-	/* a psql meta-command: to the end of the line */
-	if (lx->buf[lx->pos] == '\\')
-	{
-		while (lx->pos < lx->len && lx->buf[lx->pos] != '\n' && lx->buf[lx->pos] != '\r')
-			lx->pos++;
-		out->end = lx->pos;
-		out->kind = SQL_STMT_META;
-		return SQLLEX_OK;
-	}
-
-	last_end = lx->pos;
-	while (lx->pos < lx->len)
-	{
-		unsigned char c = (unsigned char) lx->buf[lx->pos];
-		size_t		tok = lx->pos;
-		int			is_word = 0;
-		int			r;
-
-		if (is_space(c))
-		{
-			advance(lx);
-			continue;
-		}
-		if ((c == '-' && at(lx, 1, '-')) || (c == '/' && at(lx, 1, '*')))
-		{
-			if (skip_special(lx) < 0)
-				return SQLLEX_ERROR;
-			continue;
-		}
-		if (c == ';' && paren == 0 && begin_depth == 0)
-		{
-			advance(lx);
-			break;
-		}
-		if (c == '\\')
+		if (have_stmt && lx->buf[lx->pos] == '\\')
 			break;				/* a meta-command ends the statement */
 
-		if (c == '\'' || c == '"')
+		tok_start = lx->pos;
+		tok_line = lx->line;
+		kind = scan_token(lx);
+		if (kind == TOK_ERROR)
+			return SQLLEX_ERROR;
+		if (kind == TOK_COMMENT)
+			continue;
+		if (kind == TOK_SEMI && st.paren_depth == 0 && st.begin_depth == 0)
 		{
-			if (skip_special(lx) < 0)
-				return SQLLEX_ERROR;
+			if (have_stmt)
+				break;
+			continue;			/* an empty statement */
 		}
-		else if (c == '$')
-		{
-			if ((r = skip_dollar_quote(lx)) < 0)
-				return SQLLEX_ERROR;
-			if (r == 0)
-			{
-				advance(lx);	/* $1, or a lone $ */
-				while (lx->pos < lx->len && is_digit((unsigned char) lx->buf[lx->pos]))
-					advance(lx);
-			}
-		}
-		else if (is_ident_start(c) || is_digit(c))
-		{
-			size_t		len;
 
-			while (lx->pos < lx->len && is_ident_cont((unsigned char) lx->buf[lx->pos]))
-				advance(lx);
-			len = lx->pos - tok;
-
-			/* string prefixes: E'', U&'', B'', X'', N'' */
-			if (len == 1 && at(lx, 0, '\''))
-			{
-				if (skip_quoted(lx, '\'', lower(c) == 'e', "unterminated quoted string") < 0)
-					return SQLLEX_ERROR;
-			}
-			else if (len == 1 && lower(c) == 'u' && at(lx, 0, '&') &&
-					 (at(lx, 1, '\'') || at(lx, 1, '"')))
-			{
-				advance(lx);
-				if (skip_special(lx) < 0)
-					return SQLLEX_ERROR;
-			}
-			else if (!is_digit(c))
-			{
-				is_word = 1;
-				if (nwords < 4)
-					initials[nwords] = (char) lower(c);
-				if (nwords == 0 && ntokens == 0)
-				{
-					w1 = tok;
-					l1 = len;
-				}
-				else if (nwords == 1 && ntokens == 1)
-				{
-					w2 = tok;
-					l2 = len;
-				}
-				/* psql's rule for BEGIN ATOMIC bodies */
-				if (word_is(lx->buf + tok, len, "begin") ||
-					word_is(lx->buf + tok, len, "case"))
-				{
-					if (nwords > 1 && initials[0] == 'c' &&
-						(initials[1] == 'f' || initials[1] == 'p' ||
-						 (initials[1] == 'o' && initials[2] == 'r' &&
-						  (initials[3] == 'f' || initials[3] == 'p'))))
-						begin_depth++;
-				}
-				else if (word_is(lx->buf + tok, len, "end") && begin_depth > 0)
-					begin_depth--;
-				nwords++;
-			}
-		}
-		else
+		if (!have_stmt)
 		{
-			if (c == '(')
-				paren++;
-			else if (c == ')' && paren > 0)
-				paren--;
-			advance(lx);
+			have_stmt = true;
+			out->start = tok_start;
+			out->line = tok_line;
 		}
-		(void) is_word;
-		ntokens++;
 		last_end = lx->pos;
+
+		if (kind == TOK_META)
+		{
+			while (last_end > tok_start &&
+				   is_space((unsigned char) lx->buf[last_end - 1]))
+				last_end--;
+			out->end = last_end;
+			out->kind = SQL_STMT_META;
+			return SQLLEX_OK;
+		}
+		if (kind == TOK_WORD)
+		{
+			if (ntokens == 0)
+			{
+				w1 = lx->buf + tok_start;
+				l1 = lx->pos - tok_start;
+			}
+			else if (ntokens == 1)
+			{
+				w2 = lx->buf + tok_start;
+				l2 = lx->pos - tok_start;
+			}
+			track_word(&st, lx->buf + tok_start, lx->pos - tok_start);
+		}
+		else if (kind == TOK_OPEN)
+			st.paren_depth++;
+		else if (kind == TOK_CLOSE && st.paren_depth > 0)
+			st.paren_depth--;
+		ntokens++;
 	}
 
+	if (!have_stmt)
+		return SQLLEX_END;
 	out->end = last_end;
-	out->kind = classify(lx->buf, w1, l1, w2, l2);
+	out->kind = classify(w1, l1, w2, l2);
 	return SQLLEX_OK;
 }
 
-/*---- directives and sections ---------------------------------------------------*/
+/*---- directives and sections ---------------------------------------------*/
 
-/* Line number of offset pos. */
+/* 1-based line number of offset pos, by the rules of advance(). */
 static int
 line_at(const char *buf, size_t pos)
 {
@@ -458,117 +545,137 @@ line_at(const char *buf, size_t pos)
 	return lx.line;
 }
 
-/* End of the line that starts at or contains pos (before CR/LF). */
+/*
+ * Does the "--" comment c[0..len) (no line break) read "-- <prefix>:..."?
+ * Blanks may follow the "--".  Returns the offset just past the ':', or 0.
+ */
 static size_t
-line_end(const char *buf, size_t len, size_t pos)
+comment_prefix(const char *c, size_t len, const char *prefix)
 {
-	while (pos < len && buf[pos] != '\n' && buf[pos] != '\r')
-		pos++;
-	return pos;
+	size_t		plen = strlen(prefix);
+	size_t		p = 2;
+
+	while (p < len && (c[p] == ' ' || c[p] == '\t'))
+		p++;
+	if (len - p < plen + 1 || memcmp(c + p, prefix, plen) != 0 ||
+		c[p + plen] != ':')
+		return 0;
+	return p + plen + 1;
 }
 
 /*
- * Is the "--" comment at buf[pos] of the form "-- <prefix>:<word>"?
- * Sets *word and *word_len to the word, *rest to what follows it.
+ * Is the "--" comment c[0..len) a section marker: "-- smig:up",
+ * "-- smig:down", "-- migrate:up" or "-- migrate:down" and nothing but
+ * blanks after it?  A marker word followed by blanks and other text is
+ * MARKER_BAD.  *is_smig tells the two spellings apart.
  */
 static int
-comment_tag(const char *buf, size_t len, size_t pos, const char *prefix,
-			size_t *word, size_t *word_len, size_t *rest)
+section_marker(const char *c, size_t len, bool *is_smig)
 {
-	size_t		end = line_end(buf, len, pos);
-	size_t		plen = strlen(prefix);
-	size_t		p = pos + 2;
-
-	while (p < end && (buf[p] == ' ' || buf[p] == '\t'))
-		p++;
-	if (end - p < plen + 1 || memcmp(buf + p, prefix, plen) != 0 || buf[p + plen] != ':')
-		return 0;
-	p += plen + 1;
-	*word = p;
-	while (p < end && ((buf[p] >= 'a' && buf[p] <= 'z') || is_digit((unsigned char) buf[p]) || buf[p] == '-'))
-		p++;
-	*word_len = p - *word;
-	*rest = p;
-	return *word_len > 0;
-}
-
-/* Is the "--" comment at pos a section marker?  1 = up, 2 = down. */
-static int
-section_marker(const char *buf, size_t len, size_t pos)
-{
-	size_t		end = line_end(buf, len, pos);
-	size_t		w,
-				wl,
-				rest;
+	size_t		p;
+	size_t		w;
 	int			kind;
 
-	if (!comment_tag(buf, len, pos, "smig", &w, &wl, &rest) &&
-		!comment_tag(buf, len, pos, "migrate", &w, &wl, &rest))
-		return 0;
-	if (word_is(buf + w, wl, "up"))
-		kind = 1;
-	else if (word_is(buf + w, wl, "down"))
-		kind = 2;
+	*is_smig = true;
+	if ((p = comment_prefix(c, len, "smig")) == 0)
+	{
+		*is_smig = false;
+		if ((p = comment_prefix(c, len, "migrate")) == 0)
+			return MARKER_NONE;
+	}
+	w = p;
+	while (p < len && !is_space((unsigned char) c[p]))
+		p++;
+	if (p - w == 2 && memcmp(c + w, "up", 2) == 0)
+		kind = MARKER_UP;
+	else if (p - w == 4 && memcmp(c + w, "down", 4) == 0)
+		kind = MARKER_DOWN;
 	else
-		return 0;
-	while (rest < end && is_space((unsigned char) buf[rest]))
-		rest++;
-	return rest == end ? kind : 0;
+		return MARKER_NONE;
+	while (p < len && is_space((unsigned char) c[p]))
+		p++;
+	return p == len ? kind : MARKER_BAD;
 }
 
+/*
+ * Directive names are the run of non-blank bytes after "smig:", so that
+ * a misspelt directive ("-- smig:lock_timeout 5s", "-- smig:No-Transaction")
+ * is returned, for the caller to reject, rather than ignored.  The name
+ * is never empty: "-- smig:" alone or "-- smig: text" is a plain comment.
+ */
 int
 sqllex_next_directive(const char *buf, size_t len, size_t *pos,
 					  const char **name, size_t *name_len,
-					  const char **arg, size_t *arg_len, int *line)
+					  const char **arg, size_t *arg_len,
+					  int *line)
 {
 	SqlLexer	lx;
 
 	sqllex_init(&lx, buf, len);
 	if (*pos > lx.pos)
-		lx.pos = *pos;
+		lx.pos = *pos < len ? *pos : len;
 
-	while (lx.pos < len)
+	for (;;)
 	{
-		unsigned char c = (unsigned char) buf[lx.pos];
+		size_t		start;
+		const char *c;
+		size_t		clen;
+		size_t		p;
+		size_t		n;
+		size_t		end;
+		bool		is_smig;
+		int			marker;
 
-		if (is_space(c))
-			lx.pos++;
-		else if (c == '/' && lx.pos + 1 < len && buf[lx.pos + 1] == '*')
-		{
-			if (skip_block_comment(&lx) < 0)
-				break;
-		}
-		else if (c == '-' && lx.pos + 1 < len && buf[lx.pos + 1] == '-')
-		{
-			size_t		start = lx.pos;
-			size_t		end = line_end(buf, len, start);
-			size_t		w,
-						wl,
-						rest;
-
-			lx.pos = end;
-			if (section_marker(buf, len, start) ||
-				!comment_tag(buf, len, start, "smig", &w, &wl, &rest))
-				continue;
-			while (rest < end && (buf[rest] == ' ' || buf[rest] == '\t'))
-				rest++;
-			*name = buf + w;
-			*name_len = wl;
-			*arg = buf + rest;
-			*arg_len = end - rest;
-			while (*arg_len > 0 && is_space((unsigned char) (*arg)[*arg_len - 1]))
-				(*arg_len)--;
-			*line = line_at(buf, start);
-			*pos = end;
-			return 1;
-		}
-		else
+		skip_space(&lx);
+		if (lx.pos >= len)
 			break;
+		if (peek(&lx, 0) == '/' && peek(&lx, 1) == '*')
+		{
+			if (skip_block_comment(&lx) == TOK_ERROR)
+				break;
+			continue;
+		}
+		if (!(peek(&lx, 0) == '-' && peek(&lx, 1) == '-'))
+			break;				/* the first statement: no more directives */
+
+		start = lx.pos;
+		skip_to_eol(&lx);
+		c = buf + start;
+		clen = lx.pos - start;
+		marker = section_marker(c, clen, &is_smig);
+		if (marker == MARKER_UP || marker == MARKER_DOWN)
+			continue;
+		if ((p = comment_prefix(c, clen, "smig")) == 0)
+			continue;
+		n = p;
+		while (n < clen && !is_space((unsigned char) c[n]))
+			n++;
+		if (n == p)
+			continue;
+		*name = c + p;
+		*name_len = n - p;
+		while (n < clen && is_space((unsigned char) c[n]))
+			n++;
+		end = clen;
+		while (end > n && is_space((unsigned char) c[end - 1]))
+			end--;
+		*arg = c + n;
+		*arg_len = end - n;
+		*line = line_at(buf, start);
+		*pos = lx.pos;
+		return 1;
 	}
 	*pos = len;
 	return 0;
 }
 
+/*
+ * A marker line with text after the marker ("-- migrate:down
+ * transaction:false") is refused rather than read as a comment, which
+ * would silently run the down section as part of up.  With only a down
+ * marker, the text before it is the up section.  On 0 the up span is the
+ * whole script after any byte order mark.
+ */
 int
 sqllex_split_sections(const char *buf, size_t len,
 					  size_t *up_start, size_t *up_end,
@@ -576,27 +683,33 @@ sqllex_split_sections(const char *buf, size_t len,
 					  const char **error, int *error_line)
 {
 	SqlLexer	lx;
-	int			seen_up = 0;
-	int			seen_down = 0;
-	int			line_has_code = 0;	/* non-blank text earlier on this line */
-	int			code_before_up = 0;
+	bool		seen_up = false;
+	bool		seen_down = false;
+	bool		line_has_token = false; /* a token earlier on this line */
+	size_t		line_start;
+	bool		code_before_up = false;
 	int			code_line = 0;
-	size_t		body_start;
 
 	sqllex_init(&lx, buf, len);
-	body_start = lx.pos;
-	*up_start = body_start;
+	line_start = lx.pos;
+	*up_start = lx.pos;
 	*up_end = len;
 	*down_start = *down_end = len;
+	*error = NULL;
+	*error_line = 0;
 
 	while (lx.pos < len)
 	{
 		unsigned char c = (unsigned char) buf[lx.pos];
+		int			tok_line = lx.line;
+		size_t		tok_start = lx.pos;
+		TokKind		kind;
 
-		if (c == '\n' || c == '\r')
+		if (is_newline(c))
 		{
-			line_has_code = 0;
 			advance(&lx);
+			line_has_token = false;
+			line_start = lx.pos;
 			continue;
 		}
 		if (is_space(c))
@@ -604,95 +717,78 @@ sqllex_split_sections(const char *buf, size_t len,
 			advance(&lx);
 			continue;
 		}
-		if (c == '-' && lx.pos + 1 < len && buf[lx.pos + 1] == '-' && !line_has_code)
-		{
-			size_t		start = lx.pos;
-			int			kind = section_marker(buf, len, start);
-			size_t		next;
 
-			skip_line_comment(&lx);
-			if (kind == 0)
-				continue;
-			/* the section starts after the marker's line break */
-			next = lx.pos;
+		kind = scan_token(&lx);
+		if (kind == TOK_ERROR)
+			break;				/* left for sqllex_next to report */
+
+		if (kind == TOK_COMMENT && !line_has_token && c == '-')
+		{
+			bool		is_smig;
+			int			marker = section_marker(buf + tok_start,
+												lx.pos - tok_start, &is_smig);
+			size_t		next = lx.pos;	/* just past the line break */
+
 			if (next < len && buf[next] == '\r')
 				next++;
 			if (next < len && buf[next] == '\n')
 				next++;
-			if (kind == 1)
+
+			if (marker == MARKER_BAD)
 			{
-				if (seen_up || seen_down)
+				*error = is_smig ? "unexpected text after a \"-- smig:\" section marker"
+					: "unexpected text after a \"-- migrate:\" section marker";
+				*error_line = tok_line;
+				return -1;
+			}
+			if (marker == MARKER_UP)
+			{
+				if (seen_up)
 				{
-					*error = seen_up ? "duplicate \"-- smig:up\" marker"
-						: "\"-- smig:up\" marker after \"-- smig:down\"";
-					*error_line = lx.line;
+					*error = is_smig ? "duplicate \"-- smig:up\" marker"
+						: "duplicate \"-- migrate:up\" marker";
+					*error_line = tok_line;
+					return -1;
+				}
+				if (seen_down)
+				{
+					*error = is_smig ? "\"-- smig:up\" marker after the down marker"
+						: "\"-- migrate:up\" marker after the down marker";
+					*error_line = tok_line;
 					return -1;
 				}
 				if (code_before_up)
 				{
-					*error = "statements before the \"-- smig:up\" marker";
+					*error = is_smig ? "statements before the \"-- smig:up\" marker"
+						: "statements before the \"-- migrate:up\" marker";
 					*error_line = code_line;
 					return -1;
 				}
-				seen_up = 1;
+				seen_up = true;
 				*up_start = next;
 			}
-			else
+			else if (marker == MARKER_DOWN)
 			{
 				if (seen_down)
 				{
-					*error = "duplicate \"-- smig:down\" marker";
-					*error_line = lx.line;
+					*error = is_smig ? "duplicate \"-- smig:down\" marker"
+						: "duplicate \"-- migrate:down\" marker";
+					*error_line = tok_line;
 					return -1;
 				}
-				seen_down = 1;
-				*up_end = start;
+				seen_down = true;
+				*up_end = line_start;
 				*down_start = next;
 				*down_end = len;
 			}
-			continue;
 		}
-		if (!seen_up && !seen_down && !code_before_up &&
-			!((c == '-' && lx.pos + 1 < len && buf[lx.pos + 1] == '-') ||
-			  (c == '/' && lx.pos + 1 < len && buf[lx.pos + 1] == '*')))
+		if (kind != TOK_COMMENT && !seen_up && !seen_down && !code_before_up)
 		{
-			code_before_up = 1;
-			code_line = lx.line;
+			code_before_up = true;
+			code_line = tok_line;
 		}
-		line_has_code = 1;
-		if (is_ident_start(c) || is_digit(c))
-		{
-			size_t		tok = lx.pos;
-
-			while (lx.pos < len && is_ident_cont((unsigned char) buf[lx.pos]))
-				advance(&lx);
-			/* E'...' takes backslash escapes */
-			if (lx.pos - tok == 1 && lower(c) == 'e' && at(&lx, 0, '\''))
-			{
-				if (skip_quoted(&lx, '\'', 1, "unterminated quoted string") < 0)
-					break;
-			}
-			continue;
-		}
-		{
-			int			r = skip_special(&lx);
-
-			if (r < 0)
-			{
-				/* unterminated: leave it to the statement lexer to report */
-				break;
-			}
-			if (r == 0)
-				advance(&lx);
-		}
+		line_has_token = true;
 	}
 
-	if (!seen_up && !seen_down)
-	{
-		*up_start = body_start;
-		*up_end = len;
-		return 0;
-	}
-	/* "-- smig:down" without an up marker: the text before it is up */
-	return 1;
+	return (seen_up || seen_down) ? 1 : 0;
 }

@@ -30,7 +30,9 @@ typedef struct SqlStmt
 {
 	size_t		start;			/* offset of the statement's first byte */
 	size_t		end;			/* offset just past its last byte; excludes
-								 * the terminating ';' and trailing blanks */
+								 * the terminating ';' and trailing blanks
+								 * and comments (comments between its tokens
+								 * are kept) */
 	int			line;			/* 1-based line number of start */
 	SqlStmtKind kind;
 } SqlStmt;
@@ -64,6 +66,12 @@ extern void sqllex_init(SqlLexer *lx, const char *buf, size_t len);
  * statement.  A backslash outside literals and comments starts a psql
  * meta-command, returned as its own SQL_STMT_META statement that runs to
  * the end of its line.
+ *
+ * Details: a statement in progress when a backslash appears ends just
+ * before it; a meta-command's span excludes trailing blanks (and psql's
+ * "\;" is reported as a meta-command too).  The kind comes from the first
+ * two tokens, when they are words.  After SQLLEX_ERROR, further calls
+ * return SQLLEX_ERROR again.
  */
 extern SqlLexStatus sqllex_next(SqlLexer *lx, SqlStmt *out);
 
@@ -75,6 +83,12 @@ extern SqlLexStatus sqllex_next(SqlLexer *lx, SqlStmt *out);
  * Call repeatedly with *pos starting at 0; returns 1 and fills the spans
  * (pointers into buf, not NUL-terminated; arg_len may be 0), or 0 when no
  * directive is left.
+ *
+ * NAME is the run of non-blank bytes after "smig:" (never empty), so a
+ * misspelt "-- smig:lock_timeout 5s" comes back whole for the caller to
+ * reject; ARGUMENT is the rest of the line, trimmed of blanks.  Only "--"
+ * lines hold directives; block comments are skipped; "-- migrate:..."
+ * lines and text before "smig:" ("-- see smig:x") are plain comments.
  */
 extern int	sqllex_next_directive(const char *buf, size_t len, size_t *pos,
 								  const char **name, size_t *name_len,
@@ -92,6 +106,17 @@ extern int	sqllex_next_directive(const char *buf, size_t len, size_t *pos,
  * after the down marker (*down_start == *down_end == len when there is
  * none).  Text before the up marker must be blank or comments; it is not
  * part of either section.
+ *
+ * Details: blanks may precede and follow a marker, and any number of
+ * spaces (or none) may follow the "--".  A down marker without an up
+ * marker is accepted: the text before it is the up section.  Also -1:
+ * statements before an up marker (*error_line is the first one's line),
+ * and a marker followed by other text ("-- migrate:down transaction:false"),
+ * which would otherwise be a comment and run the down section as part of
+ * up.  Sections start after the marker line's line break; *up_end is the
+ * start of the down marker's line.  On 0, [*up_start, *up_end) is the whole
+ * script after any byte order mark.  An unterminated literal or comment
+ * hides any marker after it (sqllex_next reports it).
  */
 extern int	sqllex_split_sections(const char *buf, size_t len,
 								  size_t *up_start, size_t *up_end,
