@@ -65,20 +65,21 @@ CREATE INDEX history_version_key_idx ON smig.history (version_key);
 COMMENT ON TABLE smig.history IS
     'Append-only log of every smig action: who, when, how long, txid, checksum.';
 
--- The fast path of upgrade_head() (src/summary.c): XOR digests of
--- (version_key, checksum) over the registry and over what is applied.
--- Equal and not stale: nothing is pending or modified.
+-- The fast path of upgrade_head() (src/summary.c): registry_gen counts
+-- registry changes; clean_gen is the generation a complete upgrade_head()
+-- left with nothing to do.  Equal and not stale: nothing is pending or
+-- modified.
 CREATE TABLE smig.summary (
-    id              boolean PRIMARY KEY DEFAULT true CHECK (id),
-    registry_digest bigint NOT NULL DEFAULT 0,
-    applied_digest  bigint NOT NULL DEFAULT 0,
-    stale           boolean NOT NULL DEFAULT false
+    id           boolean PRIMARY KEY DEFAULT true CHECK (id),
+    registry_gen bigint NOT NULL DEFAULT 1,
+    clean_gen    bigint NOT NULL DEFAULT 0,
+    stale        boolean NOT NULL DEFAULT false
 );
 INSERT INTO smig.summary DEFAULT VALUES;
 COMMENT ON TABLE smig.summary IS
-    'Digests of the registry and of the applied set: the fast path of upgrade_head().';
+    'Registry generations: the fast path of upgrade_head().';
 
--- A write that does not come from smig's own code makes the digests stale.
+-- A write that does not come from smig's own code makes the summary stale.
 CREATE FUNCTION smig._summary_touch() RETURNS trigger
 AS 'MODULE_PATHNAME', 'smig_summary_touch'
 LANGUAGE C;

@@ -263,19 +263,18 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 	char	   *current_key;
 	int			i;
 	bool		found_only = false;
-	uint64		applied_delta = 0;
+	int64		generation;
 
 	InitMaterializedSRF(fcinfo, 0);
 	begin_action("apply migrations");
 
 	SPI_connect();
 	/* an up-to-date database answers from one row */
-	if (only_key == NULL && summary_nothing_to_do())
+	if (summary_nothing_to_do(&generation) && only_key == NULL)
 	{
 		SPI_finish();
 		return;
 	}
-	summary_refresh_if_stale();
 	read_current(&current_version, &current_key);
 	items = read_work(&nitems);
 	refuse_modified(items, nitems);
@@ -333,7 +332,6 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 		entry.started_at = started;
 		entry.duration_us = GetCurrentTimestamp() - started;
 		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
-		applied_delta ^= summary_digest(item->version_key, item->checksum);
 
 		ereport(NOTICE,
 				(errmsg("applied %smigration \"%s\" (\"%s\")",
@@ -352,7 +350,9 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 		MemoryContextReset(itemcxt);
 	}
 	MemoryContextDelete(itemcxt);
-	summary_add(0, applied_delta);
+	/* everything pending was applied: the generation read above is clean */
+	if (target_key == NULL && only_key == NULL)
+		summary_mark_clean(generation);
 	SPI_finish();
 }
 
@@ -437,7 +437,6 @@ smig_repair(PG_FUNCTION_ARGS)
 	SPITupleTable *modified;
 	uint64		nmodified;
 	uint64		i;
-	uint64		applied_delta = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	begin_action("repair migrations");
@@ -467,8 +466,6 @@ smig_repair(PG_FUNCTION_ARGS)
 		entry.started_at = GetCurrentTimestamp();
 		entry.duration_us = -1;
 		history_record_repair(&entry);
-		applied_delta ^= summary_digest(entry.version_key, entry.old_checksum) ^
-			summary_digest(entry.version_key, entry.checksum);
 
 		ereport(NOTICE,
 				(errmsg("accepted the modified text of migration \"%s\" (\"%s\")",
@@ -480,7 +477,6 @@ smig_repair(PG_FUNCTION_ARGS)
 														   col + 2));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	summary_add(0, applied_delta);
 	SPI_finish();
 	return (Datum) 0;
 }

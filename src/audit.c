@@ -120,8 +120,8 @@ audit_tables_exist(void)
 #define MANAGED_SCHEMA(o) \
 	"(" o ".schema_name IS NOT NULL" \
 	" AND " o ".schema_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pg_temp', 'smig')" \
-	" AND " o ".schema_name NOT LIKE 'pg\\_temp\\_%'" \
-	" AND " o ".schema_name NOT LIKE 'pg\\_toast\\_temp\\_%')"
+	" AND " o ".schema_name NOT LIKE 'pg!_temp!_%' ESCAPE '!'" \
+	" AND " o ".schema_name NOT LIKE 'pg!_toast!_temp!_%' ESCAPE '!')"
 
 /* SQL condition: the object in alias "o" is smig's own. */
 #define SMIG_OWN(o) \

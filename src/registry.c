@@ -237,7 +237,7 @@ check_options(Jsonb *options, const char *version)
 /*---- the upsert -------------------------------------------------------------*/
 
 RegisterResult
-registry_upsert(const MigrationInput *in, uint64 *registry_delta)
+registry_upsert(const MigrationInput *in)
 {
 	const char *up = in->up_sql;
 	const char *down = in->down_sql;
@@ -311,9 +311,7 @@ registry_upsert(const MigrationInput *in, uint64 *registry_delta)
 	values[7] = in->options ? JsonbPGetDatum(in->options) : (Datum) 0;
 	nulls[7] = in->options ? ' ' : 'n';
 
-	owner_exec("WITH old AS (SELECT o.checksum FROM smig.migration o"
-			   "  WHERE o.version_key = $1)"
-			   " INSERT INTO smig.migration AS m"
+	owner_exec("INSERT INTO smig.migration AS m"
 			   " (version_key, version, name, up_sql, down_sql, checksum, options)"
 			   " VALUES ($1, $2, $3, $4, $5, $6,"
 			   "  ($7::jsonb - '_') || coalesce($8, '{}'::jsonb))"
@@ -327,25 +325,13 @@ registry_upsert(const MigrationInput *in, uint64 *registry_delta)
 			   "  excluded.down_sql, excluded.checksum, excluded.options)"
 			   " RETURNING m.xmax = 0,"
 			   "  (SELECT a.checksum FROM smig.applied a"
-			   "    WHERE a.version_key = m.version_key),"
-			   "  (SELECT old.checksum FROM old)",
+			   "    WHERE a.version_key = m.version_key)",
 			   8, types, values, nulls, SPI_OK_INSERT_RETURNING);
 
 	if (SPI_processed == 0)
 		return REGISTER_UNCHANGED;
 
 	result = strcmp(spi_text(0, 1), "t") == 0 ? REGISTER_NEW : REGISTER_CHANGED;
-	{
-		char	   *old_checksum = spi_text(0, 3);
-
-		if (result == REGISTER_NEW)
-			*registry_delta ^= summary_digest(key, checksum);
-		else if (old_checksum == NULL)
-			summary_mark_stale();	/* a concurrent insert won the race */
-		else if (strcmp(old_checksum, checksum) != 0)
-			*registry_delta ^= summary_digest(key, old_checksum) ^
-				summary_digest(key, checksum);
-	}
 	{
 		char	   *applied_checksum = spi_text(0, 2);
 
@@ -393,7 +379,6 @@ smig_register(PG_FUNCTION_ARGS)
 {
 	MigrationInput in = {0};
 	RegisterResult result;
-	uint64		delta = 0;
 
 	require_arg(fcinfo, 0, "version");
 	require_arg(fcinfo, 1, "name");
@@ -407,8 +392,9 @@ smig_register(PG_FUNCTION_ARGS)
 	in.options = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
 
 	SPI_connect();
-	result = registry_upsert(&in, &delta);
-	summary_add(delta, 0);
+	result = registry_upsert(&in);
+	if (result != REGISTER_UNCHANGED)
+		summary_registry_changed();
 	SPI_finish();
 
 	PG_RETURN_TEXT_P(cstring_to_text(register_result_name(result)));
@@ -492,7 +478,6 @@ smig_load_dir(PG_FUNCTION_ARGS)
 	int			nentries = 0;
 	int			cap = 64;
 	int			changed = 0;
-	uint64		delta = 0;
 	int			i;
 
 	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
@@ -586,13 +571,14 @@ smig_load_dir(PG_FUNCTION_ARGS)
 		in.up_sql = read_migration_file(path, up->file);
 		in.down_sql = down ? read_migration_file(path, down->file) : NULL;
 		in.baseline = up->parsed.kind == MIGFILE_BASELINE;
-		if (registry_upsert(&in, &delta) != REGISTER_UNCHANGED)
+		if (registry_upsert(&in) != REGISTER_UNCHANGED)
 			changed++;
 
 		error_context_stack = errcb.previous;
 		i = j;
 	}
-	summary_add(delta, 0);
+	if (changed > 0)
+		summary_registry_changed();
 	SPI_finish();
 
 	PG_RETURN_INT32(changed);

@@ -25,11 +25,7 @@ typedef enum RegisterResult
 	REGISTER_UNCHANGED
 } RegisterResult;
 
-/*
- * Validate in and upsert it into smig.migration (SPI connected).  XORs the
- * change of the registry digest into *registry_delta (summary.c).
- */
-extern RegisterResult registry_upsert(const MigrationInput *in,
-									  uint64 *registry_delta);
+/* Validate in and upsert it into smig.migration (SPI connected). */
+extern RegisterResult registry_upsert(const MigrationInput *in);
 
 #endif							/* SMIG_REGISTRY_H */
