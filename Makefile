@@ -13,7 +13,7 @@ REGRESS = install versions checksums lexing register upgrade_head failures \
           audit guard
 REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
 # isolation specs (specs/<name>.spec, expected/<name>.out)
-ISOLATION = concurrent_upgrade repeatable_read audit_attribution
+ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race
 ISOLATION_OPTS =
 # TAP tests (t/*.pl): primary + standby, dump and restore
 TAP_TESTS = 1
