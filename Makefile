@@ -5,7 +5,10 @@ EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*
 
 MODULE_big = smig
 OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c src/common/*.c))
-DATA       = sql/$(EXTENSION)--$(EXTVERSION).sql $(wildcard sql/$(EXTENSION)--*--*.sql)
+# Install scripts: 0.1 and every upgrade script.  A new install of 0.2 runs
+# smig--0.1.sql and then smig--0.1--0.2.sql (CREATE EXTENSION follows the
+# update path), so a fresh and an upgraded database are built by one script.
+DATA       = $(wildcard sql/$(EXTENSION)--*.sql)
 
 # pg_regress files, in the order they run (sql/<name>.sql, expected/<name>.out)
 REGRESS = install versions checksums lexing register upgrade_head failures \
