@@ -40,9 +40,9 @@ CREATE VIEW fp AS
     SELECT clean_gen = registry_gen AS up_to_date, stale FROM smig.summary;
 SELECT smig.register('1', 'one', 'CREATE TABLE fp_one ();');
 SELECT version FROM smig.upgrade_head();
-INSERT INTO smig.migration (version_key, version, name, up_sql, checksum)
+INSERT INTO smig.migration (version_key, version, name, up_sql, checksum, run_as)
 VALUES (smig.version_key('2'), '2', 'by_hand', 'CREATE TABLE fp_two ();',
-        smig.checksum('CREATE TABLE fp_two ();'));
+        smig.checksum('CREATE TABLE fp_two ();'), current_user);
 SELECT * FROM fp;
 -- ... so upgrade_head() takes the full path, finds it, and marks it clean
 SELECT version, name FROM smig.upgrade_head();

@@ -6,3 +6,102 @@
  */
 
 \echo Use "ALTER EXTENSION smig UPDATE TO '0.2'" to load this file. \quit
+
+/*---- run-as model (issue 10) ------------------------------------------------
+ * A migration runs as the role that registered it, or as a run_as role the
+ * registrant is a member of, whoever applies it.  Migrations registered by
+ * 0.1 record no author: their run_as stays NULL and the runner refuses to
+ * run them until they are registered again (applied ones never run again).
+ */
+ALTER TABLE smig.migration
+    ADD COLUMN registered_by name,
+    ADD COLUMN run_as name;
+COMMENT ON COLUMN smig.migration.registered_by IS
+    'The role (current_user) that registered this text.';
+COMMENT ON COLUMN smig.migration.run_as IS
+    'The role the migration runs as: registered_by, or a run_as role it is a member of.';
+
+-- the role each action's SQL ran as (NULL where no SQL ran)
+ALTER TABLE smig.history ADD COLUMN run_as name;
+COMMENT ON COLUMN smig.history.run_as IS
+    'The role the migration''s SQL ran as; role is the caller who applied it.';
+
+-- status() gains a column, so it is dropped and created again; whoever had
+-- EXECUTE on it (the README's deployer recipe grants it) keeps it.
+-- (Kept in a transaction-local setting: a temporary table would be DDL.)
+SELECT pg_catalog.set_config('smig_upgrade.status_grantees',
+       coalesce(pg_catalog.string_agg(a.grantee::regrole::text, ','), ''), true)
+  FROM pg_catalog.pg_proc p,
+       pg_catalog.aclexplode(p.proacl) a
+ WHERE p.oid = 'smig.status()'::pg_catalog.regprocedure
+   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0
+   AND a.grantee <> p.proowner;
+DROP FUNCTION smig.status();
+DROP FUNCTION smig._state();
+CREATE FUNCTION smig._state()
+RETURNS TABLE (version_key text, version text, name text, state text,
+               registered_checksum text, applied_checksum text,
+               applied_at timestamptz, applied_by name, run_as name)
+LANGUAGE sql STABLE AS $$
+    WITH marks AS (
+        SELECT max(a.version_key) AS current_key,
+               max(a.version_key) FILTER (WHERE a.kind = 'baseline') AS baseline_key
+          FROM smig.applied a
+    ), eff AS (
+        SELECT mk.current_key,
+               CASE WHEN mk.current_key IS NULL
+                    THEN (SELECT max(b.version_key) FROM smig.migration b
+                           WHERE b.options @> '{"baseline": true}')
+                    ELSE mk.baseline_key END AS baseline_key
+          FROM marks mk
+    )
+    SELECT coalesce(m.version_key, a.version_key),
+           coalesce(m.version, a.version),
+           coalesce(m.name, a.name),
+           CASE
+             WHEN a.version_key IS NULL THEN
+               CASE WHEN m.version_key < e.baseline_key THEN 'baselined'
+                    WHEN m.options @> '{"baseline": true}'
+                         AND m.version_key <= e.current_key THEN 'baselined'
+                    WHEN m.version_key < e.current_key THEN 'out-of-order'
+                    ELSE 'pending' END
+             WHEN a.checksum IS NULL THEN 'baselined'
+             WHEN m.version_key IS NULL THEN 'missing'
+             WHEN a.checksum <> m.checksum THEN 'modified'
+             ELSE 'applied'
+           END,
+           m.checksum, a.checksum, a.applied_at, a.applied_by, m.run_as
+      FROM smig.migration m
+      FULL JOIN smig.applied a ON a.version_key = m.version_key
+     CROSS JOIN eff e
+$$;
+
+CREATE FUNCTION smig.status()
+RETURNS TABLE (version text, name text, state text,
+               applied_at timestamptz, applied_by name, run_as name)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.version, s.name, s.state, s.applied_at, s.applied_by, s.run_as
+      FROM smig._state() s
+     ORDER BY s.version_key
+$$;
+COMMENT ON FUNCTION smig.status() IS
+    'One row per known version: applied, pending, modified, missing, out-of-order or baselined, and the role it runs as.';
+REVOKE ALL ON FUNCTION smig.status() FROM PUBLIC;
+DO $$
+DECLARE
+    g text;
+BEGIN
+    FOR g IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
+                 pg_catalog.current_setting('smig_upgrade.status_grantees'), ','))
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.status() TO %s', g);
+    END LOOP;
+END
+$$;
+
+/*---- privileges (keep this section last) -----------------------------------
+ * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
+ */
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA smig FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA smig FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA smig FROM PUBLIC;

@@ -5,35 +5,33 @@
  *	  smig.repair).
  *
  * Every action follows one sequence:
- *	 1. preconditions, before touching anything: not a standby, not a
- *		read-only transaction, READ COMMITTED;
- *	 2. the deploy lock: a transaction-level advisory lock in smig's key
- *		space, released by commit or rollback whatever happens;
- *	 3. the work, read *after* the lock: in READ COMMITTED each SPI query
+ *	 1. action_begin() (action.c): preconditions, before touching anything,
+ *		and the deploy lock, held until the transaction ends;
+ *	 2. the work, read *after* the lock: in READ COMMITTED each SPI query
  *		takes a new snapshot, so a second upgrader sees what the first one
  *		committed and applies nothing twice;
- *	 4. per migration: the runner, one history row,
- *		one NOTICE, one result row.
+ *	 3. every selected migration checked before any runs: state, order,
+ *		and that the caller may act as the role it runs as;
+ *	 4. per migration: the runner (as the migration's role), one history
+ *		row, one NOTICE, one result row.
  * All of it happens in the caller's transaction: a failure anywhere rolls
  * back every migration of the call and its history.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/xact.h"
-#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "apply.h"
+#include "action.h"
 #include "compat.h"
 #include "history.h"
 #include "ownersql.h"
@@ -47,57 +45,6 @@ PG_FUNCTION_INFO_V1(smig_upgrade_to);
 PG_FUNCTION_INFO_V1(smig_apply);
 PG_FUNCTION_INFO_V1(smig_baseline);
 PG_FUNCTION_INFO_V1(smig_repair);
-
-/* Advisory lock keys: smig's key space ("smig" in ASCII), then the purpose. */
-#define SMIG_LOCK_SPACE		0x736d6967
-#define SMIG_LOCK_DEPLOY	1
-
-/*---- preconditions and the lock -------------------------------------------*/
-
-void
-apply_check_writable(const char *what)
-{
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot %s on a standby server", what),
-				 errdetail("This server is in recovery; its schema follows the primary's."),
-				 errhint("Connect to the primary server.")));
-	if (XactReadOnly)
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot %s in a read-only transaction", what),
-				 errhint("Run it in a read-write transaction.")));
-}
-
-/*
- * Check the preconditions of a state-changing action, then take the
- * deploy lock.  A REPEATABLE READ or SERIALIZABLE transaction took its
- * snapshot before the lock, so it could not see what a concurrent
- * upgrader committed meanwhile: refuse it.
- */
-static void
-begin_action(const char *what)
-{
-	if (runner_current_version() != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot %s from inside migration \"%s\"", what,
-						runner_current_version()),
-				 errdetail("A migration cannot apply, baseline or repair migrations itself.")));
-	apply_check_writable(what);
-	if (IsolationUsesXactSnapshot())
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
-				 errmsg("cannot %s in a %s transaction", what,
-						IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
-				 errdetail("Its snapshot predates smig's lock, so it could miss migrations that a concurrent upgrade applied."),
-				 errhint("Run it in a READ COMMITTED transaction, the default.")));
-
-	DirectFunctionCall2(pg_advisory_xact_lock_int4,
-						Int32GetDatum(SMIG_LOCK_SPACE),
-						Int32GetDatum(SMIG_LOCK_DEPLOY));
-}
 
 /* The highest applied version and its key, or NULLs on an empty history. */
 static void
@@ -123,6 +70,8 @@ typedef struct WorkItem
 	bool		baseline;
 	bool		transactional;
 	char	   *lock_timeout;
+	char	   *run_as;			/* NULL: registered before smig 0.2 */
+	Oid			run_as_oid;		/* set by check_selected */
 } WorkItem;
 
 /* Every pending, out-of-order and modified version, in version order. */
@@ -136,7 +85,7 @@ read_work(int *nitems)
 			   "  m.checksum,"
 			   "  coalesce((m.options ->> 'baseline')::boolean, false),"
 			   "  coalesce((m.options ->> 'transactional')::boolean, true),"
-			   "  m.options ->> 'lock_timeout'"
+			   "  m.options ->> 'lock_timeout', m.run_as"
 			   " FROM smig._state() s"
 			   " LEFT JOIN smig.migration m ON m.version_key = s.version_key"
 			   " WHERE s.state IN ('pending', 'out-of-order', 'modified')"
@@ -155,6 +104,7 @@ read_work(int *nitems)
 		items[i].baseline = strcmp(spi_text(i, 7), "t") == 0;
 		items[i].transactional = strcmp(spi_text(i, 8), "t") == 0;
 		items[i].lock_timeout = spi_text(i, 9);
+		items[i].run_as = spi_text(i, 10);
 	}
 	*nitems = (int) SPI_processed;
 	return items;
@@ -189,9 +139,47 @@ refuse_modified(WorkItem *items, int nitems)
 }
 
 /*
+ * A migration runs as the role that registered it (or its run-as role),
+ * whoever applies it; the caller must be a member of that role (superusers
+ * are members of every role), so that applying never lends anyone's rights
+ * to text someone else wrote, and never borrows rights the caller lacks.
+ */
+static void
+check_run_as(WorkItem *item)
+{
+	Oid			caller = GetUserId();
+
+	if (item->run_as == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration \"%s\" (\"%s\") records no role to run as",
+						item->version, item->name),
+				 errdetail("It was registered by smig 0.1, which did not record who registered a migration."),
+				 errhint("Register it again (smig.register() or smig.load_dir()) as the role it should run as.")));
+	item->run_as_oid = get_role_oid(item->run_as, true);
+	if (!OidIsValid(item->run_as_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"%s\" of migration \"%s\" (\"%s\") does not exist",
+						item->run_as, item->version, item->name),
+				 errdetail("The migration runs as the role that registered it, or as its run-as role."),
+				 errhint("Register it again as an existing role.")));
+	if (!is_member_of_role(caller, item->run_as_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to apply migration \"%s\" (\"%s\") as role \"%s\"",
+						item->version, item->name, item->run_as),
+				 errdetail("The migration runs as role \"%s\", and role \"%s\" is not a member of it.",
+						   item->run_as, GetUserNameFromId(caller, false)),
+				 errhint("Apply it as a member of role \"%s\", or have it registered by a role you are a member of.",
+						 item->run_as)));
+}
+
+/*
  * Refuse, before running anything, every item of the selection that
  * cannot be applied: out of order (unless smig.out_of_order), a baseline
- * migration on a non-empty history, a no-transaction migration.
+ * migration on a non-empty history, a no-transaction migration, one whose
+ * run-as role the caller may not act as.
  */
 static void
 check_selected(WorkItem *item, const char *current_version)
@@ -219,6 +207,7 @@ check_selected(WorkItem *item, const char *current_version)
 						item->version, item->name),
 				 errdetail("It is marked \"-- smig:no-transaction\", and this version of smig applies migrations only inside the caller's transaction."),
 				 errhint("Apply its statements outside smig, then record it with smig.baseline() or remove the directive.")));
+	check_run_as(item);
 }
 
 /* Explain why version cannot be applied by smig.apply(version). */
@@ -266,7 +255,7 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 	int64		generation;
 
 	InitMaterializedSRF(fcinfo, 0);
-	begin_action("apply migrations");
+	action_begin("apply migrations");
 
 	SPI_connect();
 	/* an up-to-date database answers from one row */
@@ -320,6 +309,7 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 		script.name = item->name;
 		script.sql = item->up_sql;
 		script.lock_timeout = item->lock_timeout;
+		script.run_as = item->run_as_oid;
 
 		started = GetCurrentTimestamp();
 		runner_run(&script);
@@ -329,6 +319,7 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 		entry.version_key = item->version_key;
 		entry.name = item->name;
 		entry.checksum = item->checksum;
+		entry.run_as = item->run_as;
 		entry.started_at = started;
 		entry.duration_us = GetCurrentTimestamp() - started;
 		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
@@ -401,7 +392,7 @@ smig_baseline(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("baseline name must not be empty")));
-	begin_action("set a baseline");
+	action_begin("set a baseline");
 
 	SPI_connect();
 	read_current(&current_version, &current_key);
@@ -439,7 +430,7 @@ smig_repair(PG_FUNCTION_ARGS)
 	uint64		i;
 
 	InitMaterializedSRF(fcinfo, 0);
-	begin_action("repair migrations");
+	action_begin("repair migrations");
 
 	SPI_connect();
 	owner_exec("SELECT s.version_key, s.version, s.name,"

@@ -43,7 +43,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
-#include "apply.h"
+#include "action.h"
 #include "audit.h"
 #include "ownersql.h"
 #include "runner.h"
@@ -361,7 +361,7 @@ smig_trim_ddl_log(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	uint64		removed;
 
-	apply_check_writable("trim the DDL log");
+	action_check_writable("trim the DDL log");
 	values[0] = TimestampTzGetDatum(cutoff);
 
 	SPI_connect();

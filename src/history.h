@@ -16,6 +16,7 @@ typedef struct HistoryEntry
 	const char *name;
 	const char *checksum;		/* NULL for a baseline without SQL */
 	const char *old_checksum;	/* repair only */
+	const char *run_as;			/* the role its SQL ran as; NULL if none ran */
 	TimestampTz started_at;
 	int64		duration_us;	/* < 0: no duration */
 	const char *detail;

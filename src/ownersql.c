@@ -23,6 +23,18 @@
 
 #include "ownersql.h"
 
+/*
+ * Between owner_scope_enter and owner_scope_exit, the current user is the
+ * owner of schema smig and search_path is "pg_catalog, pg_temp".  An error
+ * in between needs no exit: (sub)transaction abort restores both.
+ */
+typedef struct OwnerScope
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+	int			saved_gucnest;
+} OwnerScope;
+
 /* Nesting depth of owner scopes: smig's own writes are in progress. */
 static int	owner_depth = 0;
 
@@ -54,7 +66,7 @@ smig_owner(void)
 	return owner;
 }
 
-void
+static void
 owner_scope_enter(OwnerScope *scope)
 {
 	Oid			owner = smig_owner();
@@ -69,7 +81,7 @@ owner_scope_enter(OwnerScope *scope)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
-void
+static void
 owner_scope_exit(OwnerScope *scope)
 {
 	owner_depth--;
@@ -77,15 +89,39 @@ owner_scope_exit(OwnerScope *scope)
 	SetUserIdAndSecContext(scope->saved_userid, scope->saved_sec_context);
 }
 
+/*
+ * An error inside an owner scope skips owner_scope_exit(); the (sub)
+ * transaction abort restores the user and the settings, and this restores
+ * the depth to what it was before the scope.  (Resetting the depth to zero
+ * at every subtransaction abort was wrong: an EXCEPTION block in a trigger
+ * on one of smig's tables aborts a subtransaction inside an outer scope,
+ * and the outer exit then drove the depth below zero.)
+ */
+#define OWNER_SCOPE_GUARDED(stmt) \
+	do { \
+		int			saved_depth = owner_depth; \
+		PG_TRY(); \
+		{ \
+			stmt; \
+		} \
+		PG_CATCH(); \
+		{ \
+			owner_depth = saved_depth; \
+			PG_RE_THROW(); \
+		} \
+		PG_END_TRY(); \
+	} while (0)
+
 void
 owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 		   const char *nulls, int expected)
 {
 	OwnerScope	scope;
-	int			rc;
+	volatile int rc = 0;
 
 	owner_scope_enter(&scope);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	OWNER_SCOPE_GUARDED(rc = SPI_execute_with_args(sql, nargs, argtypes, values,
+												   nulls, false, 0));
 	owner_scope_exit(&scope);
 	if (rc != expected)
 		elog(ERROR, "smig: SPI returned %s for: %s",
@@ -96,21 +132,22 @@ void
 owner_exec_plan(OwnerPlan *p, Datum *values, const char *nulls, int expected)
 {
 	OwnerScope	scope;
-	int			rc;
+	volatile int rc = 0;
 
 	owner_scope_enter(&scope);
-	if (p->plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(p->sql, p->nargs, p->argtypes);
+	OWNER_SCOPE_GUARDED(
+		if (p->plan == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare(p->sql, p->nargs, p->argtypes);
 
-		if (plan == NULL)
-			elog(ERROR, "smig: could not prepare \"%s\": %s", p->sql,
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "smig: could not keep the plan of \"%s\"", p->sql);
-		p->plan = plan;
-	}
-	rc = SPI_execute_plan(p->plan, values, nulls, false, 0);
+			if (plan == NULL)
+				elog(ERROR, "smig: could not prepare \"%s\": %s", p->sql,
+					 SPI_result_code_string(SPI_result));
+			if (SPI_keepplan(plan) != 0)
+				elog(ERROR, "smig: could not keep the plan of \"%s\"", p->sql);
+			p->plan = plan;
+		}
+		rc = SPI_execute_plan(p->plan, values, nulls, false, 0));
 	owner_scope_exit(&scope);
 	if (rc != expected)
 		elog(ERROR, "smig: SPI returned %s for: %s",

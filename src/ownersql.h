@@ -8,21 +8,6 @@
 
 #include "executor/spi.h"
 
-typedef struct OwnerScope
-{
-	Oid			saved_userid;
-	int			saved_sec_context;
-	int			saved_gucnest;
-} OwnerScope;
-
-/*
- * Between enter and exit, the current user is the owner of schema smig and
- * search_path is "pg_catalog, pg_temp".  An error in between needs no exit:
- * (sub)transaction abort restores both.
- */
-extern void owner_scope_enter(OwnerScope *scope);
-extern void owner_scope_exit(OwnerScope *scope);
-
 /* Is smig's own bookkeeping SQL running now (in this backend)? */
 extern bool owner_scope_active(void);
 
@@ -32,6 +17,8 @@ extern void owner_scope_reset(void);
 /*
  * Run one statement through SPI (already connected) inside an owner scope
  * and check that SPI returned expected; nulls as for SPI_execute_with_args.
+ * In an owner scope the current user is the owner of schema smig and
+ * search_path is "pg_catalog, pg_temp".
  */
 extern void owner_exec(const char *sql, int nargs, Oid *argtypes,
 					   Datum *values, const char *nulls, int expected);

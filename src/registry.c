@@ -30,8 +30,9 @@
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/varlena.h"
 
-#include "apply.h"
+#include "action.h"
 #include "checksum.h"
 #include "migfile.h"
 #include "ownersql.h"
@@ -144,11 +145,30 @@ report_bad_lock_timeout(const char *value, const char *version)
 }
 
 /*
+ * The role named by "-- smig:run-as ROLE": an SQL identifier, folded to
+ * lower case unless double-quoted, as in SET ROLE.
+ */
+static char *
+directive_role(char *arg, int line, const char *version)
+{
+	List	   *names;
+
+	if (!SplitIdentifierString(arg, ',', &names) || list_length(names) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("invalid role name in directive \"-- smig:run-as\" at line %d of migration \"%s\"",
+						line, version),
+				 errhint("Write one role name, such as \"-- smig:run-as app_owner\".")));
+	return linitial(names);
+}
+
+/*
  * Read the "-- smig:" directives of an up script into buf as JSON object
- * members (each preceded by ", ").
+ * members (each preceded by ", "); *run_as gets the run-as role, if any.
  */
 static void
-read_directives(const char *sql, const char *version, StringInfo buf)
+read_directives(const char *sql, const char *version, StringInfo buf,
+				char **run_as)
 {
 	size_t		pos = 0;
 	const char *name;
@@ -172,18 +192,23 @@ read_directives(const char *sql, const char *version, StringInfo buf)
 			appendStringInfoString(buf, ", \"lock_timeout\": ");
 			escape_json(buf, a);
 		}
+		else if (strcmp(n, "run-as") == 0 && arg_len > 0)
+			*run_as = directive_role(a, line, version);
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_SYNTAX_ERROR),
 					 errmsg("unrecognized directive \"-- smig:%s%s%s\" at line %d of migration \"%s\"",
 							n, arg_len ? " " : "", a, line, version),
-					 errhint("Known directives are \"-- smig:no-transaction\" and \"-- smig:lock-timeout <duration>\".")));
+					 errhint("Known directives are \"-- smig:no-transaction\", \"-- smig:lock-timeout <duration>\" and \"-- smig:run-as <role>\".")));
 	}
 }
 
-/* Check the options argument: an object with known keys of the right type. */
+/*
+ * Check the options argument: an object with known keys of the right type.
+ * *run_as gets the "run_as" option (a role name, taken as written), if any.
+ */
 static void
-check_options(Jsonb *options, const char *version)
+check_options(Jsonb *options, const char *version, char **run_as)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -207,6 +232,12 @@ check_options(Jsonb *options, const char *version)
 
 			if (strcmp(key, "transactional") == 0 || strcmp(key, "baseline") == 0)
 				ok = v.type == jbvBool;
+			else if (strcmp(key, "run_as") == 0)
+			{
+				ok = v.type == jbvString && v.val.string.len > 0;
+				if (ok)
+					*run_as = pnstrdup(v.val.string.val, v.val.string.len);
+			}
 			else if (strcmp(key, "lock_timeout") == 0)
 			{
 				ok = v.type == jbvString;
@@ -221,20 +252,55 @@ check_options(Jsonb *options, const char *version)
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unrecognized option \"%s\" for migration \"%s\"",
 								key, version),
-						 errhint("Known options are \"transactional\", \"lock_timeout\" and \"baseline\".")));
+						 errhint("Known options are \"transactional\", \"lock_timeout\", \"run_as\" and \"baseline\".")));
 			if (!ok)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid value for option \"%s\" of migration \"%s\"",
 								key, version),
-						 errdetail("\"%s\" takes a %s.", key,
-								   strcmp(key, "lock_timeout") == 0
-								   ? "string such as \"5s\"" : "boolean")));
+						 strcmp(key, "lock_timeout") == 0
+						 ? errdetail("\"lock_timeout\" takes a string such as \"5s\".")
+						 : strcmp(key, "run_as") == 0
+						 ? errdetail("\"run_as\" takes the name of a role.")
+						 : errdetail("\"%s\" takes a boolean.", key)));
 		}
 	}
 }
 
 /*---- the upsert -------------------------------------------------------------*/
+
+/*
+ * The role a migration runs as: the "run_as" option, else the
+ * "-- smig:run-as" directive, else the registrant (current_user).  The
+ * registrant must be a member of it, as SET ROLE would require, so no one
+ * can register SQL that runs with rights they do not have.
+ */
+static char *
+resolve_run_as(const char *option, const char *directive, const char *version)
+{
+	const char *name = option ? option : directive;
+	Oid			registrant = GetUserId();
+	Oid			roleid;
+
+	if (name == NULL)
+		return GetUserNameFromId(registrant, false);
+	roleid = get_role_oid(name, true);
+	if (!OidIsValid(roleid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"%s\" does not exist", name),
+				 errdetail("Migration \"%s\" names it as the role to run as.", version)));
+	if (!is_member_of_role(registrant, roleid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to register migration \"%s\" to run as role \"%s\"",
+						version, name),
+				 errdetail("Role \"%s\" is not a member of role \"%s\".",
+						   GetUserNameFromId(registrant, false), name),
+				 errhint("Register it as a member of role \"%s\", or leave out the run-as role to run it as \"%s\".",
+						 name, GetUserNameFromId(registrant, false))));
+	return GetUserNameFromId(roleid, false);
+}
 
 RegisterResult
 registry_upsert(const MigrationInput *in)
@@ -252,10 +318,13 @@ registry_upsert(const MigrationInput *in)
 	char	   *key;
 	char	   *checksum;
 	StringInfoData opts;
-	Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, JSONBOID};
-	Datum		values[8];
-	char		nulls[9] = "        ";
+	char	   *directive_run_as = NULL;
+	char	   *option_run_as = NULL;
+	char	   *run_as;
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID};
+	Datum		values[10];
+	char		nulls[11] = "          ";
 	RegisterResult result;
 
 	key = version_key_or_error(in->version);
@@ -293,10 +362,11 @@ registry_upsert(const MigrationInput *in)
 	appendStringInfoString(&opts, "{\"_\": 0");
 	if (in->baseline)
 		appendStringInfoString(&opts, ", \"baseline\": true");
-	read_directives(in->up_sql, in->version, &opts);
+	read_directives(in->up_sql, in->version, &opts, &directive_run_as);
 	appendStringInfoChar(&opts, '}');
 	if (in->options)
-		check_options(in->options, in->version);
+		check_options(in->options, in->version, &option_run_as);
+	run_as = resolve_run_as(option_run_as, directive_run_as, in->version);
 
 	checksum = checksum_sql(up, strlen(up));
 
@@ -310,23 +380,31 @@ registry_upsert(const MigrationInput *in)
 	values[6] = CStringGetTextDatum(opts.data);
 	values[7] = in->options ? JsonbPGetDatum(in->options) : (Datum) 0;
 	nulls[7] = in->options ? ' ' : 'n';
+	values[8] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	values[9] = CStringGetTextDatum(run_as);
 
+	/* who registered it and as whom it runs are part of what changed */
 	owner_exec("INSERT INTO smig.migration AS m"
-			   " (version_key, version, name, up_sql, down_sql, checksum, options)"
+			   " (version_key, version, name, up_sql, down_sql, checksum, options,"
+			   "  registered_by, run_as)"
 			   " VALUES ($1, $2, $3, $4, $5, $6,"
-			   "  ($7::jsonb - '_') || coalesce($8, '{}'::jsonb))"
+			   "  ($7::jsonb - '_') || (coalesce($8, '{}'::jsonb) - 'run_as'),"
+			   "  $9, $10)"
 			   " ON CONFLICT (version_key) DO UPDATE"
 			   " SET version = excluded.version, name = excluded.name,"
 			   "  up_sql = excluded.up_sql, down_sql = excluded.down_sql,"
 			   "  checksum = excluded.checksum, options = excluded.options,"
+			   "  registered_by = excluded.registered_by, run_as = excluded.run_as,"
 			   "  registered_at = now()"
-			   " WHERE (m.version, m.name, m.up_sql, m.down_sql, m.checksum, m.options)"
+			   " WHERE (m.version, m.name, m.up_sql, m.down_sql, m.checksum, m.options,"
+			   "  m.registered_by, m.run_as)"
 			   "  IS DISTINCT FROM (excluded.version, excluded.name, excluded.up_sql,"
-			   "  excluded.down_sql, excluded.checksum, excluded.options)"
+			   "  excluded.down_sql, excluded.checksum, excluded.options,"
+			   "  excluded.registered_by, excluded.run_as)"
 			   " RETURNING m.xmax = 0,"
 			   "  (SELECT a.checksum FROM smig.applied a"
 			   "    WHERE a.version_key = m.version_key)",
-			   8, types, values, nulls, SPI_OK_INSERT_RETURNING);
+			   10, types, values, nulls, SPI_OK_INSERT_RETURNING);
 
 	if (SPI_processed == 0)
 		return REGISTER_UNCHANGED;
@@ -383,7 +461,7 @@ smig_register(PG_FUNCTION_ARGS)
 	require_arg(fcinfo, 0, "version");
 	require_arg(fcinfo, 1, "name");
 	require_arg(fcinfo, 2, "up_sql");
-	apply_check_writable("register migrations");
+	action_check_writable("register migrations");
 
 	in.version = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	in.name = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -486,7 +564,7 @@ smig_load_dir(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to read migration files on the server"),
 				 errdetail("Only roles with privileges of the \"pg_read_server_files\" role may use smig.load_dir()."),
 				 errhint("Register migrations with smig.register(), or with the smig client.")));
-	apply_check_writable("register migrations");
+	action_check_writable("register migrations");
 
 	dir = AllocateDir(path);
 	if (dir == NULL)

@@ -2,8 +2,15 @@
  * runner.c
  *	  The only code that executes migration SQL.
  *
- * A migration runs statement by statement through SPI, as the calling
- * role, in the caller's transaction.  A failure is caught only to be
+ * A migration runs statement by statement through SPI, in the caller's
+ * transaction, as the role that registered it (or its run-as role; the
+ * apply loop checked that the caller may act as it).  The switch is the
+ * one SECURITY DEFINER functions make (SECURITY_LOCAL_USERID_CHANGE), so a
+ * migration cannot SET ROLE or SET SESSION AUTHORIZATION its way back to
+ * the caller's rights.  Every setting the migration changes, with SET,
+ * SET LOCAL or set_config(), is rolled back when it ends, as a function's
+ * SET clause would be: nothing a migration sets reaches the next migration,
+ * the caller's session, or, behind a pooler, the next client.  A failure is caught only to be
  * re-raised decorated with the migration's version and name and the
  * failing statement's line; the caller's transaction then aborts, so a
  * whole upgrade is all or nothing.
@@ -29,6 +36,7 @@
 
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -143,8 +151,13 @@ runner_run(const RunnerScript *script)
 	volatile int i = 0;
 	char	   *volatile stmt_text = NULL;
 	int			gucnest;
+	Oid			saved_userid;
+	int			saved_sec_context;
 
 	stmts = split_statements(script, &nstmts);
+	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
+	SetUserIdAndSecContext(script->run_as,
+						   saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	gucnest = NewGUCNestLevel();
 	if (script->lock_timeout)
 		(void) set_config_option("lock_timeout", script->lock_timeout,
@@ -177,7 +190,10 @@ runner_run(const RunnerScript *script)
 	{
 		ErrorData  *edata;
 
-		/* the transaction is aborting: only decorate and re-throw */
+		/*
+		 * The transaction is aborting, which restores the user and the
+		 * settings: only decorate and re-throw.
+		 */
 		current_version = NULL;
 		current_statement = NULL;
 		MemoryContextSwitchTo(oldcontext);
@@ -190,5 +206,7 @@ runner_run(const RunnerScript *script)
 	PG_END_TRY();
 
 	current_version = NULL;
-	AtEOXact_GUC(true, gucnest);
+	/* as at abort: undo every setting the migration changed */
+	AtEOXact_GUC(false, gucnest);
+	SetUserIdAndSecContext(saved_userid, saved_sec_context);
 }

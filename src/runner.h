@@ -12,12 +12,14 @@ typedef struct RunnerScript
 	const char *name;
 	const char *sql;			/* the script as registered */
 	const char *lock_timeout;	/* "-- smig:lock-timeout" value, or NULL */
+	Oid			run_as;			/* the role the statements run as */
 } RunnerScript;
 
 /*
- * Run every statement of script through SPI (already connected), as the
- * caller, in the caller's transaction.  An outer BEGIN; ... COMMIT; pair
- * is not sent.  On error the error is re-raised as
+ * Run every statement of script through SPI (already connected), as role
+ * script->run_as, in the caller's transaction.  Settings the script changes
+ * (SET, set_config) are undone when it ends.  An outer BEGIN; ... COMMIT;
+ * pair is not sent.  On error the error is re-raised as
  *   migration "<version>" ("<name>") failed: <message>
  * with the statement's line in the context.
  */

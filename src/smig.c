@@ -23,19 +23,15 @@ bool		smig_out_of_order = false;
 
 void		_PG_init(void);
 
-/* An error inside an owner scope skips its exit: forget it at abort. */
+/*
+ * No owner scope survives the end of a transaction.  (An error inside one
+ * restores the depth where it is caught, in ownersql.c; this is the last
+ * line of defence, for an error raised somewhere no scope expected.)
+ */
 static void
 smig_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		owner_scope_reset();
-}
-
-static void
-smig_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					  SubTransactionId parentSubid, void *arg)
-{
-	if (event == SUBXACT_EVENT_ABORT_SUB)
 		owner_scope_reset();
 }
 
@@ -56,5 +52,4 @@ _PG_init(void)
 	MarkGUCPrefixReserved("smig");
 
 	RegisterXactCallback(smig_xact_callback, NULL);
-	RegisterSubXactCallback(smig_subxact_callback, NULL);
 }
