@@ -13,10 +13,10 @@ DATA       = $(wildcard sql/$(EXTENSION)--*.sql)
 # pg_regress files, in the order they run (sql/<name>.sql, expected/<name>.out)
 REGRESS = install versions checksums lexing register upgrade_head failures \
           baseline out_of_order verify_repair fastpath load_dir readonly privileges \
-          audit guard
+          audit guard run_as
 REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
 # isolation specs (specs/<name>.spec, expected/<name>.out)
-ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race
+ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race deploy_lock
 ISOLATION_OPTS =
 # TAP tests (t/*.pl): primary + standby, dump and restore
 TAP_TESTS = 1
