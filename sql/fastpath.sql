@@ -61,4 +61,30 @@ SELECT smig.register('3', 'three', 'CREATE TABLE fp_three ();');
 UPDATE smig.summary SET registry_gen = 1, clean_gen = 0, stale = false;
 SELECT version, name FROM smig.upgrade_head();
 SELECT * FROM fp;
+
+-- smig's own writes stay smig's own after an error is caught inside them:
+-- a trigger on smig.ddl_log whose EXCEPTION block catches an error (a
+-- subtransaction abort inside smig's write) used to reset the owner-scope
+-- depth to zero, so the next exit drove it negative and every later smig
+-- write looked foreign (stale summary, fast path lost)
+CREATE FUNCTION fp_catching() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        PERFORM 1 / 0;
+    EXCEPTION WHEN division_by_zero THEN
+        NULL;
+    END;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER fp_catching AFTER INSERT ON smig.ddl_log
+    FOR EACH ROW EXECUTE FUNCTION fp_catching();
+CREATE TABLE fp_logged ();          -- logged: the trigger catches its error
+SELECT smig.register('4', 'four', 'CREATE TABLE fp_four ();');
+SELECT * FROM fp;                   -- smig's write was not foreign
+SELECT version FROM smig.upgrade_head();
+SELECT * FROM fp;
+SELECT count(*) FROM smig.upgrade_head();
+DROP TRIGGER fp_catching ON smig.ddl_log;
+DROP FUNCTION fp_catching();
+DROP TABLE fp_logged, fp_four;
 DROP VIEW fp;
