@@ -1,0 +1,80 @@
+-- upgrade_0_1: a 0.1 database upgraded with ALTER EXTENSION smig UPDATE
+-- keeps its registry, history, audit log and grants, and works under 0.2
+DROP EXTENSION IF EXISTS smig CASCADE;
+CREATE EXTENSION smig VERSION '0.1';
+SET client_min_messages = warning;
+SELECT extversion FROM pg_extension WHERE extname = 'smig';
+
+-- the state 0.1 leaves: one migration applied, one pending, audit rows.
+-- (The 0.2 library serves 0.2's SQL objects, so the rows are written as
+-- 0.1 wrote them, by hand; the audit triggers are 0.1's own.)
+INSERT INTO smig.migration (version_key, version, name, up_sql, checksum)
+VALUES (smig.version_key('1'), '1', 'one', 'CREATE TABLE up_one (id int);',
+        smig.checksum('CREATE TABLE up_one (id int);')),
+       (smig.version_key('2'), '2', 'two', 'CREATE TABLE up_two (id int);',
+        smig.checksum('CREATE TABLE up_two (id int);'));
+CREATE TABLE up_one (id int);
+WITH h AS (
+    INSERT INTO smig.history (action, version, version_key, name, checksum,
+                              role, session_role, started_at, duration, txid)
+    VALUES ('apply', '1', smig.version_key('1'), 'one',
+            smig.checksum('CREATE TABLE up_one (id int);'),
+            current_user, session_user, now(), '1 ms', pg_current_xact_id())
+    RETURNING *)
+INSERT INTO smig.applied (version_key, version, name, checksum, kind,
+                          applied_at, applied_by, history_id)
+SELECT version_key, version, name, checksum, 'migration', started_at, role, id FROM h;
+-- a deployer granted what README's 0.1 recipe grants
+CREATE ROLE regress_up_deployer;
+GRANT USAGE ON SCHEMA smig TO regress_up_deployer;
+GRANT EXECUTE ON FUNCTION smig.status(), smig.upgrade_head(),
+    smig.register(text, text, text, text, jsonb) TO regress_up_deployer;
+CREATE TEMP TABLE before (migrations bigint, history bigint, applied bigint, ddl_log bigint);
+INSERT INTO before
+SELECT (SELECT count(*) FROM smig.migration) AS migrations,
+       (SELECT count(*) FROM smig.history) AS history,
+       (SELECT count(*) FROM smig.applied) AS applied,
+       (SELECT count(*) FROM smig.ddl_log) AS ddl_log;
+SELECT * FROM before;
+
+ALTER EXTENSION smig UPDATE TO '0.2';
+SELECT extversion FROM pg_extension WHERE extname = 'smig';
+
+-- nothing lost
+SELECT (SELECT count(*) FROM smig.migration) AS migrations,
+       (SELECT count(*) FROM smig.history) AS history,
+       (SELECT count(*) FROM smig.applied) AS applied,
+       (SELECT count(*) FROM smig.ddl_log) AS ddl_log
+EXCEPT SELECT * FROM before;
+SELECT version, state, run_as FROM smig.status();
+-- the deployer keeps EXECUTE on status(), which 0.2 re-created
+SELECT has_function_privilege('regress_up_deployer', 'smig.status()', 'EXECUTE') AS deployer_keeps_status;
+SET ROLE regress_up_deployer;
+SELECT version, state FROM smig.status();
+RESET ROLE;
+-- nothing new for PUBLIC
+SELECT count(*) AS public_function_grants
+  FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+ WHERE p.pronamespace = 'smig'::regnamespace AND a.grantee = 0;
+-- the upgrade's own DDL was not logged as unmanaged DDL
+SELECT count(*) AS logged_by_upgrade FROM smig.ddl_log
+ WHERE object_identity LIKE 'pg_temp.smig%' OR object_identity LIKE 'smig.%';
+
+-- a pending migration 0.1 registered records no author: refused until
+-- registered again, which records one
+SELECT version FROM smig.upgrade_head();
+SELECT to_regclass('up_two') IS NULL AS not_applied;
+SET ROLE regress_up_deployer;
+SELECT smig.register('2', 'two', 'CREATE TABLE public.up_two (id int);');
+RESET ROLE;
+GRANT CREATE ON SCHEMA public TO regress_up_deployer;
+SELECT version FROM smig.upgrade_head();
+SELECT version, state, run_as FROM smig.status();
+SELECT action, version, run_as FROM smig.history ORDER BY id;
+SELECT tableowner FROM pg_tables WHERE tablename = 'up_two';
+
+DROP TABLE up_one, up_two;
+DROP EXTENSION smig CASCADE;
+REVOKE CREATE ON SCHEMA public FROM regress_up_deployer;
+DROP OWNED BY regress_up_deployer;
+DROP ROLE regress_up_deployer;
