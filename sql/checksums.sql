@@ -17,6 +17,16 @@ SELECT smig.checksum(convert_from('\xefbbbf'::bytea, 'UTF8') || 'SELECT 1;')
        smig.checksum('SELECT 1;' || convert_from('\xefbbbf'::bytea, 'UTF8'))
          <> smig.checksum('SELECT 1;') AS inner_bom_kept;
 
+-- a BOM-only script is the empty script (a placeholder saved by an editor
+-- that writes a BOM, later saved without one, is not an edit)
+SELECT smig.checksum(convert_from('\xefbbbf'::bytea, 'UTF8')) = smig.checksum('') AS bom_only_is_empty;
+SET client_min_messages = warning;
+SELECT smig.register('900', 'placeholder', convert_from('\xefbbbf'::bytea, 'UTF8'));
+SELECT version FROM smig.apply('900');
+SELECT smig.register('900', 'placeholder', '');   -- no WARNING: not modified
+SELECT version, state FROM smig.status() WHERE version = '900';
+RESET client_min_messages;
+
 -- whitespace and comments are content
 SELECT smig.checksum('SELECT 1;') <> smig.checksum('SELECT  1;') AS whitespace_counts,
        smig.checksum('SELECT 1;') <> smig.checksum('SELECT 1; -- x') AS comments_count;

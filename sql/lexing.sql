@@ -71,3 +71,8 @@ SELECT smig.register('21', 'prepared', 'PREPARE lex_q AS SELECT 1; DEALLOCATE le
 SELECT version, name FROM smig.upgrade_head();
 -- a long meta-command with multibyte characters is clipped on a character boundary
 SELECT smig.register('22', 'meta_utf8', E'\\echo ' || repeat('é', 60));
+
+-- a script may end exactly in its closing dollar quote (no ';', no newline)
+SELECT smig.register('900', 'ends_in_dollar', 'DO $$BEGIN PERFORM 1; END$$');
+SELECT smig.register('901', 'ends_in_tag', 'DO $tag$BEGIN PERFORM 1; END$tag$');
+SELECT version FROM smig.upgrade_to('901');

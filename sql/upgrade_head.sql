@@ -53,7 +53,7 @@ SELECT * FROM smig.apply('x');
 SELECT * FROM smig.upgrade_to('1..2');
 \set VERBOSITY terse
 
--- migrations run as the caller
+-- migrations run as the role that registered them: here, the caller
 SELECT tableowner = current_user AS owned_by_caller FROM pg_tables WHERE tablename = 'up_users';
 
 -- the whole call is the caller's transaction: rolled back together
@@ -70,6 +70,12 @@ SELECT smig.register('7', 'untimed', 'INSERT INTO up_lt SELECT current_setting('
 SELECT version FROM smig.upgrade_head();
 SELECT during FROM up_lt;
 SHOW lock_timeout;
+
+-- an empty BEGIN; COMMIT; wrapper is not sent: a recorded no-op
+SELECT smig.register('7.1', 'empty_wrapper', E'BEGIN;\nCOMMIT;\n');
+SELECT smig.register('7.2', 'empty_wrapper_lower', E'begin;\ncommit;');
+SELECT version FROM smig.upgrade_head();
+SELECT version, state FROM smig.status() WHERE version IN ('7.1', '7.2');
 
 -- "-- smig:no-transaction": refused before anything runs, until CALL smig.upgrade() exists
 SELECT smig.register('8', 'concurrently', E'-- smig:no-transaction\nCREATE INDEX CONCURRENTLY up_users_email ON up_users (email);');

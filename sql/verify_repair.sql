@@ -24,6 +24,14 @@ SELECT version, state FROM smig.status();
 SELECT version FROM smig.upgrade_head();
 \set VERBOSITY terse
 SELECT to_regclass('vr_three') IS NULL AS three_not_applied;
+-- so do the bounded forms (55000), and they apply nothing either
+\set VERBOSITY sqlstate
+SELECT version FROM smig.apply('3');
+SELECT version FROM smig.upgrade_to('3');
+\set VERBOSITY terse
+SELECT version FROM smig.apply('3');
+SELECT version FROM smig.upgrade_to('3');
+SELECT to_regclass('vr_three') IS NULL AS three_still_not_applied;
 
 -- restoring the text heals it
 SELECT smig.register('1', 'one', E'CREATE TABLE vr_one (id int);\nSELECT 1;');
