@@ -6,3 +6,11 @@
  */
 
 \echo Use "ALTER EXTENSION smig UPDATE TO '0.2'" to load this file. \quit
+
+/*---- registration and errors (issue 10) ----*/
+
+-- A NULL argument is an error (22004), not a silent NULL result.
+ALTER FUNCTION smig.load_dir(text) CALLED ON NULL INPUT;
+ALTER FUNCTION smig.upgrade_to(text) CALLED ON NULL INPUT;
+ALTER FUNCTION smig.apply(text) CALLED ON NULL INPUT;
+ALTER FUNCTION smig.baseline(text, text) CALLED ON NULL INPUT;

@@ -34,6 +34,7 @@
 #include "utils/tuplestore.h"
 
 #include "apply.h"
+#include "args.h"
 #include "compat.h"
 #include "history.h"
 #include "ownersql.h"
@@ -368,8 +369,10 @@ smig_upgrade_head(PG_FUNCTION_ARGS)
 Datum
 smig_upgrade_to(PG_FUNCTION_ARGS)
 {
-	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *target;
 
+	args_require(fcinfo, 0, "target");
+	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	apply_pending(fcinfo, version_key_or_error(target), NULL, NULL);
 	return (Datum) 0;
 }
@@ -378,8 +381,10 @@ smig_upgrade_to(PG_FUNCTION_ARGS)
 Datum
 smig_apply(PG_FUNCTION_ARGS)
 {
-	char	   *version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *version;
 
+	args_require(fcinfo, 0, "version");
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	apply_pending(fcinfo, NULL, version, version_key_or_error(version));
 	return (Datum) 0;
 }
@@ -390,17 +395,19 @@ smig_apply(PG_FUNCTION_ARGS)
 Datum
 smig_baseline(PG_FUNCTION_ARGS)
 {
-	char	   *version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *key = version_key_or_error(version);
+	char	   *version;
+	char	   *name;
+	char	   *key;
 	char	   *current_version;
 	char	   *current_key;
 	HistoryEntry entry = {0};
 
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("baseline name must not be empty")));
+	args_require(fcinfo, 0, "version");
+	args_require(fcinfo, 1, "name");
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	key = version_key_or_error(version);
+	args_check_name(name, NULL);
 	begin_action("set a baseline");
 
 	SPI_connect();

@@ -4,8 +4,8 @@
  *
  * The registry holds what the migration files say now.  Everything a
  * migration could get wrong that can be seen without running it is
- * refused here, with the line: an invalid version, an unterminated
- * literal, a psql meta-command, transaction control other than one outer
+ * refused here, with the line: an invalid version, a blank name or one
+ * with control characters, an unterminated literal, a psql meta-command, transaction control other than one outer
  * BEGIN; ... COMMIT; pair, an unknown directive or option.  A refused
  * registration changes nothing.
  *
@@ -32,6 +32,7 @@
 #include "utils/jsonb.h"
 
 #include "apply.h"
+#include "args.h"
 #include "checksum.h"
 #include "migfile.h"
 #include "ownersql.h"
@@ -259,10 +260,7 @@ registry_upsert(const MigrationInput *in)
 	RegisterResult result;
 
 	key = version_key_or_error(in->version);
-	if (in->name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration \"%s\" has an empty name", in->version)));
+	args_check_name(in->name, in->version);
 
 	/* one text with -- smig:up / -- smig:down sections */
 	sections = sqllex_split_sections(up, up_len, &us, &ue, &ds, &de,
@@ -360,16 +358,6 @@ register_result_name(RegisterResult r)
 	return "unchanged";
 }
 
-/* Raise 22004 when a required argument is NULL. */
-static void
-require_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", argname)));
-}
-
 /*
  * smig.register(version, name, up_sql, down_sql DEFAULT NULL,
  *               options DEFAULT '{}') returns text
@@ -380,9 +368,9 @@ smig_register(PG_FUNCTION_ARGS)
 	MigrationInput in = {0};
 	RegisterResult result;
 
-	require_arg(fcinfo, 0, "version");
-	require_arg(fcinfo, 1, "name");
-	require_arg(fcinfo, 2, "up_sql");
+	args_require(fcinfo, 0, "version");
+	args_require(fcinfo, 1, "name");
+	args_require(fcinfo, 2, "up_sql");
 	apply_check_writable("register migrations");
 
 	in.version = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -471,7 +459,7 @@ load_dir_error_callback(void *arg)
 Datum
 smig_load_dir(PG_FUNCTION_ARGS)
 {
-	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *path;
 	DIR		   *dir;
 	struct dirent *de;
 	DirEntry   *entries;
@@ -480,6 +468,8 @@ smig_load_dir(PG_FUNCTION_ARGS)
 	int			changed = 0;
 	int			i;
 
+	args_require(fcinfo, 0, "path");
+	path = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
