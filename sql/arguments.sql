@@ -11,6 +11,7 @@ SELECT * FROM smig.upgrade_to(NULL);
 SELECT * FROM smig.apply(NULL);
 SELECT smig.baseline(NULL);
 SELECT smig.baseline('1', NULL);
+SELECT smig.unregister(NULL);
 -- the SQLSTATE
 DO $$
 BEGIN

@@ -14,3 +14,10 @@ ALTER FUNCTION smig.load_dir(text) CALLED ON NULL INPUT;
 ALTER FUNCTION smig.upgrade_to(text) CALLED ON NULL INPUT;
 ALTER FUNCTION smig.apply(text) CALLED ON NULL INPUT;
 ALTER FUNCTION smig.baseline(text, text) CALLED ON NULL INPUT;
+
+CREATE FUNCTION smig.unregister(version text) RETURNS void
+AS 'MODULE_PATHNAME', 'smig_unregister'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.unregister(text) IS
+    'Take back a registered migration that is not applied; an applied one is refused.';
+REVOKE ALL ON FUNCTION smig.unregister(text) FROM PUBLIC;

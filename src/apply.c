@@ -219,7 +219,8 @@ check_selected(WorkItem *item, const char *current_version)
 				 errmsg("migration \"%s\" (\"%s\") cannot run inside a transaction",
 						item->version, item->name),
 				 errdetail("It is marked \"-- smig:no-transaction\", and this version of smig applies migrations only inside the caller's transaction."),
-				 errhint("Apply its statements outside smig, then record it with smig.baseline() or remove the directive.")));
+				 errhint("Remove the directive if its statements can run inside a transaction. Otherwise run them by hand outside smig, remove its file and take it back with SELECT smig.unregister('%s').",
+						 item->version)));
 }
 
 /* Explain why version cannot be applied by smig.apply(version). */

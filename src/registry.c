@@ -9,6 +9,8 @@
  * BEGIN; ... COMMIT; pair, an unknown directive or option.  A refused
  * registration changes nothing.
  *
+ * smig.unregister takes back a migration that is not applied.
+ *
  * Changing the up script of an applied migration is allowed (the registry
  * follows the files) but makes the migration "modified": a WARNING says
  * so, and smig.upgrade_head() refuses until it is restored or repaired.
@@ -44,6 +46,7 @@
 
 PG_FUNCTION_INFO_V1(smig_register);
 PG_FUNCTION_INFO_V1(smig_load_dir);
+PG_FUNCTION_INFO_V1(smig_unregister);
 
 /*---- validation of scripts ------------------------------------------------*/
 
@@ -572,4 +575,70 @@ smig_load_dir(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	PG_RETURN_INT32(changed);
+}
+
+/*---- unregister -------------------------------------------------------------*/
+
+/*
+ * smig.unregister(version text) returns void
+ *
+ * Take back a registered migration that is not applied (pending, out of
+ * order, or below a baseline), so that one bad registration does not
+ * block every upgrade.  An applied migration stays: its row is what
+ * status and verify compare the database against.
+ */
+Datum
+smig_unregister(PG_FUNCTION_ARGS)
+{
+	char	   *version;
+	char	   *key;
+	char	   *name;
+	char	   *state;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	args_require(fcinfo, 0, "version");
+	apply_check_writable("unregister migrations");
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	key = version_key_or_error(version);
+	values[0] = CStringGetTextDatum(key);
+
+	SPI_connect();
+	owner_exec("SELECT m.version, m.name, s.state FROM smig.migration m"
+			   " JOIN smig._state() s ON s.version_key = m.version_key"
+			   " WHERE m.version_key = $1",
+			   1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration \"%s\" is not registered", version)));
+	version = spi_text(0, 1);
+	name = spi_text(0, 2);
+	state = spi_text(0, 3);
+	if (strcmp(state, "applied") == 0 || strcmp(state, "modified") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unregister migration \"%s\" (\"%s\"): it is applied",
+						version, name),
+				 errdetail("Only a migration that is not applied can be taken back."),
+				 errhint("Undo its changes with a new migration instead; this version of smig cannot run down scripts.")));
+
+	/* not applied now, and not applied by a transaction that committed since */
+	owner_exec("DELETE FROM smig.migration m WHERE m.version_key = $1"
+			   " AND NOT EXISTS (SELECT FROM smig.applied a"
+			   "   WHERE a.version_key = m.version_key)",
+			   1, types, values, NULL, SPI_OK_DELETE);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unregister migration \"%s\" (\"%s\"): it is applied",
+						version, name),
+				 errdetail("It was applied while it was being unregistered.")));
+	summary_registry_changed();
+	SPI_finish();
+
+	ereport(NOTICE,
+			(errmsg("unregistered migration \"%s\" (\"%s\")", version, name),
+			 errdetail("Its state was \"%s\".", state)));
+	PG_RETURN_VOID();
 }
