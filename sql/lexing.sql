@@ -71,3 +71,16 @@ SELECT smig.register('21', 'prepared', 'PREPARE lex_q AS SELECT 1; DEALLOCATE le
 SELECT version, name FROM smig.upgrade_head();
 -- a long meta-command with multibyte characters is clipped on a character boundary
 SELECT smig.register('22', 'meta_utf8', E'\\echo ' || repeat('é', 60));
+
+-- COPY through the client is refused at registration, with its line; psql's
+-- inline data after FROM STDIN does not turn it into a meta-command error
+\set VERBOSITY default
+SELECT smig.register('20', 'copy_in', E'CREATE TABLE lex_copy (a int, b text);\nCOPY lex_copy FROM STDIN;\n1\tone\n2\ttwo\n\\.\n');
+SELECT smig.register('20', 'copy_csv', E'-- data\n\ncopy lex_copy (a, b) from stdin with (format csv);\n');
+SELECT smig.register('20', 'copy_out', E'COPY (SELECT 1) TO STDOUT;');
+SELECT smig.register('20', 'copy_down', 'SELECT 1;', E'SELECT 2;\nCOPY lex_copy TO STDOUT;');
+\set VERBOSITY terse
+-- COPY from or to a server file is a plain statement
+SELECT smig.register('20', 'copy_file', E'COPY (SELECT 1) TO ''/dev/null'';');
+SELECT smig.unregister('20');
+

@@ -5,9 +5,10 @@
  * The registry holds what the migration files say now.  Everything a
  * migration could get wrong that can be seen without running it is
  * refused here, with the line: an invalid version, a blank name or one
- * with control characters, an unterminated literal, a psql meta-command, transaction control other than one outer
- * BEGIN; ... COMMIT; pair, an unknown directive or option.  A refused
- * registration changes nothing.
+ * with control characters, an unterminated literal, a psql meta-command,
+ * COPY through the client (FROM STDIN, TO STDOUT), transaction control
+ * other than one outer BEGIN; ... COMMIT; pair, an unknown directive or
+ * option.  A refused registration changes nothing.
  *
  * smig.unregister takes back a migration that is not applied.
  *
@@ -52,8 +53,8 @@ PG_FUNCTION_INFO_V1(smig_unregister);
 
 /*
  * Check that a script lexes and holds nothing a migration cannot run:
- * psql meta-commands, or transaction control other than an outer
- * BEGIN; ... COMMIT; pair.  which is "up" or "down".
+ * psql meta-commands, COPY through the client, or transaction control
+ * other than an outer BEGIN; ... COMMIT; pair.  which is "up" or "down".
  */
 static void
 check_script(const char *sql, const char *which, const char *version)
@@ -68,6 +69,13 @@ check_script(const char *sql, const char *which, const char *version)
 	sqllex_init(&lx, sql, strlen(sql));
 	while ((rc = sqllex_next(&lx, &st)) == SQLLEX_OK)
 	{
+		if (st.kind == SQL_STMT_COPY_STDIO)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY with STDIN or STDOUT at line %d of the %s script of migration \"%s\"",
+							st.line, which, version),
+					 errdetail("Migrations run inside the server, where no client connection carries COPY data."),
+					 errhint("Load data with INSERT, or with COPY FROM a file on the database server.")));
 		if (st.kind == SQL_STMT_META)
 			ereport(ERROR,
 					(errcode(ERRCODE_SYNTAX_ERROR),
