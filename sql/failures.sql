@@ -58,3 +58,13 @@ SELECT version FROM smig.upgrade_head();
 SELECT smig.register('003', 'add_cache', 'CREATE TABLE fail_cache (id int, size int);');
 SELECT version FROM smig.upgrade_head();
 SELECT count(*) AS history_rows FROM smig.history;
+
+-- statements SPI refuses get a clear error (registration refuses them, so
+-- these rows are written by hand, as a 0.1 registry could hold them)
+SELECT smig.register('005', 'placeholder', 'SELECT 1;');
+UPDATE smig.migration
+   SET up_sql = E'CREATE TABLE fail_copy (a int);\nCOPY fail_copy FROM STDIN;\n1\n\\.\n'
+ WHERE version = '005';
+SELECT version FROM smig.upgrade_head();
+UPDATE smig.migration SET up_sql = E'SELECT 1;\nSAVEPOINT s;' WHERE version = '005';
+SELECT version FROM smig.upgrade_head();

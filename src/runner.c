@@ -134,6 +134,43 @@ decorate_error(ErrorData *edata, const RunnerScript *script,
 	edata->cursorpos = 0;
 }
 
+/* Raise the error for a statement that SPI_execute refused with rc. */
+static void
+report_spi_refusal(int rc)
+{
+	switch (rc)
+	{
+		case SPI_ERROR_COPY:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY with STDIN or STDOUT cannot run in a migration"),
+					 errdetail("Migrations run inside the server, where no client connection carries COPY data."),
+					 errhint("Load data with INSERT, or with COPY FROM a file on the database server.")));
+			break;
+		case SPI_ERROR_TRANSACTION:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+					 errmsg("transaction control statements cannot run in a migration"),
+					 errdetail("smig runs each migration inside the caller's transaction; only one BEGIN; ... COMMIT; pair around the whole script is allowed, and it is not sent."),
+					 errhint("Remove the statement, or split the migration in two.")));
+			break;
+		case SPI_ERROR_OPUNKNOWN:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("statement of an unrecognized kind cannot run in a migration"),
+					 errdetail("The server's SPI interface could not run it.")));
+			break;
+		default:
+			/* SPI_ERROR_ARGUMENT, SPI_ERROR_UNCONNECTED, ...: smig's bug */
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not run a migration statement through SPI"),
+					 errdetail("SPI_execute returned %s.",
+							   SPI_result_code_string(rc))));
+			break;
+	}
+}
+
 void
 runner_run(const RunnerScript *script)
 {
@@ -163,10 +200,7 @@ runner_run(const RunnerScript *script)
 			current_statement = stmt_text;
 			rc = SPI_execute(stmt_text, false, 0);
 			if (rc < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("statement cannot run in a migration: %s",
-								SPI_result_code_string(rc))));
+				report_spi_refusal(rc);
 			SPI_freetuptable(SPI_tuptable);
 			current_statement = NULL;
 			pfree(stmt_text);
