@@ -84,3 +84,9 @@ SELECT smig.register('20', 'copy_down', 'SELECT 1;', E'SELECT 2;\nCOPY lex_copy 
 SELECT smig.register('20', 'copy_file', E'COPY (SELECT 1) TO ''/dev/null'';');
 SELECT smig.unregister('20');
 
+-- errors in sections count lines from the file's first line
+SELECT smig.register('23', 'x', E'-- header\n-- more header\n-- smig:up\nCREATE TABLE lex_sect ();\n\\i other.sql\n');
+SELECT smig.register('23', 'x', E'-- smig:up\nSELECT 1;\n-- smig:down\nSELECT 2;\nROLLBACK;\n');
+SELECT smig.register('23', 'x', E'-- header\n-- smig:up\nSELECT 1;\nSELECT ''x;\n-- smig:down\nSELECT 2;\n');
+SELECT smig.register('23', 'x', E'-- header\r-- smig:up\rSELECT 1;\r\\set x 1\r');
+SELECT count(*) AS not_registered FROM smig.migration WHERE version = '23';

@@ -8,7 +8,10 @@
  * with control characters, an unterminated literal, a psql meta-command,
  * COPY through the client (FROM STDIN, TO STDOUT), transaction control
  * other than one outer BEGIN; ... COMMIT; pair, an unknown directive or
- * option.  A refused registration changes nothing.
+ * option.  A refused registration changes nothing.  Lines count from the
+ * first line of the text (the file) even inside a "-- smig:up" section;
+ * the up section's first line is kept in the options as "up_line", so
+ * that the runner reports lines the same way.
  *
  * smig.unregister takes back a migration that is not applied.
  *
@@ -54,10 +57,12 @@ PG_FUNCTION_INFO_V1(smig_unregister);
 /*
  * Check that a script lexes and holds nothing a migration cannot run:
  * psql meta-commands, COPY through the client, or transaction control
- * other than an outer BEGIN; ... COMMIT; pair.  which is "up" or "down".
+ * other than an outer BEGIN; ... COMMIT; pair.  which is "up" or "down";
+ * first_line is the line of the file where the script starts.
  */
 static void
-check_script(const char *sql, const char *which, const char *version)
+check_script(const char *sql, const char *which, const char *version,
+			 int first_line)
 {
 	SqlLexer	lx;
 	SqlStmt		st;
@@ -66,7 +71,7 @@ check_script(const char *sql, const char *which, const char *version)
 	int			n = 0;
 	SqlLexStatus rc;
 
-	sqllex_init(&lx, sql, strlen(sql));
+	sqllex_init_at(&lx, sql, strlen(sql), first_line);
 	while ((rc = sqllex_next(&lx, &st)) == SQLLEX_OK)
 	{
 		if (st.kind == SQL_STMT_COPY_STDIO)
@@ -261,6 +266,8 @@ registry_upsert(const MigrationInput *in)
 	const char *sect_error;
 	int			sect_line;
 	int			sections;
+	int			up_line = 1;
+	int			down_line = 1;
 	char	   *key;
 	char	   *checksum;
 	StringInfoData opts;
@@ -292,16 +299,20 @@ registry_upsert(const MigrationInput *in)
 		up = pnstrdup(in->up_sql + us, ue - us);
 		down = script_is_blank(in->up_sql + ds, de - ds)
 			? NULL : pnstrdup(in->up_sql + ds, de - ds);
+		up_line = sqllex_line_at(in->up_sql, up_len, us);
+		down_line = sqllex_line_at(in->up_sql, up_len, ds);
 	}
 
-	check_script(up, "up", in->version);
+	check_script(up, "up", in->version, up_line);
 	if (down)
-		check_script(down, "down", in->version);
+		check_script(down, "down", in->version, down_line);
 
 	initStringInfo(&opts);
 	appendStringInfoString(&opts, "{\"_\": 0");
 	if (in->baseline)
 		appendStringInfoString(&opts, ", \"baseline\": true");
+	if (up_line > 1)
+		appendStringInfo(&opts, ", \"up_line\": %d", up_line);
 	read_directives(in->up_sql, in->version, &opts);
 	appendStringInfoChar(&opts, '}');
 	if (in->options)
