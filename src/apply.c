@@ -124,6 +124,7 @@ typedef struct WorkItem
 	bool		baseline;
 	bool		transactional;
 	char	   *lock_timeout;
+	int			up_line;		/* line of its file where up_sql starts */
 } WorkItem;
 
 /* Every pending, out-of-order and modified version, in version order. */
@@ -137,7 +138,8 @@ read_work(int *nitems)
 			   "  m.checksum,"
 			   "  coalesce((m.options ->> 'baseline')::boolean, false),"
 			   "  coalesce((m.options ->> 'transactional')::boolean, true),"
-			   "  m.options ->> 'lock_timeout'"
+			   "  m.options ->> 'lock_timeout',"
+			   "  coalesce((m.options ->> 'up_line')::integer, 1)"
 			   " FROM smig._state() s"
 			   " LEFT JOIN smig.migration m ON m.version_key = s.version_key"
 			   " WHERE s.state IN ('pending', 'out-of-order', 'modified')"
@@ -156,6 +158,7 @@ read_work(int *nitems)
 		items[i].baseline = strcmp(spi_text(i, 7), "t") == 0;
 		items[i].transactional = strcmp(spi_text(i, 8), "t") == 0;
 		items[i].lock_timeout = spi_text(i, 9);
+		items[i].up_line = atoi(spi_text(i, 10));
 	}
 	*nitems = (int) SPI_processed;
 	return items;
@@ -307,7 +310,7 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 	for (i = 0; i < nitems; i++)
 	{
 		WorkItem   *item = &items[i];
-		RunnerScript script;
+		RunnerScript script = {0};
 		HistoryEntry entry = {0};
 		TimestampTz started;
 		Datum		values[3];
@@ -322,6 +325,8 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 		script.name = item->name;
 		script.sql = item->up_sql;
 		script.lock_timeout = item->lock_timeout;
+		script.kind = RUNNER_SCRIPT_UP;
+		script.first_line = item->up_line;
 
 		started = GetCurrentTimestamp();
 		runner_run(&script);

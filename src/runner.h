@@ -6,20 +6,31 @@
 #ifndef SMIG_RUNNER_H
 #define SMIG_RUNNER_H
 
+typedef enum RunnerScriptKind
+{
+	RUNNER_SCRIPT_UP = 0,
+	RUNNER_SCRIPT_DOWN
+} RunnerScriptKind;
+
 typedef struct RunnerScript
 {
 	const char *version;
 	const char *name;
 	const char *sql;			/* the script as registered */
 	const char *lock_timeout;	/* "-- smig:lock-timeout" value, or NULL */
+	RunnerScriptKind kind;		/* up or down: named in errors */
+	int			first_line;		/* line of its file where sql starts (a
+								 * "-- smig:up" section: the registry's
+								 * options ->> 'up_line'); 0 means 1 */
 } RunnerScript;
 
 /*
  * Run every statement of script through SPI (already connected), as the
  * caller, in the caller's transaction.  An outer BEGIN; ... COMMIT; pair
- * is not sent.  On error the error is re-raised as
- *   migration "<version>" ("<name>") failed: <message>
- * with the statement's line in the context.
+ * is not sent.  An error keeps the statement's message, SQLSTATE, detail
+ * and hint, and gets one CONTEXT line:
+ *   line <n> of the <up|down> script of migration "<version>" ("<name>")
+ * Zero-initialise the struct: fields added later default to 0.
  */
 extern void runner_run(const RunnerScript *script);
 
