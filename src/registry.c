@@ -637,7 +637,7 @@ smig_unregister(PG_FUNCTION_ARGS)
 	if (strcmp(state, "applied") == 0 || strcmp(state, "modified") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot unregister migration \"%s\" (\"%s\"): it is applied",
+				 errmsg("cannot unregister applied migration \"%s\" (\"%s\")",
 						version, name),
 				 errdetail("Only a migration that is not applied can be taken back."),
 				 errhint("Undo its changes with a new migration instead; this version of smig cannot run down scripts.")));
@@ -650,7 +650,7 @@ smig_unregister(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot unregister migration \"%s\" (\"%s\"): it is applied",
+				 errmsg("cannot unregister applied migration \"%s\" (\"%s\")",
 						version, name),
 				 errdetail("It was applied while it was being unregistered.")));
 	summary_registry_changed();
