@@ -25,16 +25,12 @@ args_require(FunctionCallInfo fcinfo, int argno, const char *argname)
 				 errmsg("%s must not be null", argname)));
 }
 
-/*
- * name with control characters written as C escapes (\n, \r, \t, \xNN)
- * and backslashes doubled, clipped on a character boundary.
- */
-static char *
-escape_name(const char *name)
+char *
+args_escape(const char *name, int maxlen)
 {
 	StringInfoData buf;
 	int			len = (int) strlen(name);
-	int			clip = pg_mbcliplen(name, len, 60);
+	int			clip = pg_mbcliplen(name, len, maxlen);
 	int			i;
 
 	initStringInfo(&buf);
@@ -83,13 +79,13 @@ args_check_name(const char *name, const char *version)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid name \"%s\" for migration \"%s\"",
-						escape_name(name), version),
+						args_escape(name, 60), version),
 				 control
 				 ? errdetail("A migration name must not contain control characters such as line breaks or tabs.")
 				 : errdetail("A migration name must not be empty or only spaces.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid baseline name \"%s\"", escape_name(name)),
+			 errmsg("invalid baseline name \"%s\"", args_escape(name, 60)),
 			 control
 			 ? errdetail("A baseline name must not contain control characters such as line breaks or tabs.")
 			 : errdetail("A baseline name must not be empty or only spaces.")));

@@ -24,4 +24,11 @@ extern void args_require(FunctionCallInfo fcinfo, int argno,
  */
 extern void args_check_name(const char *name, const char *version);
 
+/*
+ * s for a message: control characters as C escapes (\n, \t, \x01) and
+ * backslashes doubled; clipped to maxlen bytes on a character boundary,
+ * with "..." after a clipped text.
+ */
+extern char *args_escape(const char *s, int maxlen);
+
 #endif							/* SMIG_ARGS_H */

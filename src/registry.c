@@ -470,11 +470,12 @@ read_migration_file(const char *dir, const char *file)
 	return buf.data;
 }
 
-/* Error context: which file was being registered. */
+/* Error context: which file was being registered (its name escaped). */
 static void
 load_dir_error_callback(void *arg)
 {
-	errcontext("migration file \"%s\"", (const char *) arg);
+	errcontext("migration file \"%s\"",
+			   args_escape((const char *) arg, MAXPGPATH));
 }
 
 /* smig.load_dir(path text) returns integer */
