@@ -76,3 +76,22 @@ SELECT smig.register('22', 'meta_utf8', E'\\echo ' || repeat('é', 60));
 SELECT smig.register('900', 'ends_in_dollar', 'DO $$BEGIN PERFORM 1; END$$');
 SELECT smig.register('901', 'ends_in_tag', 'DO $tag$BEGIN PERFORM 1; END$tag$');
 SELECT version FROM smig.upgrade_to('901');
+
+-- COPY through the client is refused at registration, with its line; psql's
+-- inline data after FROM STDIN does not turn it into a meta-command error
+\set VERBOSITY default
+SELECT smig.register('20', 'copy_in', E'CREATE TABLE lex_copy (a int, b text);\nCOPY lex_copy FROM STDIN;\n1\tone\n2\ttwo\n\\.\n');
+SELECT smig.register('20', 'copy_csv', E'-- data\n\ncopy lex_copy (a, b) from stdin with (format csv);\n');
+SELECT smig.register('20', 'copy_out', E'COPY (SELECT 1) TO STDOUT;');
+SELECT smig.register('20', 'copy_down', 'SELECT 1;', E'SELECT 2;\nCOPY lex_copy TO STDOUT;');
+\set VERBOSITY terse
+-- COPY from or to a server file is a plain statement
+SELECT smig.register('20', 'copy_file', E'COPY (SELECT 1) TO ''/dev/null'';');
+SELECT smig.unregister('20');
+
+-- errors in sections count lines from the file's first line
+SELECT smig.register('23', 'x', E'-- header\n-- more header\n-- smig:up\nCREATE TABLE lex_sect ();\n\\i other.sql\n');
+SELECT smig.register('23', 'x', E'-- smig:up\nSELECT 1;\n-- smig:down\nSELECT 2;\nROLLBACK;\n');
+SELECT smig.register('23', 'x', E'-- header\n-- smig:up\nSELECT 1;\nSELECT ''x;\n-- smig:down\nSELECT 2;\n');
+SELECT smig.register('23', 'x', E'-- header\r-- smig:up\rSELECT 1;\r\\set x 1\r');
+SELECT count(*) AS not_registered FROM smig.migration WHERE version = '23';

@@ -99,6 +99,21 @@ BEGIN
 END
 $$;
 
+/*---- registration and errors (issue 10) ----*/
+
+-- A NULL argument is an error (22004), not a silent NULL result.
+ALTER FUNCTION smig.load_dir(text) CALLED ON NULL INPUT;
+ALTER FUNCTION smig.upgrade_to(text) CALLED ON NULL INPUT;
+ALTER FUNCTION smig.apply(text) CALLED ON NULL INPUT;
+ALTER FUNCTION smig.baseline(text, text) CALLED ON NULL INPUT;
+
+CREATE FUNCTION smig.unregister(version text) RETURNS void
+AS 'MODULE_PATHNAME', 'smig_unregister'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.unregister(text) IS
+    'Take back a registered migration that is not applied; an applied one is refused.';
+REVOKE ALL ON FUNCTION smig.unregister(text) FROM PUBLIC;
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  */

@@ -1,8 +1,8 @@
 -- upgrade_0_1: a 0.1 database upgraded with ALTER EXTENSION smig UPDATE
 -- keeps its registry, history, audit log and grants, and works under 0.2
+SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig VERSION '0.1';
-SET client_min_messages = warning;
 SELECT extversion FROM pg_extension WHERE extname = 'smig';
 
 -- the state 0.1 leaves: one migration applied, one pending, audit rows.

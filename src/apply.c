@@ -32,6 +32,7 @@
 #include "utils/tuplestore.h"
 
 #include "action.h"
+#include "args.h"
 #include "compat.h"
 #include "history.h"
 #include "ownersql.h"
@@ -72,6 +73,7 @@ typedef struct WorkItem
 	char	   *lock_timeout;
 	char	   *run_as;			/* NULL: registered before smig 0.2 */
 	Oid			run_as_oid;		/* set by check_selected */
+	int			up_line;		/* line of its file where up_sql starts */
 } WorkItem;
 
 /* Every pending, out-of-order and modified version, in version order. */
@@ -85,7 +87,8 @@ read_work(int *nitems)
 			   "  m.checksum,"
 			   "  coalesce((m.options ->> 'baseline')::boolean, false),"
 			   "  coalesce((m.options ->> 'transactional')::boolean, true),"
-			   "  m.options ->> 'lock_timeout', m.run_as"
+			   "  m.options ->> 'lock_timeout', m.run_as,"
+			   "  coalesce((m.options ->> 'up_line')::integer, 1)"
 			   " FROM smig._state() s"
 			   " LEFT JOIN smig.migration m ON m.version_key = s.version_key"
 			   " WHERE s.state IN ('pending', 'out-of-order', 'modified')"
@@ -105,6 +108,7 @@ read_work(int *nitems)
 		items[i].transactional = strcmp(spi_text(i, 8), "t") == 0;
 		items[i].lock_timeout = spi_text(i, 9);
 		items[i].run_as = spi_text(i, 10);
+		items[i].up_line = atoi(spi_text(i, 11));
 	}
 	*nitems = (int) SPI_processed;
 	return items;
@@ -206,7 +210,8 @@ check_selected(WorkItem *item, const char *current_version)
 				 errmsg("migration \"%s\" (\"%s\") cannot run inside a transaction",
 						item->version, item->name),
 				 errdetail("It is marked \"-- smig:no-transaction\", and this version of smig applies migrations only inside the caller's transaction."),
-				 errhint("Apply its statements outside smig, then record it with smig.baseline() or remove the directive.")));
+				 errhint("Remove the directive if its statements can run inside a transaction. Otherwise run them by hand outside smig, remove its file and take it back with SELECT smig.unregister('%s').",
+						 item->version)));
 	check_run_as(item);
 }
 
@@ -294,7 +299,7 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 	for (i = 0; i < nitems; i++)
 	{
 		WorkItem   *item = &items[i];
-		RunnerScript script;
+		RunnerScript script = {0};
 		HistoryEntry entry = {0};
 		TimestampTz started;
 		Datum		values[3];
@@ -310,6 +315,8 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 		script.sql = item->up_sql;
 		script.lock_timeout = item->lock_timeout;
 		script.run_as = item->run_as_oid;
+		script.kind = RUNNER_SCRIPT_UP;
+		script.first_line = item->up_line;
 
 		started = GetCurrentTimestamp();
 		runner_run(&script);
@@ -359,8 +366,10 @@ smig_upgrade_head(PG_FUNCTION_ARGS)
 Datum
 smig_upgrade_to(PG_FUNCTION_ARGS)
 {
-	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *target;
 
+	args_require(fcinfo, 0, "target");
+	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	apply_pending(fcinfo, version_key_or_error(target), NULL, NULL);
 	return (Datum) 0;
 }
@@ -369,8 +378,10 @@ smig_upgrade_to(PG_FUNCTION_ARGS)
 Datum
 smig_apply(PG_FUNCTION_ARGS)
 {
-	char	   *version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *version;
 
+	args_require(fcinfo, 0, "version");
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	apply_pending(fcinfo, NULL, version, version_key_or_error(version));
 	return (Datum) 0;
 }
@@ -381,17 +392,19 @@ smig_apply(PG_FUNCTION_ARGS)
 Datum
 smig_baseline(PG_FUNCTION_ARGS)
 {
-	char	   *version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *key = version_key_or_error(version);
+	char	   *version;
+	char	   *name;
+	char	   *key;
 	char	   *current_version;
 	char	   *current_key;
 	HistoryEntry entry = {0};
 
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("baseline name must not be empty")));
+	args_require(fcinfo, 0, "version");
+	args_require(fcinfo, 1, "name");
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	key = version_key_or_error(version);
+	args_check_name(name, NULL);
 	action_begin("set a baseline");
 
 	SPI_connect();

@@ -4,10 +4,16 @@
  *
  * The registry holds what the migration files say now.  Everything a
  * migration could get wrong that can be seen without running it is
- * refused here, with the line: an invalid version, an unterminated
- * literal, a psql meta-command, transaction control other than one outer
- * BEGIN; ... COMMIT; pair, an unknown directive or option.  A refused
- * registration changes nothing.
+ * refused here, with the line: an invalid version, a blank name or one
+ * with control characters, an unterminated literal, a psql meta-command,
+ * COPY through the client (FROM STDIN, TO STDOUT), transaction control
+ * other than one outer BEGIN; ... COMMIT; pair, an unknown directive or
+ * option.  A refused registration changes nothing.  Lines count from the
+ * first line of the text (the file) even inside a "-- smig:up" section;
+ * the up section's first line is kept in the options as "up_line", so
+ * that the runner reports lines the same way.
+ *
+ * smig.unregister takes back a migration that is not applied.
  *
  * Changing the up script of an applied migration is allowed (the registry
  * follows the files) but makes the migration "modified": a WARNING says
@@ -33,6 +39,7 @@
 #include "utils/varlena.h"
 
 #include "action.h"
+#include "args.h"
 #include "checksum.h"
 #include "migfile.h"
 #include "ownersql.h"
@@ -44,16 +51,19 @@
 
 PG_FUNCTION_INFO_V1(smig_register);
 PG_FUNCTION_INFO_V1(smig_load_dir);
+PG_FUNCTION_INFO_V1(smig_unregister);
 
 /*---- validation of scripts ------------------------------------------------*/
 
 /*
  * Check that a script lexes and holds nothing a migration cannot run:
- * psql meta-commands, or transaction control other than an outer
- * BEGIN; ... COMMIT; pair.  which is "up" or "down".
+ * psql meta-commands, COPY through the client, or transaction control
+ * other than an outer BEGIN; ... COMMIT; pair.  which is "up" or "down";
+ * first_line is the line of the file where the script starts.
  */
 static void
-check_script(const char *sql, const char *which, const char *version)
+check_script(const char *sql, const char *which, const char *version,
+			 int first_line)
 {
 	SqlLexer	lx;
 	SqlStmt		st;
@@ -62,9 +72,16 @@ check_script(const char *sql, const char *which, const char *version)
 	int			n = 0;
 	SqlLexStatus rc;
 
-	sqllex_init(&lx, sql, strlen(sql));
+	sqllex_init_at(&lx, sql, strlen(sql), first_line);
 	while ((rc = sqllex_next(&lx, &st)) == SQLLEX_OK)
 	{
+		if (st.kind == SQL_STMT_COPY_STDIO)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY with STDIN or STDOUT at line %d of the %s script of migration \"%s\"",
+							st.line, which, version),
+					 errdetail("Migrations run inside the server, where no client connection carries COPY data."),
+					 errhint("Load data with INSERT, or with COPY FROM a file on the database server.")));
 		if (st.kind == SQL_STMT_META)
 			ereport(ERROR,
 					(errcode(ERRCODE_SYNTAX_ERROR),
@@ -315,6 +332,8 @@ registry_upsert(const MigrationInput *in)
 	const char *sect_error;
 	int			sect_line;
 	int			sections;
+	int			up_line = 1;
+	int			down_line = 1;
 	char	   *key;
 	char	   *checksum;
 	StringInfoData opts;
@@ -328,10 +347,7 @@ registry_upsert(const MigrationInput *in)
 	RegisterResult result;
 
 	key = version_key_or_error(in->version);
-	if (in->name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration \"%s\" has an empty name", in->version)));
+	args_check_name(in->name, in->version);
 
 	/* one text with -- smig:up / -- smig:down sections */
 	sections = sqllex_split_sections(up, up_len, &us, &ue, &ds, &de,
@@ -352,16 +368,20 @@ registry_upsert(const MigrationInput *in)
 		up = pnstrdup(in->up_sql + us, ue - us);
 		down = script_is_blank(in->up_sql + ds, de - ds)
 			? NULL : pnstrdup(in->up_sql + ds, de - ds);
+		up_line = sqllex_line_at(in->up_sql, up_len, us);
+		down_line = sqllex_line_at(in->up_sql, up_len, ds);
 	}
 
-	check_script(up, "up", in->version);
+	check_script(up, "up", in->version, up_line);
 	if (down)
-		check_script(down, "down", in->version);
+		check_script(down, "down", in->version, down_line);
 
 	initStringInfo(&opts);
 	appendStringInfoString(&opts, "{\"_\": 0");
 	if (in->baseline)
 		appendStringInfoString(&opts, ", \"baseline\": true");
+	if (up_line > 1)
+		appendStringInfo(&opts, ", \"up_line\": %d", up_line);
 	read_directives(in->up_sql, in->version, &opts, &directive_run_as);
 	appendStringInfoChar(&opts, '}');
 	if (in->options)
@@ -438,16 +458,6 @@ register_result_name(RegisterResult r)
 	return "unchanged";
 }
 
-/* Raise 22004 when a required argument is NULL. */
-static void
-require_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", argname)));
-}
-
 /*
  * smig.register(version, name, up_sql, down_sql DEFAULT NULL,
  *               options DEFAULT '{}') returns text
@@ -458,9 +468,9 @@ smig_register(PG_FUNCTION_ARGS)
 	MigrationInput in = {0};
 	RegisterResult result;
 
-	require_arg(fcinfo, 0, "version");
-	require_arg(fcinfo, 1, "name");
-	require_arg(fcinfo, 2, "up_sql");
+	args_require(fcinfo, 0, "version");
+	args_require(fcinfo, 1, "name");
+	args_require(fcinfo, 2, "up_sql");
 	action_check_writable("register migrations");
 
 	in.version = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -538,18 +548,19 @@ read_migration_file(const char *dir, const char *file)
 	return buf.data;
 }
 
-/* Error context: which file was being registered. */
+/* Error context: which file was being registered (its name escaped). */
 static void
 load_dir_error_callback(void *arg)
 {
-	errcontext("migration file \"%s\"", (const char *) arg);
+	errcontext("migration file \"%s\"",
+			   args_escape((const char *) arg, MAXPGPATH));
 }
 
 /* smig.load_dir(path text) returns integer */
 Datum
 smig_load_dir(PG_FUNCTION_ARGS)
 {
-	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *path;
 	DIR		   *dir;
 	struct dirent *de;
 	DirEntry   *entries;
@@ -558,6 +569,8 @@ smig_load_dir(PG_FUNCTION_ARGS)
 	int			changed = 0;
 	int			i;
 
+	args_require(fcinfo, 0, "path");
+	path = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -660,4 +673,70 @@ smig_load_dir(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	PG_RETURN_INT32(changed);
+}
+
+/*---- unregister -------------------------------------------------------------*/
+
+/*
+ * smig.unregister(version text) returns void
+ *
+ * Take back a registered migration that is not applied (pending, out of
+ * order, or below a baseline), so that one bad registration does not
+ * block every upgrade.  An applied migration stays: its row is what
+ * status and verify compare the database against.
+ */
+Datum
+smig_unregister(PG_FUNCTION_ARGS)
+{
+	char	   *version;
+	char	   *key;
+	char	   *name;
+	char	   *state;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	args_require(fcinfo, 0, "version");
+	action_begin("unregister migrations");
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	key = version_key_or_error(version);
+	values[0] = CStringGetTextDatum(key);
+
+	SPI_connect();
+	owner_exec("SELECT m.version, m.name, s.state FROM smig.migration m"
+			   " JOIN smig._state() s ON s.version_key = m.version_key"
+			   " WHERE m.version_key = $1",
+			   1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration \"%s\" is not registered", version)));
+	version = spi_text(0, 1);
+	name = spi_text(0, 2);
+	state = spi_text(0, 3);
+	if (strcmp(state, "applied") == 0 || strcmp(state, "modified") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unregister applied migration \"%s\" (\"%s\")",
+						version, name),
+				 errdetail("Only a migration that is not applied can be taken back."),
+				 errhint("Undo its changes with a new migration instead; this version of smig cannot run down scripts.")));
+
+	/* not applied now, and not applied by a transaction that committed since */
+	owner_exec("DELETE FROM smig.migration m WHERE m.version_key = $1"
+			   " AND NOT EXISTS (SELECT FROM smig.applied a"
+			   "   WHERE a.version_key = m.version_key)",
+			   1, types, values, NULL, SPI_OK_DELETE);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unregister applied migration \"%s\" (\"%s\")",
+						version, name),
+				 errdetail("It was applied while it was being unregistered.")));
+	summary_registry_changed();
+	SPI_finish();
+
+	ereport(NOTICE,
+			(errmsg("unregistered migration \"%s\" (\"%s\")", version, name),
+			 errdetail("Its state was \"%s\".", state)));
+	PG_RETURN_VOID();
 }

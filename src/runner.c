@@ -10,17 +10,24 @@
  * the caller's rights.  Every setting the migration changes, with SET,
  * SET LOCAL or set_config(), is rolled back when it ends, as a function's
  * SET clause would be: nothing a migration sets reaches the next migration,
- * the caller's session, or, behind a pooler, the next client.  A failure is caught only to be
- * re-raised decorated with the migration's version and name and the
- * failing statement's line; the caller's transaction then aborts, so a
- * whole upgrade is all or nothing.
+ * the caller's session, or, behind a pooler, the next client.
+ *
+ * A failure keeps PostgreSQL's shape:
+ * the statement's own message, SQLSTATE, detail and hint reach the user
+ * unchanged, and an error context callback, active while each statement
+ * runs, adds one CONTEXT line naming the line, the script (up or down)
+ * and the migration.  For an error with a position in the statement (a
+ * syntax error), the callback makes the position one into the script, as
+ * functions.c does for SQL function bodies, so that psql's "LINE n" is the
+ * line of the file.  The caller's transaction then aborts, so a whole
+ * upgrade is all or nothing.
  *
  * There is deliberately no subtransaction per migration: a subtransaction
  * commit walks every relation file and lock the transaction already holds
  * (AtSubCommit_smgr, lock reassignment), so with N migrations in one call
  * its cost grows as N^2 (measured: a quarter of the backend's time at
- * 1,000 migrations).  Error decoration does not need one, since the error
- * is re-thrown at once.  A feature that must survive a failed migration
+ * 1,000 migrations).  Error reporting does not need one: the context
+ * callback runs when the error is raised, and the error is re-thrown.  A feature that must survive a failed migration
  * (lock timeout retries, rehearsals) opens its own, where it is needed.
  *
  * Statements come from the shared lexer (common/sqllex.c), so the runner
@@ -35,6 +42,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -58,6 +66,13 @@ runner_current_statement(void)
 	return current_version ? current_statement : NULL;
 }
 
+/* The line of its file where the script starts. */
+static int
+first_line_of(const RunnerScript *script)
+{
+	return script->first_line > 0 ? script->first_line : 1;
+}
+
 /* Split script->sql into statements; skip an outer BEGIN/COMMIT pair. */
 static SqlStmt *
 split_statements(const RunnerScript *script, int *nstmts)
@@ -70,7 +85,7 @@ split_statements(const RunnerScript *script, int *nstmts)
 	SqlLexStatus rc;
 
 	stmts = palloc(cap * sizeof(SqlStmt));
-	sqllex_init(&lx, script->sql, strlen(script->sql));
+	sqllex_init_at(&lx, script->sql, strlen(script->sql), first_line_of(script));
 	while ((rc = sqllex_next(&lx, &st)) == SQLLEX_OK)
 	{
 		if (n == cap)
@@ -94,52 +109,141 @@ split_statements(const RunnerScript *script, int *nstmts)
 	return stmts;
 }
 
-/* 1-based line of the character at 1-based position pos of stmt_text. */
-static int
-line_of_position(const char *stmt_text, int stmt_line, int pos)
-{
-	int			line = stmt_line;
-	const char *p = stmt_text;
-	int			chars = 1;
+/*---- errors ---------------------------------------------------------------*/
 
-	while (*p && chars < pos)
-	{
-		if (*p == '\n')
-			line++;
-		p += pg_mblen(p);
-		chars++;
-	}
-	return line;
+/* What the error context callback knows about the statement running. */
+typedef struct RunnerErrorArg
+{
+	const RunnerScript *script;
+	const SqlStmt *stmt;		/* the statement running, in script->sql */
+	const char *stmt_text;		/* its text, as sent to SPI */
+	MemoryContext cxt;			/* not ErrorContext: for a copy of the error */
+} RunnerErrorArg;
+
+static const char *
+script_kind_name(RunnerScriptKind kind)
+{
+	return kind == RUNNER_SCRIPT_DOWN ? "down" : "up";
 }
 
 /*
- * Turn the error of a failed statement into the migration's error: same
- * SQLSTATE, detail and hint; message prefixed with the migration; the
- * statement's line appended to the context.
+ * Is the error's internal position one into the running statement?  SPI's
+ * own callback, pushed inside SPI_execute, turns a position in the
+ * statement into an internal position with the statement as the internal
+ * query; a position in an inner query (a SQL or PL/pgSQL function body, a
+ * DO block's EXECUTE) has that query instead, and stays as it is.  There
+ * is no getter for the internal query of the error being raised, so this
+ * reads it from a copy of the error data.  Callbacks run in ErrorContext,
+ * where CopyErrorData must not copy to: the copy goes to ea->cxt and is
+ * freed at once.
+ */
+static bool
+position_is_statement_own(const RunnerErrorArg *ea)
+{
+	MemoryContext oldcxt;
+	ErrorData  *edata;
+	bool		own;
+
+	if (getinternalerrposition() <= 0)
+		return false;
+	oldcxt = MemoryContextSwitchTo(ea->cxt);
+	edata = CopyErrorData();
+	own = edata->internalquery != NULL &&
+		strcmp(edata->internalquery, ea->stmt_text) == 0;
+	FreeErrorData(edata);
+	MemoryContextSwitchTo(oldcxt);
+	return own;
+}
+
+/*
+ * Error context while a statement runs:
+ *   line N of the up script of migration "3" ("add_cache")
+ * N is the line of the file (see RunnerScript.first_line) where the
+ * statement starts, or, for an error with a position in the statement,
+ * the line of that position.  Such a position becomes one into the whole
+ * script (padded with line breaks for the lines before it, when it is a
+ * section of its file), so psql shows that line of the file and points at
+ * the position, as for an error in a SQL function body.
  */
 static void
-decorate_error(ErrorData *edata, const RunnerScript *script,
-			   const char *stmt_text, const SqlStmt *st)
+runner_error_callback(void *arg)
 {
-	int			line = st->line;
-	char	   *where;
+	RunnerErrorArg *ea = (RunnerErrorArg *) arg;
+	const RunnerScript *script = ea->script;
+	const char *sql = script->sql;
+	size_t		len = strlen(sql);
+	int			first_line = first_line_of(script);
+	int			line = ea->stmt->line;
 
-	/* a syntax error points into the statement: report that line */
-	if (edata->internalpos > 0 && edata->internalquery &&
-		strcmp(edata->internalquery, stmt_text) == 0)
-		line = line_of_position(stmt_text, st->line, edata->internalpos);
-	else if (edata->cursorpos > 0)
-		line = line_of_position(stmt_text, st->line, edata->cursorpos);
+	if (position_is_statement_own(ea))
+	{
+		int			pos = getinternalerrposition();
+		const char *p = ea->stmt_text;
+		int			chars = 1;
+		size_t		offset;
+		StringInfoData query;
 
-	edata->message = psprintf("migration \"%s\" (\"%s\") failed: %s",
-							  script->version, script->name,
-							  edata->message ? edata->message : "");
-	where = psprintf("line %d of migration \"%s\" (\"%s\")",
-					 line, script->version, script->name);
-	edata->context = edata->context
-		? psprintf("%s\n%s", edata->context, where)
-		: where;
-	edata->cursorpos = 0;
+		/* the byte offset of the pos'th character, clipped to the statement */
+		while (*p && chars < pos)
+		{
+			p += pg_mblen(p);
+			chars++;
+		}
+		offset = ea->stmt->start + (size_t) (p - ea->stmt_text);
+		line = first_line - 1 + sqllex_line_at(sql, len, offset);
+
+		initStringInfo(&query);
+		for (chars = 1; chars < first_line; chars++)
+			appendStringInfoChar(&query, '\n');
+		/* the script without its trailing blank lines */
+		while (len > ea->stmt->end && isspace((unsigned char) sql[len - 1]))
+			len--;
+		appendBinaryStringInfo(&query, sql, (int) len);
+		internalerrposition((first_line - 1) +
+							pg_mbstrlen_with_len(sql, (int) ea->stmt->start) +
+							pos);
+		internalerrquery(query.data);
+	}
+	errcontext("line %d of the %s script of migration \"%s\" (\"%s\")",
+			   line, script_kind_name(script->kind),
+			   script->version, script->name);
+}
+
+/* Raise the error for a statement that SPI_execute refused with rc. */
+static void
+report_spi_refusal(int rc)
+{
+	switch (rc)
+	{
+		case SPI_ERROR_COPY:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY with STDIN or STDOUT cannot run in a migration"),
+					 errdetail("Migrations run inside the server, where no client connection carries COPY data."),
+					 errhint("Load data with INSERT, or with COPY FROM a file on the database server.")));
+			break;
+		case SPI_ERROR_TRANSACTION:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+					 errmsg("transaction control statements cannot run in a migration"),
+					 errdetail("smig runs each migration inside the caller's transaction; only one BEGIN; ... COMMIT; pair around the whole script is allowed, and it is not sent."),
+					 errhint("Remove the statement, or split the migration in two.")));
+			break;
+		case SPI_ERROR_OPUNKNOWN:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("statement of an unrecognized kind cannot run in a migration"),
+					 errdetail("The server's SPI interface could not run it.")));
+			break;
+		default:
+			/* SPI_ERROR_ARGUMENT, SPI_ERROR_UNCONNECTED, ...: smig's bug */
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not run a migration statement through SPI"),
+					 errdetail("SPI_execute returned %s.",
+							   SPI_result_code_string(rc))));
+			break;
+	}
 }
 
 void
@@ -153,6 +257,8 @@ runner_run(const RunnerScript *script)
 	int			gucnest;
 	Oid			saved_userid;
 	int			saved_sec_context;
+	ErrorContextCallback errcb;
+	RunnerErrorArg errarg = {0};
 
 	stmts = split_statements(script, &nstmts);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
@@ -165,6 +271,11 @@ runner_run(const RunnerScript *script)
 								 GUC_ACTION_SAVE, true, 0, false);
 	current_version = script->version;
 
+	errarg.script = script;
+	errarg.cxt = oldcontext;
+	errcb.callback = runner_error_callback;
+	errcb.arg = &errarg;
+
 	PG_TRY();
 	{
 		for (i = 0; i < nstmts; i++)
@@ -174,12 +285,16 @@ runner_run(const RunnerScript *script)
 			stmt_text = pnstrdup(script->sql + stmts[i].start,
 								 stmts[i].end - stmts[i].start);
 			current_statement = stmt_text;
+			errarg.stmt = &stmts[i];
+			errarg.stmt_text = stmt_text;
+			errcb.previous = error_context_stack;
+			error_context_stack = &errcb;
+
 			rc = SPI_execute(stmt_text, false, 0);
 			if (rc < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("statement cannot run in a migration: %s",
-								SPI_result_code_string(rc))));
+				report_spi_refusal(rc);
+
+			error_context_stack = errcb.previous;
 			SPI_freetuptable(SPI_tuptable);
 			current_statement = NULL;
 			pfree(stmt_text);
@@ -188,20 +303,15 @@ runner_run(const RunnerScript *script)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		/*
 		 * The transaction is aborting, which restores the user and the
-		 * settings: only decorate and re-throw.
+		 * settings; the error already carries its context (PG_TRY restored
+		 * error_context_stack): forget the running migration and re-throw.
 		 */
 		current_version = NULL;
 		current_statement = NULL;
 		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		if (stmt_text != NULL && i < nstmts)
-			decorate_error(edata, script, stmt_text, &stmts[i]);
-		ReThrowError(edata);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
 

@@ -6,6 +6,12 @@
 #ifndef SMIG_RUNNER_H
 #define SMIG_RUNNER_H
 
+typedef enum RunnerScriptKind
+{
+	RUNNER_SCRIPT_UP = 0,
+	RUNNER_SCRIPT_DOWN
+} RunnerScriptKind;
+
 typedef struct RunnerScript
 {
 	const char *version;
@@ -13,15 +19,20 @@ typedef struct RunnerScript
 	const char *sql;			/* the script as registered */
 	const char *lock_timeout;	/* "-- smig:lock-timeout" value, or NULL */
 	Oid			run_as;			/* the role the statements run as */
+	RunnerScriptKind kind;		/* up or down: named in errors */
+	int			first_line;		/* line of its file where sql starts (a
+								 * "-- smig:up" section: the registry's
+								 * options ->> 'up_line'); 0 means 1 */
 } RunnerScript;
 
 /*
  * Run every statement of script through SPI (already connected), as role
  * script->run_as, in the caller's transaction.  Settings the script changes
  * (SET, set_config) are undone when it ends.  An outer BEGIN; ... COMMIT;
- * pair is not sent.  On error the error is re-raised as
- *   migration "<version>" ("<name>") failed: <message>
- * with the statement's line in the context.
+ * pair is not sent.  An error keeps the statement's message, SQLSTATE,
+ * detail and hint, and gets one CONTEXT line:
+ *   line <n> of the <up|down> script of migration "<version>" ("<name>")
+ * Zero-initialise the struct: fields added later default to 0.
  */
 extern void runner_run(const RunnerScript *script);
 

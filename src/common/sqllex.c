@@ -355,10 +355,16 @@ scan_token(SqlLexer *lx)
 void
 sqllex_init(SqlLexer *lx, const char *buf, size_t len)
 {
+	sqllex_init_at(lx, buf, len, 1);
+}
+
+void
+sqllex_init_at(SqlLexer *lx, const char *buf, size_t len, int first_line)
+{
 	lx->buf = buf;
 	lx->len = len;
 	lx->pos = 0;
-	lx->line = 1;
+	lx->line = first_line;
 	lx->error = NULL;
 	lx->error_line = 0;
 	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
@@ -376,6 +382,10 @@ typedef struct StmtState
 	int			nwords;			/* identifiers so far (psql's identifier_count) */
 	char		initials[4];	/* of create/or/replace/function/procedure
 								 * among the first four identifiers */
+	bool		is_copy;		/* the first token is the word COPY */
+	bool		copy_stdio;		/* ... and FROM STDIN or TO STDOUT follows */
+	int			copy_dir;		/* previous token, outside parentheses:
+								 * 1 FROM, 2 TO, 0 anything else */
 } StmtState;
 
 /*
@@ -416,6 +426,34 @@ track_word(StmtState *st, const char *w, size_t len)
 				st->begin_depth--;
 		}
 	}
+}
+
+/*
+ * Track one token of a COPY statement: FROM STDIN or TO STDOUT outside
+ * parentheses (inside them is the query of COPY (SELECT ...) TO, whose
+ * FROM names a table) sends the data through the client connection.
+ * Called for words only; every other token resets copy_dir.
+ */
+static void
+track_copy(StmtState *st, int ntokens, const char *w, size_t len)
+{
+	int			dir = 0;
+
+	if (ntokens == 0)
+		st->is_copy = word_is(w, len, "copy");
+	if (!st->is_copy || st->paren_depth > 0)
+	{
+		st->copy_dir = 0;
+		return;
+	}
+	if ((st->copy_dir == 1 && word_is(w, len, "stdin")) ||
+		(st->copy_dir == 2 && word_is(w, len, "stdout")))
+		st->copy_stdio = true;
+	if (word_is(w, len, "from"))
+		dir = 1;
+	else if (word_is(w, len, "to"))
+		dir = 2;
+	st->copy_dir = dir;
 }
 
 /* Kind of a statement whose first two tokens are words w1 and w2 (len 0 if not). */
@@ -515,8 +553,11 @@ sqllex_next(SqlLexer *lx, SqlStmt *out)
 				l2 = lx->pos - tok_start;
 			}
 			track_word(&st, lx->buf + tok_start, lx->pos - tok_start);
+			track_copy(&st, ntokens, lx->buf + tok_start, lx->pos - tok_start);
 		}
-		else if (kind == TOK_OPEN)
+		else
+			st.copy_dir = 0;
+		if (kind == TOK_OPEN)
 			st.paren_depth++;
 		else if (kind == TOK_CLOSE && st.paren_depth > 0)
 			st.paren_depth--;
@@ -526,23 +567,35 @@ sqllex_next(SqlLexer *lx, SqlStmt *out)
 	if (!have_stmt)
 		return SQLLEX_END;
 	out->end = last_end;
-	out->kind = classify(w1, l1, w2, l2);
+	out->kind = st.copy_stdio ? SQL_STMT_COPY_STDIO : classify(w1, l1, w2, l2);
 	return SQLLEX_OK;
 }
 
 /*---- directives and sections ---------------------------------------------*/
 
-/* 1-based line number of offset pos, by the rules of advance(). */
+/*
+ * 1-based line number of offset pos, by the rules of advance().  A "\r"
+ * just before pos counts only if buf[pos] is not "\n": an offset between
+ * the two halves of a CRLF is still on the line the CRLF ends.
+ */
 static int
-line_at(const char *buf, size_t pos)
+line_at(const char *buf, size_t len, size_t pos)
 {
 	SqlLexer	lx;
 
-	sqllex_init(&lx, buf, pos);
+	if (pos > len)
+		pos = len;
+	sqllex_init(&lx, buf, len);
 	lx.pos = 0;
 	while (lx.pos < pos)
 		advance(&lx);
 	return lx.line;
+}
+
+int
+sqllex_line_at(const char *buf, size_t len, size_t pos)
+{
+	return line_at(buf, len, pos);
 }
 
 /*
@@ -661,7 +714,7 @@ sqllex_next_directive(const char *buf, size_t len, size_t *pos,
 			end--;
 		*arg = c + n;
 		*arg_len = end - n;
-		*line = line_at(buf, start);
+		*line = line_at(buf, len, start);
 		*pos = lx.pos;
 		return 1;
 	}

@@ -23,7 +23,10 @@ typedef enum SqlStmtKind
 	SQL_STMT_COMMIT,			/* COMMIT [WORK|TRANSACTION], END [WORK|TRANSACTION] */
 	SQL_STMT_TXN_OTHER,			/* ROLLBACK, ABORT, SAVEPOINT, RELEASE, PREPARE
 								 * TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED */
-	SQL_STMT_META				/* a psql backslash command (\i, \set, ...) */
+	SQL_STMT_META,				/* a psql backslash command (\i, \set, ...) */
+	SQL_STMT_COPY_STDIO			/* COPY ... FROM STDIN or COPY ... TO STDOUT:
+								 * its data goes through the client
+								 * connection */
 } SqlStmtKind;
 
 typedef struct SqlStmt
@@ -59,6 +62,23 @@ typedef struct SqlLexer
 extern void sqllex_init(SqlLexer *lx, const char *buf, size_t len);
 
 /*
+ * Likewise, for text that starts at line first_line of its file (a
+ * section: see sqllex_split_sections and sqllex_line_at), so that every
+ * line reported counts from the file's first line.  sqllex_init is
+ * sqllex_init_at with first_line 1.
+ */
+extern void sqllex_init_at(SqlLexer *lx, const char *buf, size_t len,
+						   int first_line);
+
+/*
+ * The 1-based line of offset pos of buf (pos <= len), counting line ends
+ * as the lexer does: "\r\n", a lone "\r" and a lone "\n" each end one
+ * line (as libpq does when it shows an error position).  With pos the
+ * start of a section, this is the first_line to lex the section with.
+ */
+extern int	sqllex_line_at(const char *buf, size_t len, size_t pos);
+
+/*
  * Return the next statement.  Empty statements (";;", comments only) are
  * skipped.  A statement without a final ';' at the end of input is still
  * returned.  ';' inside parentheses, literals, comments and inside the
@@ -70,8 +90,10 @@ extern void sqllex_init(SqlLexer *lx, const char *buf, size_t len);
  * Details: a statement in progress when a backslash appears ends just
  * before it; a meta-command's span excludes trailing blanks (and psql's
  * "\;" is reported as a meta-command too).  The kind comes from the first
- * two tokens, when they are words.  After SQLLEX_ERROR, further calls
- * return SQLLEX_ERROR again.
+ * two tokens, when they are words; SQL_STMT_COPY_STDIO is a statement
+ * starting with the word COPY in which, outside parentheses, the word FROM
+ * is followed by STDIN or the word TO by STDOUT.  After SQLLEX_ERROR,
+ * further calls return SQLLEX_ERROR again.
  */
 extern SqlLexStatus sqllex_next(SqlLexer *lx, SqlStmt *out);
 

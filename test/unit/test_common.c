@@ -11,7 +11,8 @@
  * Most lexer results are compared as one descriptive string, so that a
  * failure shows everything that came out:
  *	  statements	"K@line:text|K@line:text|..." (K: P plain, B begin,
- *					C commit, T other transaction control, M meta-command),
+ *					C commit, T other transaction control, M meta-command,
+ *					Y COPY through the client),
  *					then "|ERR@line:message" on an error;
  *	  directives	"name=arg@line;..." ;
  *	  sections		"rc|up text|down text" or "-1|message@line".
@@ -68,11 +69,14 @@ check_int(const char *what, long got, long want)
 
 /*---- statements -----------------------------------------------------------*/
 
-static const char kind_letter[] = "PBCTM";	/* by SqlStmtKind */
+static const char kind_letter[] = "PBCTMY";	/* by SqlStmtKind */
 
-/* Describe the statements of sql[0..len) (see the file header). */
+/*
+ * Describe the statements of sql[0..len) (see the file header), lexed as
+ * text starting at line first_line.
+ */
 static char *
-lex_n(const char *sql, size_t len)
+lex_at(const char *sql, size_t len, int first_line)
 {
 	static char out[8192];
 	SqlLexer	lx;
@@ -81,7 +85,7 @@ lex_n(const char *sql, size_t len)
 	size_t		n = 0;
 
 	out[0] = '\0';
-	sqllex_init(&lx, sql, len);
+	sqllex_init_at(&lx, sql, len, first_line);
 	while ((rc = sqllex_next(&lx, &st)) == SQLLEX_OK && n < sizeof(out))
 		n += snprintf(out + n, sizeof(out) - n, "%s%c@%d:%.*s",
 					  n ? "|" : "", kind_letter[st.kind], st.line,
@@ -90,6 +94,12 @@ lex_n(const char *sql, size_t len)
 		snprintf(out + n, sizeof(out) - n, "%sERR@%d:%s", n ? "|" : "",
 				 lx.error_line, lx.error ? lx.error : "(no message)");
 	return out;
+}
+
+static char *
+lex_n(const char *sql, size_t len)
+{
+	return lex_at(sql, len, 1);
 }
 
 static char *
@@ -320,6 +330,32 @@ test_lexer_kinds(void)
 }
 
 static void
+test_lexer_copy(void)
+{
+	check_str("COPY FROM STDIN and TO STDOUT",
+			  lex("COPY t FROM STDIN;\ncopy t (a, b) to stdout with (format csv);"),
+			  "Y@1:COPY t FROM STDIN|Y@2:copy t (a, b) to stdout with (format csv)");
+	check_str("COPY (query) TO STDOUT; FROM STDIN with options",
+			  lex("COPY (SELECT 1) TO STDOUT; COPY t FROM /* c */ stdin (FORMAT csv);"),
+			  "Y@1:COPY (SELECT 1) TO STDOUT|Y@1:COPY t FROM /* c */ stdin (FORMAT csv)");
+	check_str("COPY from or to a server file or program is plain",
+			  lex("COPY t FROM '/tmp/f';COPY t TO PROGRAM 'cat';COPY t FROM 'stdin';"),
+			  "P@1:COPY t FROM '/tmp/f'|P@1:COPY t TO PROGRAM 'cat'|P@1:COPY t FROM 'stdin'");
+	check_str("a table named stdin inside the query of COPY (...) TO",
+			  lex("COPY (SELECT * FROM stdin) TO '/tmp/f';"),
+			  "P@1:COPY (SELECT * FROM stdin) TO '/tmp/f'");
+	check_str("quoted \"stdin\", a column named stdin, other statements",
+			  lex("COPY t FROM \"stdin\";COPY t (stdin) FROM '/f';SELECT 1 FROM stdin;"),
+			  "P@1:COPY t FROM \"stdin\"|P@1:COPY t (stdin) FROM '/f'|P@1:SELECT 1 FROM stdin");
+	check_str("FROM STDOUT and TO STDIN are not the client forms",
+			  lex("COPY t TO STDIN;COPY t FROM STDOUT;"),
+			  "P@1:COPY t TO STDIN|P@1:COPY t FROM STDOUT");
+	check_str("psql inline data after COPY FROM STDIN",
+			  lex("CREATE TABLE t (a text);\nCOPY t FROM STDIN;\nit's\n\\.\n"),
+			  "P@1:CREATE TABLE t (a text)|Y@2:COPY t FROM STDIN|ERR@3:unterminated quoted string");
+}
+
+static void
 test_lexer_meta(void)
 {
 	check_str("meta-command on its own line",
@@ -372,6 +408,28 @@ test_lexer_lines_and_errors(void)
 			  "P@1:SELECT 1|P@3:SELECT 2|P@4:SELECT 3|P@6:SELECT 4");
 	check_str("line comment ended by CR",
 			  lex("-- a;\rSELECT 1;"), "P@2:SELECT 1");
+	check_str("CR-only file",
+			  lex("-- old Mac\r\rCREATE TABLE t\r  (a int);\rSELECT 'x\r"),
+			  "P@3:CREATE TABLE t\r  (a int)|ERR@5:unterminated quoted string");
+	check_str("lexing from a starting line",
+			  lex_at("SELECT 1;\n\nSELECT 2;\rSELECT 'x", 31, 7),
+			  "P@7:SELECT 1|P@9:SELECT 2|ERR@10:unterminated quoted string");
+	check_str("starting line with a BOM",
+			  lex_at("\xEF\xBB\xBF\nSELECT 1;", 13, 4), "P@5:SELECT 1");
+
+	{
+		const char *sql = "a\r\nb\rc\nd\n\re";
+
+		check_int("line_at: offset 0", sqllex_line_at(sql, strlen(sql), 0), 1);
+		check_int("line_at: on the CR of a CRLF", sqllex_line_at(sql, strlen(sql), 1), 1);
+		check_int("line_at: between CR and LF", sqllex_line_at(sql, strlen(sql), 2), 1);
+		check_int("line_at: after CRLF", sqllex_line_at(sql, strlen(sql), 3), 2);
+		check_int("line_at: after a lone CR", sqllex_line_at(sql, strlen(sql), 5), 3);
+		check_int("line_at: after LF", sqllex_line_at(sql, strlen(sql), 7), 4);
+		check_int("line_at: LF then CR are two", sqllex_line_at(sql, strlen(sql), 10), 6);
+		check_int("line_at: past the end is the end",
+				  sqllex_line_at(sql, strlen(sql), 99), 6);
+	}
 
 	check_str("unterminated string, after a good statement",
 			  lex("SELECT 1;\nSELECT\n'x;\n"),
@@ -512,6 +570,47 @@ sections(const char *sql)
 		snprintf(out, sizeof(out), "%d|%.*s|%.*s", rc, (int) (ue - us), sql + us,
 				 (int) (de - ds), sql + ds);
 	return out;
+}
+
+/*
+ * Where the sections of sql start (sqllex_line_at of their offsets), and
+ * the statements of the up section lexed from there: "up@N|down@N|stmts".
+ */
+static char *
+section_lines(const char *sql)
+{
+	static char out[1024];
+	size_t		len = strlen(sql);
+	size_t		us,
+				ue,
+				ds,
+				de;
+	const char *err;
+	int			eline;
+	int			rc = sqllex_split_sections(sql, len, &us, &ue, &ds, &de, &err, &eline);
+
+	if (rc < 0)
+		return "-1";
+	snprintf(out, sizeof(out), "up@%d|down@%d|%s", sqllex_line_at(sql, len, us),
+			 sqllex_line_at(sql, len, ds),
+			 lex_at(sql + us, ue - us, sqllex_line_at(sql, len, us)));
+	return out;
+}
+
+static void
+test_section_lines(void)
+{
+	check_str("section lines count from the file's first line",
+			  section_lines("-- header\n-- smig:no-transaction\n\n-- smig:up\nSELECT 1;\nSELECT\n 2;\n-- smig:down\nSELECT 3;\n"),
+			  "up@5|down@9|P@5:SELECT 1|P@6:SELECT\n 2");
+	check_str("section lines with CR-only line ends",
+			  section_lines("-- header\r-- smig:up\rSELECT 1;\r\rSELECT 2;\r-- smig:down\rSELECT 3;"),
+			  "up@3|down@7|P@3:SELECT 1|P@5:SELECT 2");
+	check_str("section lines with CRLF",
+			  section_lines("-- a\r\n-- migrate:up\r\nSELECT 1;\r\n-- migrate:down\r\nB;"),
+			  "up@3|down@5|P@3:SELECT 1");
+	check_str("no markers: up starts at line 1",
+			  section_lines("\xEF\xBB\xBF\nSELECT 1;"), "up@1|down@2|P@2:SELECT 1");
 }
 
 static void
@@ -845,10 +944,12 @@ main(void)
 	test_lexer_literals();
 	test_lexer_atomic();
 	test_lexer_kinds();
+	test_lexer_copy();
 	test_lexer_meta();
 	test_lexer_lines_and_errors();
 	test_directives();
 	test_sections();
+	test_section_lines();
 	test_versions();
 	test_files();
 	printf("%d passed, %d failed\n", npassed, nfailed);
