@@ -93,6 +93,16 @@ for my $preload (0, 1)
 			q{SELECT count(*) FROM pg_index WHERE indrelid = 'app.items'::regclass}),
 		'0', "$name: and leaves no index behind");
 
+	# judged before it starts by the ddl_command_start trigger (the hook is
+	# not installed yet when smig is not preloaded)
+	($ret, $out, $err) = psql_c($node, 'appuser',
+		'GRANT SELECT ON app.items TO PUBLIC');
+	like($err, qr/GRANT on "app.items" is not a migration/,
+		"$name: GRANT as the session's first statement is refused");
+	($ret, $out, $err) = psql_c($node, 'postgres', 'DROP EXTENSION smig');
+	like($err, qr/cannot drop extension "smig" while its history or audit log holds rows/,
+		"$name: DROP EXTENSION smig as the session's first statement is refused");
+
 	# a superuser's PGOPTIONS is honoured
 	{
 		local $ENV{PGOPTIONS} = '-c smig.guard=off';
