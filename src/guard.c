@@ -30,9 +30,10 @@
  * defines the real variables; a non-superuser's placeholder is then
  * rejected, and with it went the database's setting, which it had
  * replaced.  So once per backend, inside a transaction, the smig.* entries
- * of pg_db_role_setting are applied again at their own sources, exactly as
- * the connection did (postinit.c, process_settings): a lower source never
- * overrides a value accepted from a higher one (a superuser's PGOPTIONS).
+ * of the configuration files and of pg_db_role_setting are applied again at
+ * their own sources, as the server and the connection did (postinit.c,
+ * process_settings): a lower source never overrides a value accepted from
+ * a higher one (a superuser's PGOPTIONS).
  *
  * The statement-text stack.  The hook pushes the statement it runs (its
  * place in the query string: PlannedStmt stmt_location and stmt_len) and
@@ -205,9 +206,40 @@ apply_role_setting_row(Snapshot snapshot, Relation rel, Oid databaseid,
 }
 
 /*
- * Apply the smig.* entries of pg_db_role_setting once, in the order and at
- * the sources of process_settings; needs a transaction, so it waits for
- * one if there is none now.
+ * The smig.* settings of postgresql.conf and postgresql.auto.conf (ALTER
+ * SYSTEM), at PGC_S_FILE: a non-superuser's PGOPTIONS replaced them too
+ * while they were placeholders.  The files are read again (as a reload
+ * would); one that cannot be read is skipped.
+ */
+static void
+apply_config_file_settings(void)
+{
+	ConfigVariable *head = NULL;
+	ConfigVariable *tail = NULL;
+
+	if (ConfigFileName == NULL ||
+		!ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG1, &head, &tail) ||
+		!ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG1, &head, &tail))
+	{
+		FreeConfigVariables(head);
+		return;
+	}
+	for (ConfigVariable *v = head; v != NULL; v = v->next)
+	{
+		if (v->ignore || v->errmsg != NULL || pg_strncasecmp(v->name, "smig.", 5) != 0 ||
+			GetConfigOption(v->name, true, false) == NULL)
+			continue;
+		(void) set_config_option(v->name, v->value, PGC_SUSET, PGC_S_FILE,
+								 GUC_ACTION_SET, true, WARNING, false);
+	}
+	FreeConfigVariables(head);
+}
+
+/*
+ * Apply the smig.* settings of the configuration files and then the
+ * entries of pg_db_role_setting once, in the order and at the sources of
+ * process_settings; needs a transaction, so it waits for one if there is
+ * none now.
  */
 static void
 guard_apply_role_settings(void)
@@ -220,6 +252,7 @@ guard_apply_role_settings(void)
 		!OidIsValid(MyDatabaseId))
 		return;
 
+	apply_config_file_settings();
 	roleid = GetSessionUserId();
 	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
 	snapshot = RegisterSnapshot(GetCatalogSnapshot(DbRoleSettingRelationId));

@@ -114,6 +114,20 @@ for my $preload (0, 1)
 	($ret, $out, $err) = psql_c($node, 'postgres', 'LOAD \'smig\'; SHOW smig.guard');
 	is($out, 'error', "$name: without it, the superuser has the database's setting");
 
+	# set in postgresql.conf instead of for the database: the same
+	$node->safe_psql('postgres', 'ALTER DATABASE postgres RESET smig.guard');
+	$node->append_conf('postgresql.conf', 'smig.guard = error');
+	$node->reload;
+	{
+		local $ENV{PGOPTIONS} = '-c smig.guard=off';
+		($ret, $out, $err) = psql_c($node, 'appuser',
+			'CREATE TABLE app.t_file (id int)');
+	}
+	isnt($ret, 0,
+		"$name: PGOPTIONS does not let a non-superuser through smig.guard of postgresql.conf");
+	like($err, qr/CREATE TABLE on "app.t_file" is not a migration|permission denied to set parameter "smig.guard"/,
+		"$name: refused by the guard or at connection");
+
 	# the statement that loaded smig.so (nopreload) or any statement
 	# (preload): its own text is logged, not the neighbouring ALTER ROLE
 	{
