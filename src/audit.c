@@ -37,6 +37,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "parser/parse_func.h"
 #include "tcop/cmdtag.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -286,6 +287,11 @@ audit_log_reassign_owned(Datum roles, const char *newrole)
 	const char *statement;
 
 	if (!audit_enabled || !audit_tables_exist())
+		return;
+	/* a log still at 0.1 takes no event 'utility' (ALTER EXTENSION smig UPDATE) */
+	if (!OidIsValid(LookupFuncName(list_make2(makeString("smig"),
+											  makeString("_guard_ddl_command_start")),
+								   0, NULL, true)))
 		return;
 
 	statement = logged_statement(NULL);

@@ -653,6 +653,9 @@ guard_judge(Node *parsetree)
 	mode = current_guard_mode();
 	if (mode == GUARD_OFF || runner_current_version() != NULL)
 		return;
+	/* preloaded, the hook also runs in databases without smig */
+	if (!audit_tables_exist())
+		return;
 
 	switch (nodeTag(parsetree))
 	{

@@ -143,6 +143,36 @@ for my $preload (0, 1)
 			q{SELECT count(*) FROM smig.ddl_log WHERE statement LIKE '%secret%'}),
 		'0', "$name: the password never reaches the log");
 
+	# a database without smig is not guarded, though the library (preloaded)
+	# runs there too; one still at smig 0.1 is not broken by the new log row
+	$node->safe_psql('postgres', q{
+		CREATE DATABASE nosmig;
+		ALTER DATABASE nosmig SET smig.guard = error;
+		CREATE DATABASE old;
+	});
+	($ret, $out, $err) = $node->psql('nosmig', q{
+		CREATE TABLE t (id int);
+		GRANT SELECT ON t TO PUBLIC;
+		CREATE INDEX CONCURRENTLY t_id ON t (id);
+		REASSIGN OWNED BY appuser TO CURRENT_USER;
+	});
+	is($ret, 0, "$name: no guard in a database without smig");
+	($ret, $out, $err) = $node->psql('old', q{
+		SET smig.guard = off;
+		CREATE EXTENSION smig VERSION '0.1';
+		CREATE TABLE t (id int);
+		ALTER TABLE t OWNER TO appuser;
+		REASSIGN OWNED BY appuser TO CURRENT_USER;
+		ALTER EXTENSION smig UPDATE;
+		ALTER TABLE t OWNER TO appuser;
+		REASSIGN OWNED BY appuser TO CURRENT_USER;
+	});
+	is($ret, 0, "$name: REASSIGN OWNED works before and after ALTER EXTENSION smig UPDATE")
+	  or diag($err);
+	is($node->safe_psql('old',
+			q{SELECT string_agg(object_identity, ',') FROM smig.ddl_log WHERE command_tag = 'REASSIGN OWNED'}),
+		'public.t', "$name: and is logged once the log is at 0.2");
+
 	$node->stop;
 }
 
