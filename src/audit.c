@@ -153,6 +153,7 @@ audit_event(EventTriggerData *trigdata, OwnerPlan *plan, const char *guard_query
 	char		nulls[LOG_NARGS + 1];
 	const char *statement;
 
+	guard_settings_ensure();
 	if ((!audit_enabled && !guard_active()) || !audit_tables_exist())
 		return;
 
@@ -245,6 +246,7 @@ smig_audit_table_rewrite(PG_FUNCTION_ARGS)
 	char		nulls[LOG_NARGS + 2];
 	const char *statement;
 
+	guard_settings_ensure();
 	if (!audit_enabled || !audit_tables_exist())
 		PG_RETURN_VOID();
 
@@ -286,6 +288,7 @@ audit_log_reassign_owned(Datum roles, const char *newrole)
 	char		nulls[LOG_NARGS + 4];
 	const char *statement;
 
+	guard_settings_ensure();
 	if (!audit_enabled || !audit_tables_exist())
 		return;
 	/* a log still at 0.1 takes no event 'utility' (ALTER EXTENSION smig UPDATE) */

@@ -265,6 +265,12 @@ guard_apply_role_settings(void)
 	role_settings_applied = true;
 }
 
+void
+guard_settings_ensure(void)
+{
+	guard_apply_role_settings();
+}
+
 /* The guard's mode now, settings of pg_db_role_setting in force. */
 static int
 current_guard_mode(void)
@@ -592,6 +598,7 @@ guard_check_drop_smig(DropStmt *stmt)
 
 	if (history_rows == 0 && log_rows == 0)
 		return;
+	guard_apply_role_settings();
 	if (allow_drop_extension)
 	{
 		ereport(LOG,

@@ -18,6 +18,13 @@
  */
 extern void guard_init(void);
 
+/*
+ * Make sure the smig.* settings of the configuration files and of
+ * pg_db_role_setting are in force in this backend (done once, inside a
+ * transaction; see guard.c).  Call before reading a smig.* setting.
+ */
+extern void guard_settings_ensure(void);
+
 /* Is smig.guard warn or error? */
 extern bool guard_active(void);
 
