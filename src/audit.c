@@ -15,8 +15,8 @@
  *	 utility		  REASSIGN OWNED: one row per object whose owner changes
  * Each row carries the time, txid, session and current role, command tag,
  * object type, identity and schema, the statement (its own text, not the
- * rest of the client's query string: guard_statement_text), and the version of the
- * migration that ran it: runner_current_version(), a C variable that no
+ * rest of the client's query string: guard_statement_text), and the
+ * version of the migration that ran it: runner_current_version(), a C variable that no
  * SQL can set, so unmanaged DDL cannot pass itself off as a migration.
  * Objects of the smig extension itself are not logged.
  *
@@ -25,7 +25,8 @@
  * log.  Each event is one INSERT ... SELECT from the event's own function,
  * with a plan prepared once per backend.
  *
- * The guard (smig.guard, guard.c) is asked before each row is written.
+ * The guard's after-the-fact judgement (smig.guard, guard.c) runs in the
+ * ddl_command_end and sql_drop triggers before their rows are written.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

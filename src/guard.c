@@ -107,7 +107,10 @@ static bool allow_drop_extension = false;
 /* smig.so was loaded by shared_preload_libraries (so the hook sees all). */
 static bool preloaded = false;
 
-/* The smig.* entries of pg_db_role_setting are in force in this backend. */
+/*
+ * The smig.* settings of the configuration files and of pg_db_role_setting
+ * are in force in this backend.
+ */
 static bool role_settings_applied = false;
 
 /* The "not preloaded" warning was given in this backend. */
@@ -271,7 +274,11 @@ guard_settings_ensure(void)
 	guard_apply_role_settings();
 }
 
-/* The guard's mode now, settings of pg_db_role_setting in force. */
+/*
+ * The guard's mode now, with the configuration files' and
+ * pg_db_role_setting's settings in force; the first time the guard is on
+ * in a backend that did not preload smig, a WARNING says what it misses.
+ */
 static int
 current_guard_mode(void)
 {
