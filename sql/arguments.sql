@@ -1,6 +1,7 @@
 -- arguments: NULLs are errors (22004), never a silent NULL result; names
 -- that are blank or hold control characters are refused (22023)
 SET client_min_messages = warning;
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 \getenv abs_builddir PG_ABS_BUILDDIR

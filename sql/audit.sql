@@ -1,5 +1,6 @@
 -- audit: every DDL kind a migration uses lands in smig.ddl_log with the
 -- right attribution; unmanaged DDL has version NULL; the log is append-only
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 SET client_min_messages = warning;

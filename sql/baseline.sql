@@ -1,4 +1,5 @@
 -- baseline: smig.baseline() on an existing database, and B<version> migrations
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 \set VERBOSITY terse

@@ -1,6 +1,7 @@
 -- failures: the statement's own error, and one CONTEXT line naming the
 -- line (of the file), the script and the migration; registry and history
 -- are left exactly as they were
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 SET client_min_messages = warning;

@@ -1,6 +1,7 @@
 -- fastpath: smig.summary's generations answer "nothing to do" from one row, and
 -- never hide work: registering, editing, or writing the tables by hand
 -- sends upgrade_head() down the full path again
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 SET client_min_messages = warning;

@@ -36,6 +36,7 @@ SELECT count(*) FROM smig.history;
 
 -- dropping the extension removes its objects (CREATE EXTENSION made the
 -- schema itself, which stays, empty)
+SET smig.allow_drop_extension = on;
 DROP EXTENSION smig;
 SELECT count(*) AS objects_left FROM pg_class WHERE relnamespace = 'smig'::regnamespace;
 SELECT count(*) AS functions_left FROM pg_proc WHERE pronamespace = 'smig'::regnamespace;

@@ -1,4 +1,5 @@
 -- lexing: what real migration files contain, registered and applied
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 SET client_min_messages = warning;

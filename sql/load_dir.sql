@@ -1,4 +1,5 @@
 -- load_dir: every file convention, pairing, collisions, permissions
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 \set VERBOSITY terse

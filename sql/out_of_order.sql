@@ -1,5 +1,6 @@
 -- out_of_order: a pending version below current() is refused unless
 -- smig.out_of_order = on
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 \set VERBOSITY terse

@@ -1,5 +1,6 @@
 -- privileges: nothing for PUBLIC; the documented deployer role can migrate
 -- without any right on smig's tables, and cannot forge history
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 \set VERBOSITY terse

@@ -1,5 +1,6 @@
 -- readonly: state-changing functions refuse read-only and snapshot-isolated
 -- transactions before touching anything; read-only functions work
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 \set VERBOSITY default

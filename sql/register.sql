@@ -1,4 +1,5 @@
 -- register: upsert semantics, sections, directives, options, bad input
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 \set VERBOSITY terse

@@ -1,6 +1,7 @@
 -- run_as: a migration runs as the role that registered it (or a run-as
 -- role its registrant is a member of), whoever applies it; the caller must
 -- be a member of that role; SET inside a migration ends with it
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 SET client_min_messages = warning;   -- NOTICEs carry durations

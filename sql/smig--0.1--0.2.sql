@@ -114,6 +114,24 @@ COMMENT ON FUNCTION smig.unregister(text) IS
     'Take back a registered migration that is not applied; an applied one is refused.';
 REVOKE ALL ON FUNCTION smig.unregister(text) FROM PUBLIC;
 
+/*---- guard and audit (issue 10) ----*/
+
+-- The guard before a command starts (src/guard.c): the commands that commit
+-- internally (CONCURRENTLY), privileges, extensions, casts, publications,
+-- and DROP EXTENSION smig itself are judged from their parse tree.
+CREATE FUNCTION smig._guard_ddl_command_start() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'smig_guard_ddl_command_start'
+LANGUAGE C;
+CREATE EVENT TRIGGER smig_guard_ddl_command_start ON ddl_command_start
+    EXECUTE FUNCTION smig._guard_ddl_command_start();
+REVOKE ALL ON FUNCTION smig._guard_ddl_command_start() FROM PUBLIC;
+
+-- REASSIGN OWNED fires no event trigger: the ProcessUtility_hook logs it,
+-- as event 'utility'.
+ALTER TABLE smig.ddl_log DROP CONSTRAINT ddl_log_event_check;
+ALTER TABLE smig.ddl_log ADD CONSTRAINT ddl_log_event_check
+    CHECK (event IN ('ddl_command_end', 'sql_drop', 'table_rewrite', 'trim', 'utility'));
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  */

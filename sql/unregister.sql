@@ -1,5 +1,6 @@
 -- unregister: take back a migration that is not applied
 SET client_min_messages = warning;
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 SET client_min_messages = notice;

@@ -1,6 +1,7 @@
 -- upgrade_0_1: a 0.1 database upgraded with ALTER EXTENSION smig UPDATE
 -- keeps its registry, history, audit log and grants, and works under 0.2
 SET client_min_messages = warning;
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig VERSION '0.1';
 SELECT extversion FROM pg_extension WHERE extname = 'smig';

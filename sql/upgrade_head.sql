@@ -1,4 +1,5 @@
 -- upgrade_head, upgrade_to, apply: order, NOTICEs, history, state functions
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 \set VERBOSITY terse

@@ -1,4 +1,5 @@
 -- verify_checksum and repair: edited applied migrations are "modified"
+SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
 \set VERBOSITY terse

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  * audit.c
  *	  The audit trail: event triggers that write every DDL command into
- *	  smig.ddl_log, the guard that refuses DDL outside migrations, and the
- *	  append-only rule of smig's logs.
+ *	  smig.ddl_log, the log of REASSIGN OWNED (which fires no event
+ *	  trigger), and the append-only rule of smig's logs.
  *
  * Three event triggers (created by the install script) call the functions
  * below:
@@ -11,9 +11,12 @@
  *					  command and their normal dependents; not the internal
  *					  ones such as a table's row type)
  *	 table_rewrite	  one row: the table and why it is rewritten
+ * The ProcessUtility_hook (guard.c) adds one writer:
+ *	 utility		  REASSIGN OWNED: one row per object whose owner changes
  * Each row carries the time, txid, session and current role, command tag,
- * object type, identity and schema, the statement, and the version of the
- * migration that ran it: runner_current_version(), a C variable that no
+ * object type, identity and schema, the statement (its own text, not the
+ * rest of the client's query string: guard_statement_text), and the
+ * version of the migration that ran it: runner_current_version(), a C variable that no
  * SQL can set, so unmanaged DDL cannot pass itself off as a migration.
  * Objects of the smig extension itself are not logged.
  *
@@ -22,9 +25,8 @@
  * log.  Each event is one INSERT ... SELECT from the event's own function,
  * with a plan prepared once per backend.
  *
- * The guard (smig.guard = warn | error) looks at DDL that no migration is
- * running, on objects in a schema other than pg_catalog,
- * information_schema, pg_toast, temporary schemas and smig itself.
+ * The guard's after-the-fact judgement (smig.guard, guard.c) runs in the
+ * ddl_command_end and sql_drop triggers before their rows are written.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -36,6 +38,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "parser/parse_func.h"
 #include "tcop/cmdtag.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -45,6 +48,7 @@
 
 #include "action.h"
 #include "audit.h"
+#include "guard.h"
 #include "ownersql.h"
 #include "runner.h"
 
@@ -56,22 +60,7 @@ PG_FUNCTION_INFO_V1(smig_trim_ddl_log);
 
 /*---- settings -------------------------------------------------------------*/
 
-typedef enum GuardMode
-{
-	GUARD_OFF,
-	GUARD_WARN,
-	GUARD_ERROR
-} GuardMode;
-
-static const struct config_enum_entry guard_options[] = {
-	{"off", GUARD_OFF, false},
-	{"warn", GUARD_WARN, false},
-	{"error", GUARD_ERROR, false},
-	{NULL, 0, false}
-};
-
 static bool audit_enabled = true;
-static int	guard_mode = GUARD_OFF;
 
 /* Set while smig.trim_ddl_log() deletes: the only DELETE the log allows. */
 static bool trimming = false;
@@ -87,16 +76,6 @@ audit_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
-
-	DefineCustomEnumVariable("smig.guard",
-							 "Refuses (error) or reports (warn) DDL that no migration runs.",
-							 "Applies to objects outside system schemas. Only superusers can change this setting.",
-							 &guard_mode,
-							 GUARD_OFF,
-							 guard_options,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
 }
 
 /*---- shared pieces ----------------------------------------------------------*/
@@ -105,7 +84,7 @@ audit_init(void)
  * Is the audit trail there to write to?  During DROP EXTENSION smig the
  * event triggers may outlive the tables for a moment.
  */
-static bool
+bool
 audit_tables_exist(void)
 {
 	Oid			nsp = get_namespace_oid("smig", true);
@@ -113,33 +92,29 @@ audit_tables_exist(void)
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("ddl_log", nsp));
 }
 
-/*
- * SQL condition: the object in alias "o" (with schema_name) belongs to a
- * schema the guard protects.  Temporary objects and smig's own are free.
- */
-#define MANAGED_SCHEMA(o) \
-	"(" o ".schema_name IS NOT NULL" \
-	" AND " o ".schema_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pg_temp', 'smig')" \
-	" AND " o ".schema_name NOT LIKE 'pg!_temp!_%' ESCAPE '!'" \
-	" AND " o ".schema_name NOT LIKE 'pg!_toast!_temp!_%' ESCAPE '!')"
-
-/* SQL condition: the object in alias "o" is smig's own. */
-#define SMIG_OWN(o) \
-	"(" o ".schema_name IS NOT DISTINCT FROM 'smig'" \
-	" OR (" o ".object_type = 'extension' AND " o ".object_identity = 'smig'))"
-
 /* The columns every ddl_log INSERT fills from parameters $1..$5. */
 #define LOG_INSERT(event) \
 	"INSERT INTO smig.ddl_log (txid, event, session_role, role, statement," \
 	" version, command_tag, object_type, object_identity, schema_name, detail)" \
 	" SELECT pg_catalog.pg_current_xact_id(), '" event "', $1, $2, $3, $4, $5,"
 
+/*
+ * The statement to log for the command running now: inside a migration the
+ * runner's statement, else the statement's own text.
+ */
+static const char *
+logged_statement(Node *parsetree)
+{
+	if (runner_current_version() != NULL)
+		return runner_current_statement();
+	return guard_statement_text(parsetree);
+}
+
 /* Parameters $1..$5: session role, current role, statement, version, tag. */
 static int
-log_params(Datum *values, char *nulls, CommandTag tag)
+log_params(Datum *values, char *nulls, CommandTag tag, const char *statement)
 {
 	const char *version = runner_current_version();
-	const char *statement = version ? runner_current_statement() : debug_query_string;
 
 	values[0] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
 	values[1] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
@@ -155,35 +130,6 @@ log_params(Datum *values, char *nulls, CommandTag tag)
 
 #define LOG_NARGS 5
 #define LOG_TYPES {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
-
-/*
- * The guard: if no migration is running and query (which selects
- * object_identity of managed objects touched by this event) finds any,
- * refuse or report the command.
- */
-static void
-guard_check(const char *query, CommandTag tag)
-{
-	char	   *identity;
-
-	if (guard_mode == GUARD_OFF || runner_current_version() != NULL)
-		return;
-	/* refreshing a materialized view is routine work, not a schema change */
-	if (tag == CMDTAG_REFRESH_MATERIALIZED_VIEW)
-		return;
-	owner_exec(query, 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	if (SPI_processed == 0)
-		return;
-	identity = spi_text(0, 1);
-	ereport(guard_mode == GUARD_ERROR ? ERROR : WARNING,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("%s on \"%s\" is not a migration",
-					GetCommandTagName(tag), identity ? identity : "?"),
-			 errdetail(guard_mode == GUARD_ERROR
-					   ? "smig.guard is \"error\": schema changes must come from a migration."
-					   : "smig.guard is \"warn\": schema changes should come from a migration."),
-			 errhint("Register the change with smig.register() or smig.load_dir() and apply it with SELECT smig.upgrade_head(); a superuser may SET smig.guard = off for the session.")));
-}
 
 static EventTriggerData *
 event_data(FunctionCallInfo fcinfo, const char *fn)
@@ -206,24 +152,23 @@ audit_event(EventTriggerData *trigdata, OwnerPlan *plan, const char *guard_query
 {
 	Datum		values[LOG_NARGS];
 	char		nulls[LOG_NARGS + 1];
+	const char *statement;
 
-	if ((!audit_enabled && guard_mode == GUARD_OFF) || !audit_tables_exist())
+	guard_settings_ensure();
+	if ((!audit_enabled && !guard_active()) || !audit_tables_exist())
 		return;
 
+	/* before SPI_connect: finding the text may need a subtransaction */
+	statement = audit_enabled ? logged_statement(trigdata->parsetree) : NULL;
 	SPI_connect();
-	guard_check(guard_query, trigdata->tag);
+	guard_check_event(guard_query, trigdata->tag);
 	if (audit_enabled)
 	{
-		log_params(values, nulls, trigdata->tag);
+		log_params(values, nulls, trigdata->tag, statement);
 		owner_exec_plan(plan, values, nulls, SPI_OK_INSERT);
 	}
 	SPI_finish();
 }
-
-/* SQL condition: a schema object the guard protects. */
-#define MANAGED_SCHEMA_OBJECT(o) \
-	"(" o ".object_type = 'schema' AND " o ".object_identity NOT IN" \
-	" ('pg_catalog', 'information_schema', 'smig'))"
 
 /* ddl_command_end: one row per object the command created or altered. */
 Datum
@@ -300,12 +245,15 @@ smig_audit_table_rewrite(PG_FUNCTION_ARGS)
 	};
 	Datum		values[LOG_NARGS + 1];
 	char		nulls[LOG_NARGS + 2];
+	const char *statement;
 
+	guard_settings_ensure();
 	if (!audit_enabled || !audit_tables_exist())
 		PG_RETURN_VOID();
 
+	statement = logged_statement(trigdata->parsetree);
 	SPI_connect();
-	log_params(values, nulls, trigdata->tag);
+	log_params(values, nulls, trigdata->tag, statement);
 	values[LOG_NARGS] = CStringGetTextDatum(rewrite_reason(
 		DatumGetInt32(DirectFunctionCall1(pg_event_trigger_table_rewrite_reason,
 										  (Datum) 0))));
@@ -314,6 +262,53 @@ smig_audit_table_rewrite(PG_FUNCTION_ARGS)
 	owner_exec_plan(&plan, values, nulls, SPI_OK_INSERT);
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*---- REASSIGN OWNED (from the ProcessUtility_hook) ------------------------------*/
+
+/*
+ * REASSIGN OWNED fires no event trigger: the hook calls this before the
+ * command runs (the owners are still the old ones then; the rows go with
+ * the transaction if the command fails).  One row per object it changes,
+ * or one row naming no object if it changes none.
+ */
+void
+audit_log_reassign_owned(Datum roles, const char *newrole)
+{
+	static OwnerPlan plan = {
+		LOG_INSERT("utility")
+		" o.object_type, o.object_identity, o.schema_name, $8"
+		" FROM" OWNED_OBJECTS("o"),
+		LOG_NARGS + 3, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDARRAYOID, OIDOID, TEXTOID}, NULL
+	};
+	static OwnerPlan none = {
+		LOG_INSERT("utility") " NULL, NULL, NULL, $8",
+		LOG_NARGS + 3, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDARRAYOID, OIDOID, TEXTOID}, NULL
+	};
+	Datum		values[LOG_NARGS + 3];
+	char		nulls[LOG_NARGS + 4];
+	const char *statement;
+
+	guard_settings_ensure();
+	if (!audit_enabled || !audit_tables_exist())
+		return;
+	/* a log still at 0.1 takes no event 'utility' (ALTER EXTENSION smig UPDATE) */
+	if (!OidIsValid(LookupFuncName(list_make2(makeString("smig"),
+											  makeString("_guard_ddl_command_start")),
+								   0, NULL, true)))
+		return;
+
+	statement = logged_statement(NULL);
+	SPI_connect();
+	log_params(values, nulls, CMDTAG_REASSIGN_OWNED, statement);
+	values[LOG_NARGS] = roles;
+	values[LOG_NARGS + 1] = ObjectIdGetDatum(MyDatabaseId);
+	values[LOG_NARGS + 2] = CStringGetTextDatum(psprintf("new owner %s", newrole));
+	memcpy(nulls + LOG_NARGS, "   ", 4);
+	owner_exec_plan(&plan, values, nulls, SPI_OK_INSERT);
+	if (SPI_processed == 0)
+		owner_exec_plan(&none, values, nulls, SPI_OK_INSERT);
+	SPI_finish();
 }
 
 /*---- append-only logs --------------------------------------------------------*/
@@ -360,8 +355,10 @@ smig_trim_ddl_log(PG_FUNCTION_ARGS)
 	Oid			types[1] = {TIMESTAMPTZOID};
 	Datum		values[1];
 	uint64		removed;
+	const char *statement;
 
 	action_check_writable("trim the DDL log");
+	statement = guard_statement_text(NULL);
 	values[0] = TimestampTzGetDatum(cutoff);
 
 	SPI_connect();
@@ -386,8 +383,8 @@ smig_trim_ddl_log(PG_FUNCTION_ARGS)
 
 		lvalues[0] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
 		lvalues[1] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
-		lvalues[2] = text_datum_or_null(debug_query_string);
-		lnulls[2] = debug_query_string ? ' ' : 'n';
+		lvalues[2] = text_datum_or_null(statement);
+		lnulls[2] = statement ? ' ' : 'n';
 		lvalues[3] = TimestampTzGetDatum(cutoff);
 		lvalues[4] = CStringGetTextDatum(psprintf(UINT64_FORMAT, removed));
 		owner_exec("INSERT INTO smig.ddl_log (txid, event, session_role, role,"

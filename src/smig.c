@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "compat.h"
+#include "guard.h"
 #include "ownersql.h"
 #include "smig.h"
 
@@ -48,6 +49,8 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	audit_init();
+	/* last of the *_init: it re-applies the smig.* database and role settings */
+	guard_init();
 
 	MarkGUCPrefixReserved("smig");
 

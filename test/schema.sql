@@ -52,8 +52,8 @@ SELECT has_index('smig', 'ddl_log', 'ddl_log_object_identity_idx', 'ddl_log is i
 SELECT has_trigger('smig', 'ddl_log', 'ddl_log_append_only', 'ddl_log refuses UPDATE and DELETE');
 SELECT has_trigger('smig', 'ddl_log', 'ddl_log_no_truncate', 'ddl_log refuses TRUNCATE');
 SELECT set_eq($$SELECT evtevent::text FROM pg_event_trigger WHERE evtname LIKE 'smig\_%'$$,
-              ARRAY['ddl_command_end', 'sql_drop', 'table_rewrite'],
-              'event triggers on ddl_command_end, sql_drop and table_rewrite');
+              ARRAY['ddl_command_start', 'ddl_command_end', 'sql_drop', 'table_rewrite'],
+              'event triggers on ddl_command_start (the guard), ddl_command_end, sql_drop and table_rewrite');
 SELECT has_view('smig', 'migration_ddl', 'migration_ddl links history to the DDL it ran');
 SELECT has_function('smig', 'trim_ddl_log', ARRAY['timestamp with time zone']);
 SELECT lives_ok($$CREATE TABLE public.pgtap_probe (id int)$$, 'DDL is logged');

@@ -53,7 +53,7 @@ rc=0; make -s -C test/unit check >"$WORK/unit.log" 2>&1 || rc=$?
 count unit "$WORK/unit.log" '^ok ' '^not ok ' $rc
 
 echo "== pg_regress"
-rc=0; run_make installcheck-regress EXTRA_REGRESS_OPTS="--temp-instance=$WORK/regress-instance" \
+rc=0; run_make installcheck-regress EXTRA_REGRESS_OPTS="--temp-instance=$WORK/regress-instance --temp-config=$T/test/regress.conf" \
     >"$WORK/regress.log" 2>&1 || rc=$?
 count regress "$WORK/regress.log" '\.\.\. ok' '\.\.\. FAILED|\.\.\. failed' $rc
 [ -f "$T/regression.diffs" ] && cat "$T/regression.diffs"

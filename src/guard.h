@@ -1,0 +1,83 @@
+/*-------------------------------------------------------------------------
+ * guard.h
+ *	  The guard (smig.guard): which DDL outside a migration is refused, judged
+ *	  from parse trees before a command starts and from the audit triggers'
+ *	  rows after it ran; the ProcessUtility_hook; the statement-text stack.
+ *-------------------------------------------------------------------------
+ */
+#ifndef SMIG_GUARD_H
+#define SMIG_GUARD_H
+
+#include "nodes/nodes.h"
+#include "tcop/cmdtag.h"
+
+/*
+ * Define smig.guard and smig.allow_drop_extension, install the
+ * ProcessUtility_hook, and re-apply the smig.* settings of
+ * pg_db_role_setting (called last from _PG_init).
+ */
+extern void guard_init(void);
+
+/*
+ * Make sure the smig.* settings of the configuration files and of
+ * pg_db_role_setting are in force in this backend (done once, inside a
+ * transaction; see guard.c).  Call before reading a smig.* setting.
+ */
+extern void guard_settings_ensure(void);
+
+/* Is smig.guard warn or error? */
+extern bool guard_active(void);
+
+/*
+ * The guard after the fact (ddl_command_end, sql_drop): if no migration is
+ * running and query (run as the extension owner, SPI connected) returns a
+ * row, its first column names a managed object this command touched:
+ * refuse (error) or report (warn) the command.
+ */
+extern void guard_check_event(const char *query, CommandTag tag);
+
+/*
+ * The text of the utility statement running now, for the log: the
+ * statement's own part of the query string, never its neighbours, or NULL.
+ * parsetree (may be NULL) helps to find it when the ProcessUtility_hook
+ * did not see the statement start.
+ */
+extern char *guard_statement_text(Node *parsetree);
+
+/*
+ * SQL conditions shared by the guard and the log writers.
+ *
+ * MANAGED_SCHEMA(o): the object in alias "o" (with schema_name) belongs to
+ * a schema the guard protects.  Temporary objects and smig's own are free.
+ */
+#define MANAGED_SCHEMA(o) \
+	"(" o ".schema_name IS NOT NULL" \
+	" AND " o ".schema_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pg_temp', 'smig')" \
+	" AND " o ".schema_name NOT LIKE 'pg!_temp!_%' ESCAPE '!'" \
+	" AND " o ".schema_name NOT LIKE 'pg!_toast!_temp!_%' ESCAPE '!')"
+
+/* MANAGED_SCHEMA_OBJECT(o): o is a schema the guard protects. */
+#define MANAGED_SCHEMA_OBJECT(o) \
+	"(" o ".object_type = 'schema' AND " o ".object_identity NOT IN" \
+	" ('pg_catalog', 'information_schema', 'smig'))"
+
+/* SMIG_OWN(o): the object in alias "o" is smig's own. */
+#define SMIG_OWN(o) \
+	"(" o ".schema_name IS NOT DISTINCT FROM 'smig'" \
+	" OR (" o ".object_type = 'extension' AND " o ".object_identity = 'smig'))"
+
+/*
+ * FROM items listing the objects owned (pg_shdepend) by the roles in $6
+ * (oid[]) in database $7 (oid) or shared, as alias "o" with object_type,
+ * object_identity and schema_name: what REASSIGN OWNED changes.
+ */
+#define OWNED_OBJECTS(o) \
+	" pg_catalog.pg_shdepend s, LATERAL (SELECT i.type AS object_type," \
+	"   i.identity AS object_identity, i.schema AS schema_name" \
+	"   FROM pg_catalog.pg_identify_object(s.classid, s.objid, s.objsubid) i) " o \
+	" WHERE s.deptype = 'o'" \
+	" AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass" \
+	" AND s.refobjid OPERATOR(pg_catalog.=) ANY ($6)" \
+	" AND s.dbid IN (0, $7)"
+
+#endif							/* SMIG_GUARD_H */
