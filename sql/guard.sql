@@ -24,6 +24,15 @@ ALTER TABLE app.t_warn ADD COLUMN x int;
 DROP TABLE app.t_warn;
 CREATE SCHEMA other;
 CREATE TABLE public.t_public (id int);
+-- dropping an empty managed schema is a schema change too
+SET smig.guard = off;
+CREATE SCHEMA empty_managed;
+SET smig.guard = error;
+DROP SCHEMA empty_managed;
+SELECT count(*) AS empty_managed_remains FROM pg_namespace WHERE nspname = 'empty_managed';
+SET smig.guard = off;
+DROP SCHEMA empty_managed;
+SET smig.guard = error;
 -- temporary objects are free
 CREATE TEMP TABLE scratch (id int);
 DROP TABLE scratch;
