@@ -41,9 +41,9 @@ CREATE VIEW fp AS
     SELECT clean_gen = registry_gen AS up_to_date, stale FROM smig.summary;
 SELECT smig.register('1', 'one', 'CREATE TABLE fp_one ();');
 SELECT version FROM smig.upgrade_head();
-INSERT INTO smig.migration (version_key, version, name, up_sql, checksum, run_as)
+INSERT INTO smig.migration (version_key, version, name, up_sql, checksum, registered_by, run_as)
 VALUES (smig.version_key('2'), '2', 'by_hand', 'CREATE TABLE fp_two ();',
-        smig.checksum('CREATE TABLE fp_two ();'), current_user);
+        smig.checksum('CREATE TABLE fp_two ();'), current_user, current_user);
 SELECT * FROM fp;
 -- ... so upgrade_head() takes the full path, finds it, and marks it clean
 SELECT version, name FROM smig.upgrade_head();

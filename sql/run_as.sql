@@ -121,9 +121,10 @@ SELECT smig.register('7', 'same_text', 'SELECT 1;');
 RESET ROLE;
 SELECT version, run_as FROM smig.status() WHERE version = '7';
 
--- 7. a migration run as another role leaves no temporary object behind: a
--- temporary view could shadow a name a later migration (here one a
--- superuser registered) or the caller's session uses unqualified
+-- 7. a migration run as another role than the caller creates no temporary
+-- object: a temporary view could shadow a name a later migration (here one
+-- a superuser registered) or the caller's session uses unqualified (more
+-- such attacks in run_as_attacks)
 CREATE TABLE public.ra_prices (id int);
 SET ROLE regress_ra_deployer;
 SELECT smig.register('8', 'shadow', $$
@@ -135,13 +136,16 @@ SELECT smig.register('9', 'uses_prices', 'INSERT INTO ra_prices SELECT 1;');
 SELECT version FROM smig.upgrade_head();
 SELECT to_regclass('pg_temp.ra_prices') IS NULL AS no_temp_view,
        to_regprocedure('ra.steal()') IS NULL AS nothing_applied;
--- one it drops before it ends is fine
+-- applied by its author, a migration may use temporary tables
+SELECT smig.unregister('9');
 SET ROLE regress_ra_deployer;
 SELECT smig.register('8', 'scratch', $$
 CREATE TEMP TABLE ra_scratch AS SELECT 1 AS id;
 DROP TABLE ra_scratch;
 $$);
+SELECT version FROM smig.upgrade_head();
 RESET ROLE;
+SELECT smig.register('9', 'uses_prices', 'INSERT INTO ra_prices SELECT 1;');
 SELECT version FROM smig.upgrade_head();
 SELECT count(*) AS prices FROM public.ra_prices;
 DROP TABLE public.ra_prices;

@@ -72,6 +72,7 @@ typedef struct WorkItem
 	bool		transactional;
 	char	   *lock_timeout;
 	char	   *run_as;			/* NULL: registered before smig 0.2 */
+	char	   *registered_by;	/* who vouched for the text */
 	Oid			run_as_oid;		/* set by check_selected */
 	int			up_line;		/* line of its file where up_sql starts */
 } WorkItem;
@@ -88,7 +89,8 @@ read_work(int *nitems)
 			   "  coalesce((m.options ->> 'baseline')::boolean, false),"
 			   "  coalesce((m.options ->> 'transactional')::boolean, true),"
 			   "  m.options ->> 'lock_timeout', m.run_as,"
-			   "  coalesce((m.options ->> 'up_line')::integer, 1)"
+			   "  coalesce((m.options ->> 'up_line')::integer, 1),"
+			   "  m.registered_by"
 			   " FROM smig._state() s"
 			   " LEFT JOIN smig.migration m ON m.version_key = s.version_key"
 			   " WHERE s.state IN ('pending', 'out-of-order', 'modified')"
@@ -109,6 +111,7 @@ read_work(int *nitems)
 		items[i].lock_timeout = spi_text(i, 9);
 		items[i].run_as = spi_text(i, 10);
 		items[i].up_line = atoi(spi_text(i, 11));
+		items[i].registered_by = spi_text(i, 12);
 	}
 	*nitems = (int) SPI_processed;
 	return items;
@@ -147,13 +150,17 @@ refuse_modified(WorkItem *items, int nitems)
  * whoever applies it; the caller must be a member of that role (superusers
  * are members of every role), so that applying never lends anyone's rights
  * to text someone else wrote, and never borrows rights the caller lacks.
+ * Membership is checked again now, not only at registration: an author
+ * who has since been dropped, or has lost the run-as role, no longer
+ * vouches for the text.
  */
 static void
 check_run_as(WorkItem *item)
 {
 	Oid			caller = GetUserId();
+	Oid			author;
 
-	if (item->run_as == NULL)
+	if (item->run_as == NULL || item->registered_by == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("migration \"%s\" (\"%s\") records no role to run as",
@@ -161,13 +168,24 @@ check_run_as(WorkItem *item)
 				 errdetail("It was registered by smig 0.1, which did not record who registered a migration."),
 				 errhint("Register it again (smig.register() or smig.load_dir()) as the role it should run as.")));
 	item->run_as_oid = get_role_oid(item->run_as, true);
-	if (!OidIsValid(item->run_as_oid))
+	author = get_role_oid(item->registered_by, true);
+	if (!OidIsValid(item->run_as_oid) || !OidIsValid(author))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("role \"%s\" of migration \"%s\" (\"%s\") does not exist",
-						item->run_as, item->version, item->name),
-				 errdetail("The migration runs as the role that registered it, or as its run-as role."),
+						OidIsValid(author) ? item->run_as : item->registered_by,
+						item->version, item->name),
+				 errdetail("The migration was registered by role \"%s\" to run as role \"%s\".",
+						   item->registered_by, item->run_as),
 				 errhint("Register it again as an existing role.")));
+	if (!is_member_of_role(author, item->run_as_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("migration \"%s\" (\"%s\") may no longer run as role \"%s\"",
+						item->version, item->name, item->run_as),
+				 errdetail("Role \"%s\", who registered it, is no longer a member of role \"%s\".",
+						   item->registered_by, item->run_as),
+				 errhint("Register it again as a member of role \"%s\".", item->run_as)));
 	if (!is_member_of_role(caller, item->run_as_oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -7,7 +7,14 @@
  * apply loop checked that the caller may act as it).  The switch is the
  * one SECURITY DEFINER functions make (SECURITY_LOCAL_USERID_CHANGE), so a
  * migration cannot SET ROLE or SET SESSION AUTHORIZATION its way back to
- * the caller's rights.  Every setting the migration changes, with SET,
+ * the caller's rights.  When that role is not the caller, the migration is
+ * someone else's text running in the caller's session, and it also runs
+ * as a security-restricted operation, as PostgreSQL runs index expressions
+ * during a superuser's VACUUM or REINDEX: it cannot queue work that would
+ * run later with the caller's rights (deferred triggers and constraint
+ * checks, WITH HOLD cursors) or create temporary objects that could shadow
+ * the caller's names, nor touch the session's state (PREPARE, LISTEN,
+ * DISCARD, CLOSE).  Every setting the migration changes, with SET,
  * SET LOCAL or set_config(), is rolled back when it ends, as a function's
  * SET clause would be: nothing a migration sets reaches the next migration,
  * the caller's session, or, behind a pooler, the next client.
@@ -41,8 +48,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
-#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
@@ -50,7 +55,6 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "ownersql.h"
 #include "runner.h"
 #include "sqllex.h"
 
@@ -249,50 +253,6 @@ report_spi_refusal(int rc)
 	}
 }
 
-/*
- * A migration that ran as a role other than the caller must not leave
- * temporary tables, views or types behind: pg_temp is searched first for
- * relations and types, so one of them could shadow a name that the next
- * migration (perhaps run as a more privileged role) or the caller's own
- * session uses unqualified -- a temporary view calling the author's
- * function would then run it with the caller's rights.  Only checked when
- * this backend has a temporary schema at all.
- */
-static void
-refuse_temp_leftovers(const RunnerScript *script, Oid caller)
-{
-	Oid			temp_nsp;
-	Oid			temp_toast_nsp;
-	Oid			types[1] = {OIDOID};
-	Datum		values[1];
-
-	if (script->run_as == caller)
-		return;
-	GetTempNamespaceState(&temp_nsp, &temp_toast_nsp);
-	if (!OidIsValid(temp_nsp))
-		return;
-
-	values[0] = ObjectIdGetDatum(script->run_as);
-	owner_exec("SELECT c.relname::text FROM pg_catalog.pg_class c"
-			   " WHERE c.relnamespace = pg_catalog.pg_my_temp_schema()"
-			   "  AND c.relowner = $1"
-			   " UNION ALL"
-			   " SELECT t.typname::text FROM pg_catalog.pg_type t"
-			   " WHERE t.typnamespace = pg_catalog.pg_my_temp_schema()"
-			   "  AND t.typowner = $1 AND t.typrelid = 0"
-			   " LIMIT 1",
-			   1, types, values, NULL, SPI_OK_SELECT);
-	if (SPI_processed > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("migration \"%s\" (\"%s\") left temporary object \"%s\" behind",
-						script->version, script->name, spi_text(0, 1)),
-				 errdetail("It ran as role \"%s\", and the rest of the call runs with the rights of role \"%s\": a temporary object could shadow a name used there.",
-						   GetUserNameFromId(script->run_as, false),
-						   GetUserNameFromId(caller, false)),
-				 errhint("Drop temporary tables, views and types before the migration ends.")));
-}
-
 void
 runner_run(const RunnerScript *script)
 {
@@ -304,13 +264,16 @@ runner_run(const RunnerScript *script)
 	int			gucnest;
 	Oid			saved_userid;
 	int			saved_sec_context;
+	int			sec_context;
 	ErrorContextCallback errcb;
 	RunnerErrorArg errarg = {0};
 
 	stmts = split_statements(script, &nstmts);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
-	SetUserIdAndSecContext(script->run_as,
-						   saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	sec_context = saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
+	if (script->run_as != saved_userid)
+		sec_context |= SECURITY_RESTRICTED_OPERATION;
+	SetUserIdAndSecContext(script->run_as, sec_context);
 	gucnest = NewGUCNestLevel();
 	if (script->lock_timeout)
 		(void) set_config_option("lock_timeout", script->lock_timeout,
@@ -366,5 +329,4 @@ runner_run(const RunnerScript *script)
 	/* as at abort: undo every setting the migration changed */
 	AtEOXact_GUC(false, gucnest);
 	SetUserIdAndSecContext(saved_userid, saved_sec_context);
-	refuse_temp_leftovers(script, saved_userid);
 }
