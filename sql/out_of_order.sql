@@ -21,7 +21,7 @@ SELECT version FROM smig.upgrade_head();
 -- refused before running anything: 4 was not applied either
 SELECT to_regclass('ooo_four') IS NULL AS four_not_applied;
 SELECT count(*) AS history_rows FROM smig.history;
--- upgrade_to below the out-of-order version applies nothing and is fine
+-- upgrade_to an applied version below the current one would be a downgrade
 SELECT count(*) FROM smig.upgrade_to('1');
 
 SET smig.out_of_order = on;

@@ -28,6 +28,12 @@ SELECT version, name, state, applied_by = current_user AS by_me FROM smig.status
 -- nothing to do: no rows
 SELECT count(*) FROM smig.upgrade_head();
 SELECT count(*) FROM smig.upgrade_to('2');
+-- a target that is not registered, or one below the current version, is an
+-- error, not a silent no-op (even on the fast path)
+\set VERBOSITY default
+SELECT count(*) FROM smig.upgrade_to('99');
+SELECT count(*) FROM smig.upgrade_to('1.9');
+\set VERBOSITY terse
 
 -- history: one apply row per migration, with who, when, how long, txid, checksum
 SELECT h.action, h.version, h.name, h.checksum = m.checksum AS checksum_ok,

@@ -255,6 +255,44 @@ refuse_unselectable(const char *version, const char *key)
 			 errdetail("Its state is \"%s\".", state)));
 }
 
+/*
+ * upgrade_to(target): the target must be a registered or applied version,
+ * and not one below the current version that is already applied (or
+ * covered by a baseline): that would be a downgrade.  A pending target
+ * below the current version (out of order) is fine; check_selected
+ * decides about it.
+ */
+static void
+check_target(const char *target, const char *key)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(key)};
+	char	   *state;
+	char	   *current_version;
+	char	   *current_key;
+
+	owner_exec("SELECT s.state FROM smig._state() s WHERE s.version_key = $1",
+			   1, types, values, NULL, SPI_OK_SELECT);
+	state = SPI_processed ? spi_text(0, 1) : NULL;
+	if (state == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration \"%s\" is not registered", target),
+				 errdetail("smig.upgrade_to() applies pending migrations up to and including a registered version."),
+				 errhint("Name a version that smig.status() lists, or register it first.")));
+	if (strcmp(state, "pending") == 0 || strcmp(state, "out-of-order") == 0)
+		return;
+	read_current(&current_version, &current_key);
+	if (current_key != NULL && strcmp(key, current_key) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot upgrade to version \"%s\": the database is already at version \"%s\"",
+						target, current_version),
+				 errdetail("Version \"%s\" is %s; going back to it would be a downgrade.",
+						   target, state),
+				 errhint("This version of smig cannot downgrade: undo the changes with a new migration.")));
+}
+
 /*---- the apply loop --------------------------------------------------------*/
 
 /*
@@ -263,7 +301,8 @@ refuse_unselectable(const char *version, const char *key)
  * only the one with only_key.  Returns one row per applied migration.
  */
 static void
-apply_pending(FunctionCallInfo fcinfo, const char *target_key,
+apply_pending(FunctionCallInfo fcinfo,
+			  const char *target_version, const char *target_key,
 			  const char *only_version, const char *only_key)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -281,6 +320,8 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 	action_begin("apply migrations");
 
 	SPI_connect();
+	if (target_key != NULL)
+		check_target(target_version, target_key);
 	/* an up-to-date database answers from one row */
 	if (summary_nothing_to_do(&generation) && only_key == NULL)
 	{
@@ -376,7 +417,7 @@ apply_pending(FunctionCallInfo fcinfo, const char *target_key,
 Datum
 smig_upgrade_head(PG_FUNCTION_ARGS)
 {
-	apply_pending(fcinfo, NULL, NULL, NULL);
+	apply_pending(fcinfo, NULL, NULL, NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -388,7 +429,7 @@ smig_upgrade_to(PG_FUNCTION_ARGS)
 
 	args_require(fcinfo, 0, "target");
 	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	apply_pending(fcinfo, version_key_or_error(target), NULL, NULL);
+	apply_pending(fcinfo, target, version_key_or_error(target), NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -400,7 +441,7 @@ smig_apply(PG_FUNCTION_ARGS)
 
 	args_require(fcinfo, 0, "version");
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	apply_pending(fcinfo, NULL, version, version_key_or_error(version));
+	apply_pending(fcinfo, NULL, NULL, version, version_key_or_error(version));
 	return (Datum) 0;
 }
 
