@@ -1,0 +1,68 @@
+# README's deployer recipe, run exactly as printed, then a deploy through
+# each of its two logins: what one registered the other applies, the
+# objects belong to the shared role, and both can read the history.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use File::Basename;
+
+# the block after the "recipe: deployer" marker in README.md
+my $readme = slurp_file(dirname(__FILE__) . '/../README.md');
+my ($recipe) = $readme =~ /<!-- recipe: deployer[^>]*-->\s*```sql\n(.*?)```/s;
+ok(defined $recipe && $recipe =~ /CREATE ROLE smig_deployer/, 'README has the recipe');
+
+my $node = PostgreSQL::Test::Cluster->new('recipe');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION smig; CREATE SCHEMA app;');
+$node->safe_psql('postgres', $recipe);
+
+my ($ret, $out, $err);
+# the CI login registers and applies the first migration, unqualified names
+($ret, $out, $err) = $node->psql('postgres', q{
+    SELECT smig.register('1', 'customers', 'CREATE TABLE customers (id int PRIMARY KEY);');
+    SELECT version FROM smig.upgrade_head();
+}, extra_params => ['-U', 'deploy_ci']);
+is($ret, 0, 'the first login deploys') or diag($err);
+
+# the operator login registers the next one; the CI login applies it
+($ret, $out, $err) = $node->psql('postgres',
+    q{SELECT smig.register('2', 'email', 'ALTER TABLE customers ADD COLUMN email text;')},
+    extra_params => ['-U', 'deploy_ops']);
+is($ret, 0, 'the second login registers') or diag($err);
+($ret, $out, $err) = $node->psql('postgres', 'SELECT version FROM smig.upgrade_head()',
+    extra_params => ['-U', 'deploy_ci']);
+is($ret, 0, 'the first login applies what the second registered') or diag($err);
+is($out, '2', 'and it was applied');
+
+# and the other way round, altering what the first one created
+($ret, $out, $err) = $node->psql('postgres', q{
+    SELECT smig.register('3', 'index', 'CREATE INDEX customers_email ON customers (email);');
+    SELECT version FROM smig.upgrade_head();
+}, extra_params => ['-U', 'deploy_ops']);
+is($ret, 0, 'the second login changes objects the first one created') or diag($err);
+
+is($node->safe_psql('postgres',
+       q{SELECT string_agg(DISTINCT c.relowner::regrole::text, ',') FROM pg_class c
+          WHERE c.relnamespace = 'app'::regnamespace}),
+   'smig_deployer', 'every object belongs to smig_deployer');
+is($node->safe_psql('postgres', q{SELECT string_agg(version || ':' || run_as, ',' ORDER BY version) FROM smig.status()}),
+   '1:smig_deployer,2:smig_deployer,3:smig_deployer', 'every migration runs as smig_deployer');
+($ret, $out, $err) = $node->psql('postgres',
+    q{SELECT count(*) FROM smig.history; SELECT count(*) > 0 FROM smig.migration_ddl; SELECT count(*) > 0 FROM smig.ddl_log},
+    extra_params => ['-U', 'deploy_ops']);
+is($ret, 0, 'a deploy login reads the history and the audit log') or diag($err);
+is($out, "3\nt\nt", 'with what happened');
+
+# what the recipe does not grant
+($ret, $out, $err) = $node->psql('postgres', 'SELECT smig.baseline(\'9\')',
+    extra_params => ['-U', 'deploy_ci']);
+like($err, qr/permission denied for function baseline/, 'baseline stays with administrators');
+($ret, $out, $err) = $node->psql('postgres', 'DELETE FROM smig.history',
+    extra_params => ['-U', 'deploy_ci']);
+like($err, qr/permission denied for table history/, 'a deploy login cannot edit the history');
+
+$node->stop;
+done_testing();
