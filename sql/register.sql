@@ -48,3 +48,17 @@ SELECT count(*) AS registered FROM smig.migration;
 -- registering never applies anything, and never writes history
 SELECT count(*) AS history_rows FROM smig.history;
 SELECT to_regclass('reg_users') IS NULL AS not_applied;
+
+-- a statement PostgreSQL refuses inside a transaction block is refused at
+-- registration unless the migration is marked "-- smig:no-transaction"
+\set VERBOSITY default
+SELECT smig.register('70', 'cic', E'CREATE TABLE r_cic (a int);\nCREATE INDEX CONCURRENTLY r_cic_a ON r_cic (a);');
+SELECT smig.register('70', 'cic_down', 'CREATE INDEX r_cic_a ON r_cic (a);', 'DROP INDEX CONCURRENTLY r_cic_a;');
+SELECT smig.register('70', 'vacuum', E'-- smig:up\nUPDATE r_cic SET a = 1;\nVACUUM r_cic;');
+SELECT smig.register('70', 'explicit', E'-- smig:no-transaction\nCREATE INDEX CONCURRENTLY r_cic_a ON r_cic (a);', options => '{"transactional": true}');
+\set VERBOSITY terse
+SELECT count(*) AS not_registered FROM smig.migration WHERE version = '70';
+SELECT smig.register('70', 'marked', E'-- smig:no-transaction\nCREATE INDEX CONCURRENTLY r_cic_a ON r_cic (a);', 'DROP INDEX CONCURRENTLY r_cic_a;');
+SELECT smig.register('71', 'by_option', 'VACUUM r_cic;', options => '{"transactional": false}');
+SELECT version, options FROM smig.migration WHERE version IN ('70', '71') ORDER BY version;
+SELECT smig.unregister('70'), smig.unregister('71');

@@ -131,6 +131,35 @@ check_script(const char *sql, const char *which, const char *version,
 				 errhint("Remove the statement, or split the migration in two.")));
 }
 
+/*
+ * A migration that runs inside a transaction (no "-- smig:no-transaction")
+ * must hold no statement PostgreSQL refuses there, such as CREATE INDEX
+ * CONCURRENTLY: say so at registration, naming the directive, rather than
+ * fail at apply with "cannot be executed from a function".
+ */
+static void
+check_transactional(const char *sql, const char *which, const char *version,
+					int first_line)
+{
+	SqlLexer	lx;
+	SqlStmt		st;
+
+	sqllex_init_at(&lx, sql, strlen(sql), first_line);
+	while (sqllex_next(&lx, &st) == SQLLEX_OK)
+	{
+		const char *command = sqllex_no_transaction(sql + st.start,
+													st.end - st.start);
+
+		if (command != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("%s at line %d of the %s script of migration \"%s\" cannot run inside a transaction block",
+							command, st.line, which, version),
+					 errdetail("smig runs a migration inside a transaction unless it is marked \"-- smig:no-transaction\"."),
+					 errhint("Mark the migration with \"-- smig:no-transaction\" (this version of smig records such migrations but cannot apply them yet), or use a form that runs inside a transaction.")));
+	}
+}
+
 /* Does the script hold any statement at all? */
 static bool
 script_is_blank(const char *sql, size_t len)
@@ -181,11 +210,12 @@ directive_role(char *arg, int line, const char *version)
 
 /*
  * Read the "-- smig:" directives of an up script into buf as JSON object
- * members (each preceded by ", "); *run_as gets the run-as role, if any.
+ * members (each preceded by ", "); *run_as gets the run-as role, if any,
+ * and *no_transaction is set by "-- smig:no-transaction".
  */
 static void
 read_directives(const char *sql, const char *version, StringInfo buf,
-				char **run_as)
+				char **run_as, bool *no_transaction)
 {
 	size_t		pos = 0;
 	const char *name;
@@ -201,7 +231,10 @@ read_directives(const char *sql, const char *version, StringInfo buf,
 		char	   *a = pnstrdup(arg, arg_len);
 
 		if (strcmp(n, "no-transaction") == 0 && arg_len == 0)
+		{
 			appendStringInfoString(buf, ", \"transactional\": false");
+			*no_transaction = true;
+		}
 		else if (strcmp(n, "lock-timeout") == 0 && arg_len > 0)
 		{
 			if (!valid_lock_timeout(a))
@@ -222,10 +255,12 @@ read_directives(const char *sql, const char *version, StringInfo buf,
 
 /*
  * Check the options argument: an object with known keys of the right type.
- * *run_as gets the "run_as" option (a role name, taken as written), if any.
+ * *run_as gets the "run_as" option (a role name, taken as written), if any;
+ * *transactional the "transactional" option (0 or 1), if given.
  */
 static void
-check_options(Jsonb *options, const char *version, char **run_as)
+check_options(Jsonb *options, const char *version, char **run_as,
+			  int *transactional)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -248,7 +283,11 @@ check_options(Jsonb *options, const char *version, char **run_as)
 			bool		ok;
 
 			if (strcmp(key, "transactional") == 0 || strcmp(key, "baseline") == 0)
+			{
 				ok = v.type == jbvBool;
+				if (ok && strcmp(key, "transactional") == 0)
+					*transactional = v.val.boolean ? 1 : 0;
+			}
 			else if (strcmp(key, "run_as") == 0)
 			{
 				ok = v.type == jbvString && v.val.string.len > 0;
@@ -338,6 +377,8 @@ registry_upsert(const MigrationInput *in)
 	char	   *checksum;
 	StringInfoData opts;
 	char	   *directive_run_as = NULL;
+	bool		no_transaction = false;
+	int			transactional = -1;
 	char	   *option_run_as = NULL;
 	char	   *run_as;
 	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
@@ -382,10 +423,20 @@ registry_upsert(const MigrationInput *in)
 		appendStringInfoString(&opts, ", \"baseline\": true");
 	if (up_line > 1)
 		appendStringInfo(&opts, ", \"up_line\": %d", up_line);
-	read_directives(in->up_sql, in->version, &opts, &directive_run_as);
+	read_directives(in->up_sql, in->version, &opts, &directive_run_as,
+					&no_transaction);
 	appendStringInfoChar(&opts, '}');
 	if (in->options)
-		check_options(in->options, in->version, &option_run_as);
+		check_options(in->options, in->version, &option_run_as,
+					  &transactional);
+	if (transactional < 0)
+		transactional = no_transaction ? 0 : 1;
+	if (transactional)
+	{
+		check_transactional(up, "up", in->version, up_line);
+		if (down)
+			check_transactional(down, "down", in->version, down_line);
+	}
 	run_as = resolve_run_as(option_run_as, directive_run_as, in->version);
 
 	checksum = checksum_sql(up, strlen(up));

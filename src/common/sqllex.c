@@ -845,3 +845,192 @@ sqllex_split_sections(const char *buf, size_t len,
 
 	return (seen_up || seen_down) ? 1 : 0;
 }
+
+/*---- statements that cannot run in a transaction ------------------------*/
+
+/* At most this many leading tokens of a statement are looked at. */
+#define NOTXN_MAX_TOKENS 48
+
+typedef struct NoTxnToken
+{
+	const char *s;				/* a word, or NULL for any other token */
+	size_t		len;
+	char		punct;			/* '(' or ')' for parentheses, else 0 */
+} NoTxnToken;
+
+/*
+ * Split the start of a statement into tokens: words, parentheses, and
+ * "other" (quoted identifiers, literals, operators), skipping blanks and
+ * comments.  Returns the number of tokens.
+ */
+static int
+notxn_tokens(const char *buf, size_t len, NoTxnToken *tok)
+{
+	size_t		i = 0;
+	int			n = 0;
+
+	while (i < len && n < NOTXN_MAX_TOKENS)
+	{
+		unsigned char c = (unsigned char) buf[i];
+
+		if (is_space(c))
+			i++;
+		else if (c == '-' && i + 1 < len && buf[i + 1] == '-')
+		{
+			while (i < len && !is_newline((unsigned char) buf[i]))
+				i++;
+		}
+		else if (c == '/' && i + 1 < len && buf[i + 1] == '*')
+		{
+			int			depth = 0;
+
+			do
+			{
+				if (i + 1 < len && buf[i] == '/' && buf[i + 1] == '*')
+				{
+					depth++;
+					i += 2;
+				}
+				else if (i + 1 < len && buf[i] == '*' && buf[i + 1] == '/')
+				{
+					depth--;
+					i += 2;
+				}
+				else
+					i++;
+			} while (depth > 0 && i < len);
+		}
+		else if (is_ident_start(c))
+		{
+			size_t		start = i;
+
+			while (i < len && is_ident_cont((unsigned char) buf[i]))
+				i++;
+			tok[n].s = buf + start;
+			tok[n].len = i - start;
+			tok[n++].punct = 0;
+		}
+		else if (c == '"' || c == '\'')
+		{
+			/* a quoted name or a literal: one "other" token */
+			i++;
+			while (i < len && (unsigned char) buf[i] != c)
+				i++;
+			i++;
+			tok[n].s = NULL;
+			tok[n].len = 0;
+			tok[n++].punct = 0;
+		}
+		else
+		{
+			tok[n].s = NULL;
+			tok[n].len = 0;
+			tok[n++].punct = (c == '(' || c == ')') ? (char) c : 0;
+			i++;
+		}
+	}
+	return n;
+}
+
+/* Is token k the word w (lower case)? */
+static bool
+notxn_word(const NoTxnToken *tok, int n, int k, const char *w)
+{
+	return k < n && tok[k].s != NULL && word_is(tok[k].s, tok[k].len, w);
+}
+
+/* Does the word w appear among tokens [from, n)? Returns its index or -1. */
+static int
+notxn_find(const NoTxnToken *tok, int n, int from, const char *w)
+{
+	int			k;
+
+	for (k = from; k < n; k++)
+		if (notxn_word(tok, n, k, w))
+			return k;
+	return -1;
+}
+
+const char *
+sqllex_no_transaction(const char *buf, size_t len)
+{
+	NoTxnToken	tok[NOTXN_MAX_TOKENS];
+	int			n = notxn_tokens(buf, len, tok);
+	int			k;
+
+	if (n == 0)
+		return NULL;
+	if (notxn_word(tok, n, 0, "create"))
+	{
+		k = notxn_word(tok, n, 1, "unique") ? 2 : 1;
+		if (notxn_word(tok, n, k, "index") && notxn_word(tok, n, k + 1, "concurrently"))
+			return "CREATE INDEX CONCURRENTLY";
+		if (notxn_word(tok, n, 1, "database"))
+			return "CREATE DATABASE";
+		if (notxn_word(tok, n, 1, "tablespace"))
+			return "CREATE TABLESPACE";
+	}
+	else if (notxn_word(tok, n, 0, "drop"))
+	{
+		if (notxn_word(tok, n, 1, "index") && notxn_word(tok, n, 2, "concurrently"))
+			return "DROP INDEX CONCURRENTLY";
+		if (notxn_word(tok, n, 1, "database"))
+			return "DROP DATABASE";
+		if (notxn_word(tok, n, 1, "tablespace"))
+			return "DROP TABLESPACE";
+	}
+	else if (notxn_word(tok, n, 0, "reindex"))
+	{
+		bool		concurrently = false;
+
+		k = 1;
+		if (k < n && tok[k].punct == '(')
+		{
+			/* options: CONCURRENTLY, unless followed by false/off/0 */
+			for (k++; k < n && tok[k].punct != ')'; k++)
+				if (notxn_word(tok, n, k, "concurrently") &&
+					!notxn_word(tok, n, k + 1, "false") &&
+					!notxn_word(tok, n, k + 1, "off"))
+					concurrently = true;
+			k++;
+		}
+		if (notxn_word(tok, n, k, "schema") || notxn_word(tok, n, k, "database") ||
+			notxn_word(tok, n, k, "system"))
+			return notxn_word(tok, n, k, "schema") ? "REINDEX SCHEMA"
+				: notxn_word(tok, n, k, "database") ? "REINDEX DATABASE"
+				: "REINDEX SYSTEM";
+		if (concurrently || notxn_word(tok, n, k + 1, "concurrently"))
+			return "REINDEX CONCURRENTLY";
+	}
+	else if (notxn_word(tok, n, 0, "vacuum"))
+		return "VACUUM";
+	else if (notxn_word(tok, n, 0, "alter"))
+	{
+		if (notxn_word(tok, n, 1, "system"))
+			return "ALTER SYSTEM";
+		if (notxn_word(tok, n, 1, "table"))
+		{
+			k = notxn_find(tok, n, 2, "detach");
+			if (k > 0 && notxn_word(tok, n, k + 1, "partition") &&
+				notxn_find(tok, n, k + 2, "concurrently") > 0)
+				return "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY";
+		}
+		if (notxn_word(tok, n, 1, "database"))
+		{
+			k = notxn_find(tok, n, 2, "set");
+			if (k > 0 && notxn_word(tok, n, k + 1, "tablespace"))
+				return "ALTER DATABASE ... SET TABLESPACE";
+		}
+	}
+	else if (notxn_word(tok, n, 0, "cluster"))
+	{
+		/* CLUSTER without a table: every table of the database */
+		for (k = 1; k < n; k++)
+			if (!(notxn_word(tok, n, k, "verbose") || tok[k].punct))
+				return NULL;
+		return "CLUSTER";
+	}
+	else if (notxn_word(tok, n, 0, "discard") && notxn_word(tok, n, 1, "all"))
+		return "DISCARD ALL";
+	return NULL;
+}

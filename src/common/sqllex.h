@@ -145,4 +145,17 @@ extern int	sqllex_split_sections(const char *buf, size_t len,
 								  size_t *down_start, size_t *down_end,
 								  const char **error, int *error_line);
 
+/*
+ * The command PostgreSQL refuses to run inside a transaction block, if
+ * the statement buf[0..len) is one (CREATE INDEX CONCURRENTLY, DROP INDEX
+ * CONCURRENTLY, REINDEX ... CONCURRENTLY, REINDEX SCHEMA/DATABASE/SYSTEM,
+ * VACUUM, ALTER SYSTEM, CREATE/DROP DATABASE, CREATE/DROP TABLESPACE,
+ * ALTER DATABASE ... SET TABLESPACE, ALTER TABLE ... DETACH PARTITION ...
+ * CONCURRENTLY, CLUSTER without a table, DISCARD ALL), as a static string
+ * naming it; NULL otherwise.  Only the leading words of the statement are
+ * read, past comments; it errs towards NULL (the server still refuses
+ * what this misses, when the migration runs).
+ */
+extern const char *sqllex_no_transaction(const char *buf, size_t len);
+
 #endif							/* SMIG_SQLLEX_H */

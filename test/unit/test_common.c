@@ -937,6 +937,57 @@ test_files(void)
 		  file(longname), "up ...");
 }
 
+/*---- statements that cannot run in a transaction ----------------------*/
+
+static void
+check_notxn(const char *sql, const char *want)
+{
+	const char *got = sqllex_no_transaction(sql, strlen(sql));
+	char		what[256];
+
+	snprintf(what, sizeof(what), "no-transaction: %s", sql);
+	check(got == want || (got && want && strcmp(got, want) == 0), what,
+		  got ? got : "(null)", want ? want : "(null)");
+}
+
+static void
+test_no_transaction(void)
+{
+	check_notxn("CREATE INDEX CONCURRENTLY i ON t (a)", "CREATE INDEX CONCURRENTLY");
+	check_notxn("create unique index concurrently if not exists i on t (a)", "CREATE INDEX CONCURRENTLY");
+	check_notxn("/* why */ CREATE -- now\n INDEX\tCONCURRENTLY i ON t (a)", "CREATE INDEX CONCURRENTLY");
+	check_notxn("CREATE INDEX i ON t (a)", NULL);
+	check_notxn("CREATE INDEX concurrently_idx ON t (a)", NULL);
+	check_notxn("CREATE INDEX \"concurrently\" ON t (a)", NULL);
+	check_notxn("DROP INDEX CONCURRENTLY IF EXISTS i", "DROP INDEX CONCURRENTLY");
+	check_notxn("DROP INDEX i", NULL);
+	check_notxn("REINDEX TABLE CONCURRENTLY t", "REINDEX CONCURRENTLY");
+	check_notxn("REINDEX (VERBOSE, CONCURRENTLY) INDEX i", "REINDEX CONCURRENTLY");
+	check_notxn("REINDEX (CONCURRENTLY false) INDEX i", NULL);
+	check_notxn("REINDEX TABLE t", NULL);
+	check_notxn("REINDEX SCHEMA app", "REINDEX SCHEMA");
+	check_notxn("REINDEX DATABASE app", "REINDEX DATABASE");
+	check_notxn("VACUUM (ANALYZE) t", "VACUUM");
+	check_notxn("ANALYZE t", NULL);
+	check_notxn("ALTER SYSTEM SET work_mem = '1GB'", "ALTER SYSTEM");
+	check_notxn("ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY", "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY");
+	check_notxn("ALTER TABLE IF EXISTS ONLY p DETACH PARTITION p1 FINALIZE", NULL);
+	check_notxn("ALTER TABLE p DETACH PARTITION p1", NULL);
+	check_notxn("ALTER TABLE t ADD COLUMN concurrently int", NULL);
+	check_notxn("ALTER DATABASE app SET TABLESPACE fast", "ALTER DATABASE ... SET TABLESPACE");
+	check_notxn("ALTER DATABASE app SET work_mem = '1GB'", NULL);
+	check_notxn("CREATE DATABASE x", "CREATE DATABASE");
+	check_notxn("DROP TABLESPACE x", "DROP TABLESPACE");
+	check_notxn("CLUSTER", "CLUSTER");
+	check_notxn("CLUSTER VERBOSE", "CLUSTER");
+	check_notxn("CLUSTER t USING i", NULL);
+	check_notxn("DISCARD ALL", "DISCARD ALL");
+	check_notxn("DISCARD TEMP", NULL);
+	check_notxn("REFRESH MATERIALIZED VIEW CONCURRENTLY mv", NULL);
+	check_notxn("SELECT 'CREATE INDEX CONCURRENTLY'", NULL);
+	check_notxn("", NULL);
+}
+
 int
 main(void)
 {
@@ -952,6 +1003,7 @@ main(void)
 	test_section_lines();
 	test_versions();
 	test_files();
+	test_no_transaction();
 	printf("%d passed, %d failed\n", npassed, nfailed);
 	return nfailed ? 1 : 0;
 }
