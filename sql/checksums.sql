@@ -7,9 +7,9 @@ SELECT smig.checksum('CREATE TABLE t (id int);') =
 
 -- line ends: CRLF and lone CR hash like LF
 SELECT smig.checksum(E'a\r\nb\rc\n') = smig.checksum(E'a\nb\nc\n') AS crlf_cr_normalised,
-       smig.checksum(E'a\r\n') = encode(sha256(E'a\n'::bytea), 'hex') AS crlf_is_lf,
-       smig.checksum(E'a\n\n') <> smig.checksum(E'a\n') AS blank_lines_count,
-       smig.checksum(E'a\r\r\n') = smig.checksum(E'a\n\n') AS cr_then_crlf;
+       smig.checksum(E'a\r\nb') = encode(sha256(E'a\nb'::bytea), 'hex') AS crlf_is_lf,
+       smig.checksum(E'a\n\nb') <> smig.checksum(E'a\nb') AS blank_lines_count,
+       smig.checksum(E'a\r\r\nb') = smig.checksum(E'a\n\nb') AS cr_then_crlf;
 
 -- a leading BOM is dropped; one elsewhere is content
 SELECT smig.checksum(convert_from('\xefbbbf'::bytea, 'UTF8') || 'SELECT 1;')
@@ -27,10 +27,24 @@ SELECT smig.register('900', 'placeholder', '');   -- no WARNING: not modified
 SELECT version, state FROM smig.status() WHERE version = '900';
 RESET client_min_messages;
 
+-- scheme 2: whitespace at the very end of the script does not count (a tool
+-- that strips or adds the final newline); anywhere else it does
+SELECT smig.checksum(E'SELECT 1;\n') = smig.checksum('SELECT 1;') AS final_newline_ignored,
+       smig.checksum(E'SELECT 1;\r\n\n \t\f\r') = smig.checksum('SELECT 1;') AS trailing_blanks_ignored,
+       smig.checksum(E'\nSELECT 1;') <> smig.checksum('SELECT 1;') AS leading_newline_counts,
+       smig.checksum(E'SELECT 1;\n\nSELECT 2;') <> smig.checksum(E'SELECT 1;\nSELECT 2;') AS inner_blank_line_counts,
+       smig.checksum(E' \n\t') = smig.checksum('') AS blank_is_empty;
+-- scheme 1 (smig 0.1) stays available, to verify checksums recorded under it
+SELECT smig.checksum(E'SELECT 1;\n', 1) = encode(sha256(E'SELECT 1;\n'::bytea), 'hex') AS scheme_1_keeps_final_newline,
+       smig.checksum(E'SELECT 1;\r\n', 1) = smig.checksum(E'SELECT 1;\n', 1) AS scheme_1_normalises_crlf,
+       smig.checksum('SELECT 1;', 2) = smig.checksum('SELECT 1;') AS scheme_2_is_current;
+SELECT smig.checksum('SELECT 1;', 3);
+SELECT smig.checksum('SELECT 1;', 0);
+
 -- whitespace and comments are content
 SELECT smig.checksum('SELECT 1;') <> smig.checksum('SELECT  1;') AS whitespace_counts,
        smig.checksum('SELECT 1;') <> smig.checksum('SELECT 1; -- x') AS comments_count;
 
 -- long input, fed in pieces
 SELECT smig.checksum(repeat(E'line\r\n', 100000)) =
-       encode(sha256(convert_to(repeat(E'line\n', 100000), 'UTF8')), 'hex') AS long_input;
+       encode(sha256(convert_to(rtrim(repeat(E'line\n', 100000), E'\n'), 'UTF8')), 'hex') AS long_input;

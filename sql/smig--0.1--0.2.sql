@@ -132,6 +132,40 @@ ALTER TABLE smig.ddl_log DROP CONSTRAINT ddl_log_event_check;
 ALTER TABLE smig.ddl_log ADD CONSTRAINT ddl_log_event_check
     CHECK (event IN ('ddl_command_end', 'sql_drop', 'table_rewrite', 'trim', 'utility'));
 
+/*---- checksum scheme 2 (issue 19) ------------------------------------------
+ * Scheme 2 also ignores whitespace at the very end of a script (a tool that
+ * strips or adds the final newline must not make it look edited).  The
+ * registry is recomputed; an applied migration whose recorded checksum
+ * matched its registered text gets the new value too; history keeps the
+ * values it recorded, with the scheme they were computed under, so they
+ * stay verifiable with smig.checksum(sql, scheme).
+ */
+CREATE FUNCTION smig.checksum(sql text, scheme integer) RETURNS text
+AS 'MODULE_PATHNAME', 'smig_checksum_scheme'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION smig.checksum(text, integer) IS
+    'SHA-256 (hex) of migration SQL under checksum scheme 1 (smig 0.1) or 2 (current).';
+COMMENT ON FUNCTION smig.checksum(text) IS
+    'SHA-256 (hex) of migration SQL with CRLF/CR line ends normalised, a leading BOM and trailing whitespace dropped (scheme 2).';
+
+ALTER TABLE smig.history ADD COLUMN checksum_scheme smallint NOT NULL DEFAULT 1;
+ALTER TABLE smig.history ALTER COLUMN checksum_scheme SET DEFAULT 2;
+COMMENT ON COLUMN smig.history.checksum_scheme IS
+    'The checksum scheme checksum and old_checksum were computed under (see smig.checksum(text, integer)).';
+
+-- (Only when there is something to recompute: a statement on these tables
+-- marks the fast path's summary stale, which a new install need not be.)
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM smig.migration) THEN
+        UPDATE smig.applied a SET checksum = smig.checksum(m.up_sql, 2)
+          FROM smig.migration m
+         WHERE m.version_key = a.version_key AND a.checksum = m.checksum;
+        UPDATE smig.migration SET checksum = smig.checksum(up_sql, 2);
+    END IF;
+END
+$$;
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  */

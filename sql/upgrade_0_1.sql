@@ -9,9 +9,11 @@ SELECT extversion FROM pg_extension WHERE extname = 'smig';
 -- the state 0.1 leaves: one migration applied, one pending, audit rows.
 -- (The 0.2 library serves 0.2's SQL objects, so the rows are written as
 -- 0.1 wrote them, by hand; the audit triggers are 0.1's own.)
+-- Checksums are 0.1's (scheme 1: the final newline counts), computed
+-- here with sha256(): these texts have no CR and no BOM.
 INSERT INTO smig.migration (version_key, version, name, up_sql, checksum)
-VALUES (smig.version_key('1'), '1', 'one', 'CREATE TABLE up_one (id int);',
-        smig.checksum('CREATE TABLE up_one (id int);')),
+VALUES (smig.version_key('1'), '1', 'one', E'CREATE TABLE up_one (id int);\n',
+        encode(sha256(E'CREATE TABLE up_one (id int);\n'::bytea), 'hex')),
        (smig.version_key('2'), '2', 'two', 'CREATE TABLE up_two (id int);',
         smig.checksum('CREATE TABLE up_two (id int);'));
 CREATE TABLE up_one (id int);
@@ -19,7 +21,7 @@ WITH h AS (
     INSERT INTO smig.history (action, version, version_key, name, checksum,
                               role, session_role, started_at, duration, txid)
     VALUES ('apply', '1', smig.version_key('1'), 'one',
-            smig.checksum('CREATE TABLE up_one (id int);'),
+            encode(sha256(E'CREATE TABLE up_one (id int);\n'::bytea), 'hex'),
             current_user, session_user, now(), '1 ms', pg_current_xact_id())
     RETURNING *)
 INSERT INTO smig.applied (version_key, version, name, checksum, kind,
@@ -48,6 +50,19 @@ SELECT (SELECT count(*) FROM smig.migration) AS migrations,
        (SELECT count(*) FROM smig.ddl_log) AS ddl_log
 EXCEPT SELECT * FROM before;
 SELECT version, state, run_as FROM smig.status();
+-- checksums: the registry and the matching applied row moved to scheme 2;
+-- history keeps its scheme-1 value, still verifiable
+SELECT m.checksum = smig.checksum(m.up_sql) AS registry_scheme_2,
+       a.checksum = m.checksum AS applied_follows
+  FROM smig.migration m JOIN smig.applied a USING (version_key);
+SELECT h.checksum_scheme, h.checksum = smig.checksum(m.up_sql, h.checksum_scheme) AS history_verifiable,
+       h.checksum <> smig.checksum(m.up_sql) AS history_kept_its_value
+  FROM smig.history h JOIN smig.migration m USING (version_key);
+-- the same file with its final newline stripped is not an edit
+SET ROLE regress_up_deployer;
+SELECT smig.register('1', 'one', 'CREATE TABLE up_one (id int);');
+RESET ROLE;
+SELECT count(*) AS problems FROM smig.verify_checksum();
 -- the deployer keeps EXECUTE on status(), which 0.2 re-created
 SELECT has_function_privilege('regress_up_deployer', 'smig.status()', 'EXECUTE') AS deployer_keeps_status;
 SET ROLE regress_up_deployer;
@@ -71,7 +86,7 @@ RESET ROLE;
 GRANT CREATE ON SCHEMA public TO regress_up_deployer;
 SELECT version FROM smig.upgrade_head();
 SELECT version, state, run_as FROM smig.status();
-SELECT action, version, run_as FROM smig.history ORDER BY id;
+SELECT action, version, run_as, checksum_scheme FROM smig.history ORDER BY id;
 SELECT tableowner FROM pg_tables WHERE tablename = 'up_two';
 
 DROP TABLE up_one, up_two;

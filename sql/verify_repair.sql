@@ -13,6 +13,10 @@ SELECT count(*) AS problems FROM smig.verify_checksum();
 SELECT smig.register('1', 'one', E'CREATE TABLE vr_one (id int);\r\nSELECT 1;');
 SELECT smig.register('2', 'two', convert_from('\xefbbbf'::bytea, 'UTF8') || 'CREATE TABLE vr_two (id int);');
 SELECT count(*) AS problems FROM smig.verify_checksum();
+-- nor is a final newline stripped (psql's \set x `cat file`) or added
+SELECT smig.register('1', 'one', E'CREATE TABLE vr_one (id int);\nSELECT 1;\n\n');
+SELECT smig.register('2', 'two', 'CREATE TABLE vr_two (id int);   ');
+SELECT count(*) AS problems FROM smig.verify_checksum();
 
 -- an edit is: WARNING at register, listed, shown, and upgrade_head refuses
 SELECT smig.register('1', 'one', 'CREATE TABLE vr_one (id bigint);');

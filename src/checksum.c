@@ -3,9 +3,16 @@
  *	  Migration checksums: SHA-256 (hex) over normalised text.
  *
  * The text is normalised before hashing so that a checkout on another
- * operating system does not look edited: a leading UTF-8 byte order mark
- * is dropped and every CRLF or lone CR becomes LF.  Nothing else changes:
- * whitespace and comments are part of what was reviewed and applied.
+ * operating system, or a tool that strips or adds the final newline (psql's
+ * \set x `cat file`), does not look edited.  The normalisation is
+ * versioned: checksums recorded under an older scheme stay verifiable with
+ * smig.checksum(sql, scheme).
+ *	 scheme 1 (smig 0.1): a leading UTF-8 byte order mark is dropped and
+ *		every CRLF or lone CR becomes LF;
+ *	 scheme 2 (smig 0.2, current): also, whitespace at the very end of the
+ *		script (blanks and line ends) is dropped.
+ * Nothing else changes: whitespace elsewhere and comments are part of what
+ * was reviewed and applied.
  * Hashing goes through core's pg_cryptohash API, fed in chunks, so the
  * normalised copy is never materialised.
  *-------------------------------------------------------------------------
@@ -20,6 +27,7 @@
 #include "checksum.h"
 
 PG_FUNCTION_INFO_V1(smig_checksum);
+PG_FUNCTION_INFO_V1(smig_checksum_scheme);
 
 static void
 hash_update(pg_cryptohash_ctx *ctx, const char *data, size_t len)
@@ -32,14 +40,31 @@ hash_update(pg_cryptohash_ctx *ctx, const char *data, size_t len)
 char *
 checksum_sql(const char *sql, size_t len)
 {
+	return checksum_sql_scheme(sql, len, CHECKSUM_SCHEME_CURRENT);
+}
+
+char *
+checksum_sql_scheme(const char *sql, size_t len, int scheme)
+{
 	pg_cryptohash_ctx *ctx;
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
 	size_t		i = 0;
 	size_t		run_start;
 
+	if (scheme < 1 || scheme > CHECKSUM_SCHEME_CURRENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized checksum scheme %d", scheme),
+				 errdetail("Known schemes are 1 (smig 0.1) and 2 (smig 0.2 and later).")));
 	if (len >= 3 && memcmp(sql, "\xEF\xBB\xBF", 3) == 0)
 		i = 3;
+	/* scheme 2: nothing after the last non-blank byte counts */
+	if (scheme >= 2)
+		while (len > i && (sql[len - 1] == ' ' || sql[len - 1] == '\t' ||
+						   sql[len - 1] == '\n' || sql[len - 1] == '\r' ||
+						   sql[len - 1] == '\f' || sql[len - 1] == '\v'))
+			len--;
 
 	ctx = pg_cryptohash_create(PG_SHA256);
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
@@ -70,7 +95,18 @@ checksum_sql(const char *sql, size_t len)
 	return hex;
 }
 
-/* smig.checksum(sql text) returns text */
+/* smig.checksum(sql text, scheme integer) returns text */
+Datum
+smig_checksum_scheme(PG_FUNCTION_ARGS)
+{
+	text	   *sql = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_TEXT_P(cstring_to_text(checksum_sql_scheme(VARDATA_ANY(sql),
+														 VARSIZE_ANY_EXHDR(sql),
+														 PG_GETARG_INT32(1))));
+}
+
+/* smig.checksum(sql text) returns text: the current scheme */
 Datum
 smig_checksum(PG_FUNCTION_ARGS)
 {

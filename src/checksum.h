@@ -6,7 +6,13 @@
 #ifndef SMIG_CHECKSUM_H
 #define SMIG_CHECKSUM_H
 
-/* 64 lowercase hex digits, palloc'd. */
+/* The normalisation new checksums use (see checksum.c). */
+#define CHECKSUM_SCHEME_CURRENT 2
+
+/* 64 lowercase hex digits, palloc'd, under the current scheme. */
 extern char *checksum_sql(const char *sql, size_t len);
+
+/* The same under an older scheme (1 .. CHECKSUM_SCHEME_CURRENT). */
+extern char *checksum_sql_scheme(const char *sql, size_t len, int scheme);
 
 #endif							/* SMIG_CHECKSUM_H */
