@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/common.sh
 
-ensure_packages $BASE_PACKAGES postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
+ensure_packages $BASE_PACKAGES postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl pgbouncer
 build_install
 trap cleanup_dirs EXIT
 
