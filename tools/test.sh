@@ -9,7 +9,9 @@
 #   isolation  isolation specs (specs/, expected/)
 #   pgtap      pgTAP files (test/*.sql) through pg_prove
 #   tap        PostgreSQL::Test::Cluster tests (t/*.pl): primary + standby,
-#              pg_dump + pg_restore
+#              pg_dump + pg_restore, the deploy lock, the guard with and
+#              without preloading, README's deployer recipe as printed,
+#              settings behind a real PgBouncer
 # and closes with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +74,7 @@ rc=0; as_postgres pg_prove -v -d smig_tap test/*.sql >"$WORK/pgtap.log" 2>&1 || 
 count pgtap "$WORK/pgtap.log" '^ok ' '^not ok ' $rc
 stop_cluster "$PGT"
 
-echo "== TAP (standby, dump and restore)"
+echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer)"
 rc=0; run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || rc=$?
 count tap "$WORK/tap.log" '^ok ' '^not ok ' $rc
 
