@@ -41,7 +41,8 @@ DROP FUNCTION smig._state();
 CREATE FUNCTION smig._state()
 RETURNS TABLE (version_key text, version text, name text, state text,
                registered_checksum text, applied_checksum text,
-               applied_at timestamptz, applied_by name, run_as name)
+               applied_at timestamptz, applied_by name, run_as name,
+               has_down boolean)
 LANGUAGE sql STABLE AS $$
     WITH marks AS (
         SELECT max(a.version_key) AS current_key,
@@ -70,7 +71,8 @@ LANGUAGE sql STABLE AS $$
              WHEN a.checksum <> m.checksum THEN 'modified'
              ELSE 'applied'
            END,
-           m.checksum, a.checksum, a.applied_at, a.applied_by, m.run_as
+           m.checksum, a.checksum, a.applied_at, a.applied_by, m.run_as,
+           m.down_sql IS NOT NULL
       FROM smig.migration m
       FULL JOIN smig.applied a ON a.version_key = m.version_key
      CROSS JOIN eff e
@@ -78,14 +80,16 @@ $$;
 
 CREATE FUNCTION smig.status()
 RETURNS TABLE (version text, name text, state text,
-               applied_at timestamptz, applied_by name, run_as name)
+               applied_at timestamptz, applied_by name, run_as name,
+               checksum text, has_down boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT s.version, s.name, s.state, s.applied_at, s.applied_by, s.run_as
+    SELECT s.version, s.name, s.state, s.applied_at, s.applied_by, s.run_as,
+           coalesce(s.registered_checksum, s.applied_checksum), s.has_down
       FROM smig._state() s
      ORDER BY s.version_key
 $$;
 COMMENT ON FUNCTION smig.status() IS
-    'One row per known version: applied, pending, modified, missing, out-of-order or baselined, and the role it runs as.';
+    'One row per known version: its state (applied, pending, modified, missing, out-of-order, baselined), the role it runs as, its checksum and whether it has a down script.';
 REVOKE ALL ON FUNCTION smig.status() FROM PUBLIC;
 DO $$
 DECLARE
@@ -131,6 +135,14 @@ REVOKE ALL ON FUNCTION smig._guard_ddl_command_start() FROM PUBLIC;
 ALTER TABLE smig.ddl_log DROP CONSTRAINT ddl_log_event_check;
 ALTER TABLE smig.ddl_log ADD CONSTRAINT ddl_log_event_check
     CHECK (event IN ('ddl_command_end', 'sql_drop', 'table_rewrite', 'trim', 'utility'));
+
+/*---- repair one migration (issue 19) ---------------------------------------*/
+CREATE FUNCTION smig.repair(version text)
+RETURNS TABLE (version text, name text, old_checksum text, new_checksum text)
+AS 'MODULE_PATHNAME', 'smig_repair_one'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.repair(text) IS
+    'Accept the registered text of one modified applied migration; recorded in smig.history.';
 
 /*---- checksum scheme 2 (issue 19) ------------------------------------------
  * Scheme 2 also ignores whitespace at the very end of a script (a tool that

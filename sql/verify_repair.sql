@@ -51,6 +51,16 @@ SELECT count(*) AS problems FROM smig.verify_checksum();
 SELECT action, version, old_checksum IS NOT NULL AS has_old, checksum IS NOT NULL AS has_new
   FROM smig.history ORDER BY id;
 SELECT count(*) AS nothing_left FROM smig.repair();
+-- repair(version) accepts one migration's edit, and only an edit
+SELECT smig.register('1', 'one', 'CREATE TABLE vr_one (id numeric);');
+SELECT smig.register('2', 'two', 'CREATE TABLE vr_two (id numeric);');
+SELECT version, new_checksum = smig.checksum('CREATE TABLE vr_one (id numeric);') AS new_ok
+  FROM smig.repair('1');
+SELECT version, state FROM smig.status() WHERE version IN ('1', '2');
+SELECT * FROM smig.repair('1');
+SELECT * FROM smig.repair('99');
+SELECT * FROM smig.repair(NULL);
+SELECT version FROM smig.repair('2');
 SELECT version FROM smig.upgrade_head();
 
 -- a migration that disappeared from the registry is "missing"

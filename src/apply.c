@@ -46,6 +46,7 @@ PG_FUNCTION_INFO_V1(smig_upgrade_to);
 PG_FUNCTION_INFO_V1(smig_apply);
 PG_FUNCTION_INFO_V1(smig_baseline);
 PG_FUNCTION_INFO_V1(smig_repair);
+PG_FUNCTION_INFO_V1(smig_repair_one);
 
 /* The highest applied version and its key, or NULLs on an empty history. */
 static void
@@ -492,26 +493,46 @@ smig_baseline(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* smig.repair() returns table (version, name, old_checksum, new_checksum) */
-Datum
-smig_repair(PG_FUNCTION_ARGS)
+/*
+ * Accept the registered text of modified applied migrations: all of them
+ * (only_version NULL), or the one named, which must be modified.  Each is
+ * recorded in history with the old and the new checksum.
+ */
+static void
+repair_migrations(FunctionCallInfo fcinfo, const char *only_version)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SPITupleTable *modified;
 	uint64		nmodified;
 	uint64		i;
+	Oid			types[1] = {TEXTOID};
+	Datum		values1[1];
+	char	   *only_key = only_version ? version_key_or_error(only_version) : NULL;
 
 	InitMaterializedSRF(fcinfo, 0);
 	action_begin("repair migrations");
 
 	SPI_connect();
+	values1[0] = only_key ? CStringGetTextDatum(only_key) : (Datum) 0;
 	owner_exec("SELECT s.version_key, s.version, s.name,"
-			   "  s.applied_checksum, s.registered_checksum"
-			   " FROM smig._state() s WHERE s.state = 'modified'"
+			   "  s.applied_checksum, s.registered_checksum, s.state"
+			   " FROM smig._state() s"
+			   " WHERE ($1 IS NULL AND s.state = 'modified') OR s.version_key = $1"
 			   " ORDER BY s.version_key COLLATE \"C\"",
-			   0, NULL, NULL, NULL, SPI_OK_SELECT);
+			   1, types, values1, only_key ? " " : "n", SPI_OK_SELECT);
 	modified = SPI_tuptable;
 	nmodified = SPI_processed;
+	if (only_key != NULL && nmodified == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("migration \"%s\" is not registered", only_version)));
+	if (only_key != NULL &&
+		strcmp(SPI_getvalue(modified->vals[0], modified->tupdesc, 6), "modified") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration \"%s\" is not modified", only_version),
+				 errdetail("Its state is \"%s\"; smig.repair() accepts the registered text of an applied migration that differs from the one applied.",
+						   SPI_getvalue(modified->vals[0], modified->tupdesc, 6))));
 
 	for (i = 0; i < nmodified; i++)
 	{
@@ -541,5 +562,21 @@ smig_repair(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();
+}
+
+/* smig.repair() returns table (version, name, old_checksum, new_checksum) */
+Datum
+smig_repair(PG_FUNCTION_ARGS)
+{
+	repair_migrations(fcinfo, NULL);
+	return (Datum) 0;
+}
+
+/* smig.repair(version text) returns table (version, name, old_checksum, new_checksum) */
+Datum
+smig_repair_one(PG_FUNCTION_ARGS)
+{
+	args_require(fcinfo, 0, "version");
+	repair_migrations(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	return (Datum) 0;
 }
