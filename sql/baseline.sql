@@ -8,14 +8,21 @@ SELECT smig.register('1', 'one', 'CREATE TABLE base_one ();');
 SELECT smig.register('2', 'two', 'CREATE TABLE base_two ();');
 SELECT smig.register('3', 'three', 'CREATE TABLE base_three ();');
 
--- an existing database already has 1 and 2: baseline at 2
+-- an existing database already has 1 and 2: applying everything fails on
+-- the first object that exists, with a hint pointing to smig.baseline()
+CREATE TABLE base_one ();
+CREATE TABLE base_two ();
+\set VERBOSITY default
+SELECT version FROM smig.upgrade_head();
+\set VERBOSITY terse
+-- so baseline at 2
 SELECT smig.baseline('2', 'existing schema');
 SELECT smig.current();
 SELECT version, name, state FROM smig.status();
 SELECT * FROM smig.pending();
 SELECT action, version, name, checksum, duration FROM smig.history;
 SELECT version, name FROM smig.upgrade_head();
-SELECT to_regclass('base_one') IS NULL AS one_skipped, to_regclass('base_three') IS NOT NULL AS three_ran;
+SELECT NOT EXISTS (SELECT 1 FROM smig.history WHERE version IN ('1', '2') AND action = 'apply') AS one_two_skipped, to_regclass('base_three') IS NOT NULL AS three_ran;
 
 -- a baseline only moves forward
 \set VERBOSITY default

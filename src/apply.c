@@ -315,6 +315,7 @@ apply_pending(FunctionCallInfo fcinfo,
 	char	   *current_key;
 	int			i;
 	bool		found_only = false;
+	bool		applied_any = false;
 	int64		generation;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -376,6 +377,7 @@ apply_pending(FunctionCallInfo fcinfo,
 		script.lock_timeout = item->lock_timeout;
 		script.run_as = item->run_as_oid;
 		script.kind = RUNNER_SCRIPT_UP;
+		script.empty_history = current_key == NULL && !applied_any;
 		script.first_line = item->up_line;
 
 		started = GetCurrentTimestamp();
@@ -390,6 +392,7 @@ apply_pending(FunctionCallInfo fcinfo,
 		entry.started_at = started;
 		entry.duration_us = GetCurrentTimestamp() - started;
 		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
+		applied_any = true;
 
 		ereport(NOTICE,
 				(errmsg("applied %smigration \"%s\" (\"%s\")",

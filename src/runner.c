@@ -253,6 +253,31 @@ report_spi_refusal(int rc)
 	}
 }
 
+/*
+ * The first migration of an empty history failed because what it creates
+ * already exists: most likely a database built before smig (by hand or by
+ * another tool).  Say so, unless the error carries a hint of its own.
+ */
+static void
+hint_baseline(void)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	if (edata->hint == NULL &&
+		(edata->sqlerrcode == ERRCODE_DUPLICATE_TABLE ||
+		 edata->sqlerrcode == ERRCODE_DUPLICATE_OBJECT ||
+		 edata->sqlerrcode == ERRCODE_DUPLICATE_SCHEMA ||
+		 edata->sqlerrcode == ERRCODE_DUPLICATE_FUNCTION ||
+		 edata->sqlerrcode == ERRCODE_DUPLICATE_COLUMN))
+	{
+		FlushErrorState();
+		edata->hint = pstrdup("smig's history is empty, but the database already holds this object. "
+							  "If the schema was built before smig, record the version it is at with SELECT smig.baseline('<version>') instead of applying the migrations that built it.");
+		ReThrowError(edata);
+	}
+	FreeErrorData(edata);
+}
+
 void
 runner_run(const RunnerScript *script)
 {
@@ -321,6 +346,8 @@ runner_run(const RunnerScript *script)
 		current_version = NULL;
 		current_statement = NULL;
 		MemoryContextSwitchTo(oldcontext);
+		if (script->empty_history)
+			hint_baseline();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -20,6 +20,9 @@ typedef struct RunnerScript
 	const char *lock_timeout;	/* "-- smig:lock-timeout" value, or NULL */
 	Oid			run_as;			/* the role the statements run as */
 	RunnerScriptKind kind;		/* up or down: named in errors */
+	bool		empty_history;	/* nothing was applied before it: an
+								 * "already exists" error then hints at
+								 * smig.baseline() */
 	int			first_line;		/* line of its file where sql starts (a
 								 * "-- smig:up" section: the registry's
 								 * options ->> 'up_line'); 0 means 1 */
