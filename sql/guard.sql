@@ -250,6 +250,11 @@ CREATE RULE r4 AS ON DELETE TO app.at DO ALSO NOTHING;
 DROP RULE r4 ON app.at;
 SELECT event, command_tag, object_type, object_identity, schema_name FROM smig.ddl_log
  WHERE object_identity LIKE 'r4 on %' ORDER BY id;
+-- a trigger on one of smig's own tables is no object of smig's: logged
+COMMENT ON TRIGGER ddl_log_no_truncate ON smig.ddl_log IS 'x';
+COMMENT ON TRIGGER ddl_log_no_truncate ON smig.ddl_log IS NULL;
+SELECT event, command_tag, object_type, object_identity, schema_name FROM smig.ddl_log
+ WHERE object_identity LIKE 'ddl_log_no_truncate on %' ORDER BY id;
 SET smig.guard = error;
 
 -- statements that may hold a password are not logged (PostgreSQL hides

@@ -15,10 +15,12 @@
  *	 utility		  REASSIGN OWNED: one row per object whose owner changes
  * Each row carries the time, txid, session and current role, command tag,
  * object type, identity and schema, the statement (its own text, not the
- * rest of the client's query string: guard_statement_text), and the
+ * rest of the client's query string: guard_statement_text; none for
+ * commands whose text may hold a password), and the
  * version of the migration that ran it: runner_current_version(), a C variable that no
  * SQL can set, so unmanaged DDL cannot pass itself off as a migration.
- * Objects of the smig extension itself are not logged.
+ * Objects of the smig extension itself are not logged.  Triggers, rules
+ * and policies, which have no schema of their own, get their table's.
  *
  * The triggers run as whoever issued the DDL; rows are written as the
  * extension owner (ownersql.c), so nobody needs, or gets, INSERT on the

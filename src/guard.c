@@ -9,7 +9,10 @@
  *
  *	 after it ran, from the rows the audit triggers see (ddl_command_end,
  *	 sql_drop: guard_check_event, called by audit.c); the transaction is
- *	 then rolled back, which undoes ordinary DDL;
+ *	 then rolled back, which undoes ordinary DDL.  A trigger, rule or
+ *	 policy counts in the schema of its table, and so does a table
+ *	 (temporary too) inheriting from a managed table or extended
+ *	 statistics on one (guard.h: DDL_COMMANDS, MANAGED_DEPENDENT);
  *
  *	 before it starts, from its parse tree (guard_judge), for what cannot
  *	 be judged or undone afterwards: the commands that commit internally

@@ -117,9 +117,14 @@ extern char *guard_statement_text(Node *parsetree);
 	"(" o ".object_type = 'schema' AND " o ".object_identity NOT IN" \
 	" ('pg_catalog', 'information_schema', 'smig'))"
 
-/* SMIG_OWN(o): the object in alias "o" is smig's own. */
+/*
+ * SMIG_OWN(o): the object in alias "o" is smig's own.  A trigger, rule or
+ * policy on one of smig's tables is not (it may be someone's way around
+ * the log): it is logged, as it was when its schema_name was NULL.
+ */
 #define SMIG_OWN(o) \
-	"(" o ".schema_name IS NOT DISTINCT FROM 'smig'" \
+	"((" o ".schema_name IS NOT DISTINCT FROM 'smig'" \
+	"  AND " o ".object_type NOT IN ('trigger', 'rule', 'policy'))" \
 	" OR (" o ".object_type = 'extension' AND " o ".object_identity = 'smig'))"
 
 /*
