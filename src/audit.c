@@ -15,10 +15,12 @@
  *	 utility		  REASSIGN OWNED: one row per object whose owner changes
  * Each row carries the time, txid, session and current role, command tag,
  * object type, identity and schema, the statement (its own text, not the
- * rest of the client's query string: guard_statement_text), and the
+ * rest of the client's query string: guard_statement_text; none for
+ * commands whose text may hold a password), and the
  * version of the migration that ran it: runner_current_version(), a C variable that no
  * SQL can set, so unmanaged DDL cannot pass itself off as a migration.
- * Objects of the smig extension itself are not logged.
+ * Objects of the smig extension itself are not logged.  Triggers, rules
+ * and policies, which have no schema of their own, get their table's.
  *
  * The triggers run as whoever issued the DDL; rows are written as the
  * extension owner (ownersql.c), so nobody needs, or gets, INSERT on the
@@ -32,19 +34,20 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "parser/parse_func.h"
 #include "tcop/cmdtag.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "action.h"
 #include "audit.h"
@@ -99,12 +102,40 @@ audit_tables_exist(void)
 	" SELECT pg_catalog.pg_current_xact_id(), '" event "', $1, $2, $3, $4, $5,"
 
 /*
+ * Commands whose text may hold a password (OPTIONS (password '...'),
+ * CONNECTION '... password=...'): PostgreSQL shows a user mapping's options
+ * only to the server's owner and a subscription's connection only to
+ * superusers, so their text is not logged for the auditors to read.
+ */
+static bool
+statement_may_hold_password(CommandTag tag)
+{
+	switch (tag)
+	{
+		case CMDTAG_CREATE_USER_MAPPING:
+		case CMDTAG_ALTER_USER_MAPPING:
+		case CMDTAG_CREATE_SERVER:
+		case CMDTAG_ALTER_SERVER:
+		case CMDTAG_CREATE_SUBSCRIPTION:
+		case CMDTAG_ALTER_SUBSCRIPTION:
+			return true;
+		default:
+			return false;
+	}
+}
+
+#define NOT_LOGGED_DETAIL "statement not logged: it may hold a password"
+
+/*
  * The statement to log for the command running now: inside a migration the
- * runner's statement, else the statement's own text.
+ * runner's statement, else the statement's own text; NULL for a command
+ * whose text may hold a password.
  */
 static const char *
-logged_statement(Node *parsetree)
+logged_statement(Node *parsetree, CommandTag tag)
 {
+	if (statement_may_hold_password(tag))
+		return NULL;
 	if (runner_current_version() != NULL)
 		return runner_current_statement();
 	return guard_statement_text(parsetree);
@@ -130,6 +161,7 @@ log_params(Datum *values, char *nulls, CommandTag tag, const char *statement)
 
 #define LOG_NARGS 5
 #define LOG_TYPES {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+#define LOG_TYPES_DETAIL {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 
 static EventTriggerData *
 event_data(FunctionCallInfo fcinfo, const char *fn)
@@ -150,8 +182,8 @@ event_data(FunctionCallInfo fcinfo, const char *fn)
 static void
 audit_event(EventTriggerData *trigdata, OwnerPlan *plan, const char *guard_query)
 {
-	Datum		values[LOG_NARGS];
-	char		nulls[LOG_NARGS + 1];
+	Datum		values[LOG_NARGS + 1];
+	char		nulls[LOG_NARGS + 2];
 	const char *statement;
 
 	guard_settings_ensure();
@@ -159,12 +191,16 @@ audit_event(EventTriggerData *trigdata, OwnerPlan *plan, const char *guard_query
 		return;
 
 	/* before SPI_connect: finding the text may need a subtransaction */
-	statement = audit_enabled ? logged_statement(trigdata->parsetree) : NULL;
+	statement = audit_enabled ? logged_statement(trigdata->parsetree, trigdata->tag) : NULL;
 	SPI_connect();
 	guard_check_event(guard_query, trigdata->tag);
 	if (audit_enabled)
 	{
 		log_params(values, nulls, trigdata->tag, statement);
+		/* $6: the detail, why the statement is missing */
+		values[LOG_NARGS] = CStringGetTextDatum(NOT_LOGGED_DETAIL);
+		nulls[LOG_NARGS] = statement_may_hold_password(trigdata->tag) ? ' ' : 'n';
+		nulls[LOG_NARGS + 1] = '\0';
 		owner_exec_plan(plan, values, nulls, SPI_OK_INSERT);
 	}
 	SPI_finish();
@@ -176,17 +212,18 @@ smig_audit_ddl_command_end(PG_FUNCTION_ARGS)
 {
 	static OwnerPlan plan = {
 		LOG_INSERT("ddl_command_end")
-		" c.object_type, c.object_identity, c.schema_name, NULL"
-		" FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+		" c.object_type, c.object_identity, c.schema_name, $6"
+		" FROM" DDL_COMMANDS("c")
 		" WHERE NOT c.in_extension AND NOT " SMIG_OWN("c"),
-		LOG_NARGS, LOG_TYPES, NULL
+		LOG_NARGS + 1, LOG_TYPES_DETAIL, NULL
 	};
 
 	audit_event(event_data(fcinfo, "smig_audit_ddl_command_end"), &plan,
 				"SELECT c.object_identity"
-				" FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+				" FROM" DDL_COMMANDS("c")
 				" WHERE NOT c.in_extension"
-				" AND (" MANAGED_SCHEMA("c") " OR " MANAGED_SCHEMA_OBJECT("c") ")"
+				" AND (" MANAGED_SCHEMA("c") " OR " MANAGED_SCHEMA_OBJECT("c")
+				"  OR " MANAGED_DEPENDENT("c") ")"
 				" LIMIT 1");
 	PG_RETURN_VOID();
 }
@@ -197,15 +234,15 @@ smig_audit_sql_drop(PG_FUNCTION_ARGS)
 {
 	static OwnerPlan plan = {
 		LOG_INSERT("sql_drop")
-		" d.object_type, d.object_identity, d.schema_name, NULL"
-		" FROM pg_catalog.pg_event_trigger_dropped_objects() d"
+		" d.object_type, d.object_identity, d.schema_name, $6"
+		" FROM" DROPPED_OBJECTS("d")
 		" WHERE (d.original OR d.normal) AND NOT " SMIG_OWN("d"),
-		LOG_NARGS, LOG_TYPES, NULL
+		LOG_NARGS + 1, LOG_TYPES_DETAIL, NULL
 	};
 
 	audit_event(event_data(fcinfo, "smig_audit_sql_drop"), &plan,
 				"SELECT d.object_identity"
-				" FROM pg_catalog.pg_event_trigger_dropped_objects() d"
+				" FROM" DROPPED_OBJECTS("d")
 				" WHERE (d.original OR d.normal) AND NOT d.is_temporary"
 				" AND (" MANAGED_SCHEMA("d") " OR " MANAGED_SCHEMA_OBJECT("d") ")"
 				" LIMIT 1");
@@ -251,7 +288,7 @@ smig_audit_table_rewrite(PG_FUNCTION_ARGS)
 	if (!audit_enabled || !audit_tables_exist())
 		PG_RETURN_VOID();
 
-	statement = logged_statement(trigdata->parsetree);
+	statement = logged_statement(trigdata->parsetree, trigdata->tag);
 	SPI_connect();
 	log_params(values, nulls, trigdata->tag, statement);
 	values[LOG_NARGS] = CStringGetTextDatum(rewrite_reason(
@@ -292,13 +329,18 @@ audit_log_reassign_owned(Datum roles, const char *newrole)
 	guard_settings_ensure();
 	if (!audit_enabled || !audit_tables_exist())
 		return;
-	/* a log still at 0.1 takes no event 'utility' (ALTER EXTENSION smig UPDATE) */
-	if (!OidIsValid(LookupFuncName(list_make2(makeString("smig"),
-											  makeString("_guard_ddl_command_start")),
-								   0, NULL, true)))
+	/*
+	 * A log still at 0.1 takes no event 'utility' (ALTER EXTENSION smig
+	 * UPDATE).  Looked up in the catalog directly: the caller may have no
+	 * USAGE on schema smig, which a lookup by name would check.
+	 */
+	if (!OidIsValid(GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+									CStringGetDatum("_guard_ddl_command_start"),
+									PointerGetDatum(buildoidvector(NULL, 0)),
+									ObjectIdGetDatum(get_namespace_oid("smig", false)))))
 		return;
 
-	statement = logged_statement(NULL);
+	statement = logged_statement(NULL, CMDTAG_REASSIGN_OWNED);
 	SPI_connect();
 	log_params(values, nulls, CMDTAG_REASSIGN_OWNED, statement);
 	values[LOG_NARGS] = roles;
@@ -358,7 +400,13 @@ smig_trim_ddl_log(PG_FUNCTION_ARGS)
 	const char *statement;
 
 	action_check_writable("trim the DDL log");
-	statement = guard_statement_text(NULL);
+
+	/*
+	 * No statement text: the running utility statement, if any, is not
+	 * this call but whatever encloses it (a DO block, with its neighbours);
+	 * the row's detail names the cutoff and the count.
+	 */
+	statement = NULL;
 	values[0] = TimestampTzGetDatum(cutoff);
 
 	SPI_connect();

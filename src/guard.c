@@ -9,7 +9,10 @@
  *
  *	 after it ran, from the rows the audit triggers see (ddl_command_end,
  *	 sql_drop: guard_check_event, called by audit.c); the transaction is
- *	 then rolled back, which undoes ordinary DDL;
+ *	 then rolled back, which undoes ordinary DDL.  A trigger, rule or
+ *	 policy counts in the schema of its table, and so does a table
+ *	 (temporary too) inheriting from a managed table or extended
+ *	 statistics on one (guard.h: DDL_COMMANDS, MANAGED_DEPENDENT);
  *
  *	 before it starts, from its parse tree (guard_judge), for what cannot
  *	 be judged or undone afterwards: the commands that commit internally
@@ -108,6 +111,12 @@ static bool allow_drop_extension = false;
 static bool preloaded = false;
 
 /*
+ * smig.so was loaded when this backend started, before its first command
+ * (session_preload_libraries): the hook sees all of this session.
+ */
+static bool loaded_at_session_start = false;
+
+/*
  * The smig.* settings of the configuration files and of pg_db_role_setting
  * are in force in this backend.
  */
@@ -149,6 +158,13 @@ guard_init(void)
 							 NULL, NULL, NULL);
 
 	preloaded = process_shared_preload_libraries_in_progress;
+	/*
+	 * session_preload_libraries loads at the end of InitPostgres, still in
+	 * InitProcessing mode; LOAD, a function call or an event trigger load
+	 * later, in NormalProcessing.
+	 */
+	loaded_at_session_start = !preloaded && IsInitProcessingMode() &&
+		!InitializingParallelWorker;
 
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_ProcessUtility;
@@ -283,14 +299,15 @@ static int
 current_guard_mode(void)
 {
 	guard_apply_role_settings();
-	if (guard_mode != GUARD_OFF && !preloaded && !warned_not_preloaded)
+	if (guard_mode != GUARD_OFF && !preloaded && !loaded_at_session_start &&
+		!warned_not_preloaded)
 	{
 		warned_not_preloaded = true;
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
 				 errmsg("smig is not loaded through shared_preload_libraries"),
 				 errdetail("REINDEX and REASSIGN OWNED fire no event trigger: smig.guard sees them only in sessions that loaded smig before they ran."),
-				 errhint("Add smig to shared_preload_libraries and restart the server.")));
+				 errhint("Add smig to shared_preload_libraries and restart the server, or have a superuser run ALTER DATABASE ... SET session_preload_libraries = 'smig' (for new sessions).")));
 	}
 	return guard_mode;
 }
@@ -820,9 +837,12 @@ statement_slice(const char *query, int location, int len)
 
 /*
  * The statement that loaded smig.so ran before the hook did: parse
- * debug_query_string again and take the statement equal to parsetree, or
- * the only one.  A parse error (a setting changed by an earlier statement
- * of the string) means NULL, never the whole string.
+ * debug_query_string again and take the statement equal to parsetree.
+ * Nothing else: a query string of one statement that is not parsetree
+ * (a DO block, a function call that runs DDL) holds the event's statement
+ * among others, perhaps with a password, so the text is NULL then, as
+ * after a parse error (a setting changed by an earlier statement of the
+ * string); never the whole string.
  */
 static char *
 statement_from_query_string(Node *parsetree)
@@ -846,8 +866,7 @@ statement_from_query_string(Node *parsetree)
 		{
 			RawStmt    *rs = lfirst_node(RawStmt, lc);
 
-			if (list_length(raw) == 1 ||
-				(parsetree != NULL && equal(rs->stmt, parsetree)))
+			if (parsetree != NULL && equal(rs->stmt, parsetree))
 			{
 				result = statement_slice(query, rs->stmt_location, rs->stmt_len);
 				break;

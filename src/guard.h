@@ -47,23 +47,84 @@ extern char *guard_statement_text(Node *parsetree);
 /*
  * SQL conditions shared by the guard and the log writers.
  *
+ * MANAGED_NSPNAME(e): the schema named by SQL expression e (text, may be
+ * NULL) is one the guard protects.  Temporary schemas and smig are free.
+ */
+#define MANAGED_NSPNAME(e) \
+	"(" e " IS NOT NULL" \
+	" AND " e " NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pg_temp', 'smig')" \
+	" AND " e " NOT LIKE 'pg!_temp!_%' ESCAPE '!'" \
+	" AND " e " NOT LIKE 'pg!_toast!_temp!_%' ESCAPE '!')"
+
+/*
  * MANAGED_SCHEMA(o): the object in alias "o" (with schema_name) belongs to
  * a schema the guard protects.  Temporary objects and smig's own are free.
  */
-#define MANAGED_SCHEMA(o) \
-	"(" o ".schema_name IS NOT NULL" \
-	" AND " o ".schema_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'pg_temp', 'smig')" \
-	" AND " o ".schema_name NOT LIKE 'pg!_temp!_%' ESCAPE '!'" \
-	" AND " o ".schema_name NOT LIKE 'pg!_toast!_temp!_%' ESCAPE '!')"
+#define MANAGED_SCHEMA(o) MANAGED_NSPNAME(o ".schema_name")
+
+/*
+ * Triggers, rules and policies have no schema of their own (their catalogs
+ * have no namespace column), so the event functions report schema_name
+ * NULL for them: they take the schema of the table they sit on, the first
+ * of their address names.  Only evaluated for those three types.
+ *
+ * DDL_COMMANDS(o): pg_event_trigger_ddl_commands() as alias "o" with
+ * classid, objid, object_type, object_identity, in_extension and that
+ * schema_name.
+ */
+#define DDL_COMMANDS(o) \
+	" (SELECT c0.classid, c0.objid, c0.object_type, c0.object_identity," \
+	"   c0.in_extension, CASE WHEN c0.object_type IN ('trigger', 'rule', 'policy')" \
+	"   THEN (pg_catalog.pg_identify_object_as_address(c0.classid, c0.objid," \
+	"         c0.objsubid)).object_names[1]" \
+	"   ELSE c0.schema_name END AS schema_name" \
+	"   FROM pg_catalog.pg_event_trigger_ddl_commands() c0) " o
+
+/*
+ * DROPPED_OBJECTS(o): pg_event_trigger_dropped_objects() as alias "o"
+ * with original, normal, is_temporary, object_type, object_identity and
+ * that schema_name.
+ */
+#define DROPPED_OBJECTS(o) \
+	" (SELECT d0.original, d0.normal, d0.is_temporary, d0.object_type," \
+	"   d0.object_identity, CASE WHEN d0.schema_name IS NULL" \
+	"   AND d0.object_type IN ('trigger', 'rule', 'policy')" \
+	"   THEN d0.address_names[1] ELSE d0.schema_name END AS schema_name" \
+	"   FROM pg_catalog.pg_event_trigger_dropped_objects() d0) " o
+
+/*
+ * MANAGED_DEPENDENT(o): a table or statistics object of alias "o" (from
+ * DDL_COMMANDS, any schema, temporary too) that changes a managed table:
+ * a table whose parent (pg_inherits) is in a managed schema, or extended
+ * statistics on a managed table.
+ */
+#define MANAGED_DEPENDENT(o) \
+	"((" o ".object_type IN ('table', 'foreign table') AND EXISTS (SELECT" \
+	"   FROM pg_catalog.pg_inherits ih, pg_catalog.pg_class pc, pg_catalog.pg_namespace pn" \
+	"   WHERE ih.inhrelid OPERATOR(pg_catalog.=) " o ".objid" \
+	"   AND pc.oid OPERATOR(pg_catalog.=) ih.inhparent" \
+	"   AND pn.oid OPERATOR(pg_catalog.=) pc.relnamespace" \
+	"   AND " MANAGED_NSPNAME("pn.nspname") "))" \
+	" OR (" o ".object_type = 'statistics object' AND EXISTS (SELECT" \
+	"   FROM pg_catalog.pg_statistic_ext se, pg_catalog.pg_class pc, pg_catalog.pg_namespace pn" \
+	"   WHERE se.oid OPERATOR(pg_catalog.=) " o ".objid" \
+	"   AND pc.oid OPERATOR(pg_catalog.=) se.stxrelid" \
+	"   AND pn.oid OPERATOR(pg_catalog.=) pc.relnamespace" \
+	"   AND " MANAGED_NSPNAME("pn.nspname") ")))"
 
 /* MANAGED_SCHEMA_OBJECT(o): o is a schema the guard protects. */
 #define MANAGED_SCHEMA_OBJECT(o) \
 	"(" o ".object_type = 'schema' AND " o ".object_identity NOT IN" \
 	" ('pg_catalog', 'information_schema', 'smig'))"
 
-/* SMIG_OWN(o): the object in alias "o" is smig's own. */
+/*
+ * SMIG_OWN(o): the object in alias "o" is smig's own.  A trigger, rule or
+ * policy on one of smig's tables is not (it may be someone's way around
+ * the log): it is logged, as it was when its schema_name was NULL.
+ */
 #define SMIG_OWN(o) \
-	"(" o ".schema_name IS NOT DISTINCT FROM 'smig'" \
+	"((" o ".schema_name IS NOT DISTINCT FROM 'smig'" \
+	"  AND " o ".object_type NOT IN ('trigger', 'rule', 'policy'))" \
 	" OR (" o ".object_type = 'extension' AND " o ".object_identity = 'smig'))"
 
 /*

@@ -143,6 +143,65 @@ for my $preload (0, 1)
 			q{SELECT count(*) FROM smig.ddl_log WHERE statement LIKE '%secret%'}),
 		'0', "$name: the password never reaches the log");
 
+	# without preloading, the first statement of a backend is found again
+	# in the query string only if it is that statement: a DO block or a
+	# function call that runs DDL logs NULL, never its whole text (which
+	# may hold a password)
+	unless ($preload)
+	{
+		$node->safe_psql('postgres', q{
+			SET smig.guard = off;
+			CREATE FUNCTION public.rotate(p text) RETURNS void LANGUAGE plpgsql AS $$
+			BEGIN
+				EXECUTE format('ALTER ROLE %I PASSWORD %L', current_user, p);
+				CREATE TEMP TABLE leak2 (i int);
+			END $$;
+		});
+		($ret, $out, $err) = psql_c($node, 'appuser',
+			q{DO $$ BEGIN EXECUTE 'ALTER ROLE appuser PASSWORD ''LEAK_DO'''; CREATE TEMP TABLE leak1 (i int); END $$});
+		is($ret, 0, "$name: a DO block as a fresh session's first statement") or diag($err);
+		($ret, $out, $err) = psql_c($node, 'appuser', q{SELECT public.rotate('LEAK_FN')});
+		is($ret, 0, "$name: a function running DDL as a fresh session's first statement")
+		  or diag($err);
+		is($node->safe_psql('postgres',
+				q{SELECT string_agg(coalesce(statement, 'NULL'), ',' ORDER BY id) FROM smig.ddl_log
+				   WHERE object_identity ~ '[.]leak[12]$'}),
+			'NULL,NULL', "$name: their DDL is logged without a statement");
+		is($node->safe_psql('postgres',
+				q{SELECT count(*) FROM smig.ddl_log WHERE statement LIKE '%LEAK%'}),
+			'0', "$name: the passwords never reach the log");
+	}
+
+	# session_preload_libraries (set by a superuser for the database) loads
+	# smig at every session's start: the hook sees REASSIGN OWNED as the
+	# first command, and a non-superuser cannot unset it
+	unless ($preload)
+	{
+		$node->safe_psql('postgres', q{
+			CREATE ROLE appowner;
+			GRANT appowner TO appuser;
+			ALTER DATABASE postgres SET session_preload_libraries = 'smig';
+		});
+		($ret, $out, $err) = psql_c($node, 'appuser',
+			'REASSIGN OWNED BY appuser TO appowner');
+		like($err, qr/REASSIGN OWNED on "app.items" is not a migration/,
+			"$name: with session_preload_libraries, REASSIGN OWNED as the first command is refused");
+		unlike($err, qr/not loaded through shared_preload_libraries/,
+			"$name: and no warning says that smig is not preloaded");
+		is($node->safe_psql('postgres',
+				q{SELECT tableowner FROM pg_tables WHERE schemaname = 'app' AND tablename = 'items'}),
+			'appuser', "$name: the owner did not change");
+		{
+			local $ENV{PGOPTIONS} = '-c session_preload_libraries=';
+			($ret, $out, $err) = psql_c($node, 'appuser', 'SELECT 1');
+		}
+		isnt($ret, 0, "$name: a non-superuser cannot unset session_preload_libraries");
+		like($err, qr/permission denied to set parameter "session_preload_libraries"/,
+			"$name: the connection is refused");
+		$node->safe_psql('postgres',
+			'ALTER DATABASE postgres RESET session_preload_libraries');
+	}
+
 	# a database without smig is not guarded, though the library (preloaded)
 	# runs there too; one still at smig 0.1 is not broken by the new log row
 	$node->safe_psql('postgres', q{
