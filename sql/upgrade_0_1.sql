@@ -30,6 +30,7 @@ CREATE ROLE regress_up_deployer;
 GRANT USAGE ON SCHEMA smig TO regress_up_deployer;
 GRANT EXECUTE ON FUNCTION smig.status(), smig.upgrade_head(),
     smig.register(text, text, text, text, jsonb) TO regress_up_deployer;
+GRANT EXECUTE ON FUNCTION smig.load_dir(text) TO regress_up_deployer;
 CREATE TEMP TABLE before (migrations bigint, history bigint, applied bigint, ddl_log bigint);
 INSERT INTO before
 SELECT (SELECT count(*) FROM smig.migration) AS migrations,
@@ -50,6 +51,8 @@ EXCEPT SELECT * FROM before;
 SELECT version, state, run_as FROM smig.status();
 -- the deployer keeps EXECUTE on status(), which 0.2 re-created
 SELECT has_function_privilege('regress_up_deployer', 'smig.status()', 'EXECUTE') AS deployer_keeps_status;
+-- and on load_dir(), which gained its sync argument
+SELECT has_function_privilege('regress_up_deployer', 'smig.load_dir(text, boolean)', 'EXECUTE') AS deployer_keeps_load_dir;
 SET ROLE regress_up_deployer;
 SELECT version, state FROM smig.status();
 RESET ROLE;
