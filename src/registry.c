@@ -22,7 +22,10 @@
  */
 #include "postgres.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -338,7 +341,8 @@ typedef struct PreparedMigration
 	int			down_line;
 	char	   *checksum;		/* of up */
 	char	   *opts;			/* from directives: JSON with a "_" member */
-	const char *registered_by;
+	char	   *opts_final;		/* the same without "_", or NULL for {} */
+	const char *registered_by;	/* current_user (set beforehand, or here) */
 	char	   *run_as;
 } PreparedMigration;
 
@@ -418,8 +422,15 @@ prepare_row(PreparedMigration *pm)
 	if (in->options)
 		check_options(in->options, in->version, &option_run_as);
 	pm->opts = opts.data;
-	pm->run_as = resolve_run_as(option_run_as, directive_run_as, in->version);
-	pm->registered_by = GetUserNameFromId(GetUserId(), false);
+	if (strcmp(pm->opts, "{\"_\": 0}") == 0)
+		pm->opts_final = NULL;
+	else
+		pm->opts_final = psprintf("{%s", pm->opts + strlen("{\"_\": 0, "));
+	if (pm->registered_by == NULL)
+		pm->registered_by = GetUserNameFromId(GetUserId(), false);
+	pm->run_as = (option_run_as == NULL && directive_run_as == NULL)
+		? pstrdup(pm->registered_by)
+		: resolve_run_as(option_run_as, directive_run_as, in->version);
 	pm->checksum = checksum_sql(pm->up, strlen(pm->up));
 }
 
@@ -630,7 +641,6 @@ typedef struct CompareRow
 	char	   *version;
 	char	   *name;
 	char	   *run_as;
-	char	   *registered_by;
 } CompareRow;
 
 /*
@@ -640,18 +650,18 @@ typedef struct CompareRow
 static CompareRow *
 registry_compare(BulkItem *items, int n, bool sync, int *nrows)
 {
-	Oid			types[11] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	JSONBARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLOID};
-	Datum		values[11];
-	Datum	   *col[10];
-	bool	   *colnull[10];
+	Oid			types[10] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
+	TEXTARRAYOID, TEXTOID, BOOLOID};
+	Datum		values[10];
+	Datum	   *col[8];
+	bool	   *colnull[8];
 	CompareRow *rows;
 	int			c;
 	int			i;
 	uint64		r;
 
-	for (c = 0; c < 10; c++)
+	for (c = 0; c < 8; c++)
 	{
 		col[c] = palloc0(Max(n, 1) * sizeof(Datum));
 		colnull[c] = palloc0(Max(n, 1) * sizeof(bool));
@@ -663,36 +673,45 @@ registry_compare(BulkItem *items, int n, bool sync, int *nrows)
 		col[0][i] = CStringGetTextDatum(pm->key);
 		col[1][i] = CStringGetTextDatum(pm->in->version);
 		col[2][i] = CStringGetTextDatum(pm->in->name);
-		col[3][i] = CStringGetTextDatum(pm->up);
+		col[3][i] = CStringGetTextDatum(pm->checksum);
 		colnull[4][i] = pm->down == NULL;
 		col[4][i] = text_datum_or_null(pm->down);
-		col[5][i] = CStringGetTextDatum(pm->checksum);
-		col[6][i] = CStringGetTextDatum(pm->opts);
-		colnull[7][i] = pm->in->options == NULL;
-		col[7][i] = pm->in->options ? JsonbPGetDatum(pm->in->options) : (Datum) 0;
-		col[8][i] = CStringGetTextDatum(pm->registered_by);
-		col[9][i] = CStringGetTextDatum(pm->run_as);
+		colnull[5][i] = pm->opts_final == NULL;
+		col[5][i] = text_datum_or_null(pm->opts_final);
+		colnull[6][i] = pm->in->options == NULL;
+		col[6][i] = pm->in->options ? JsonbPGetDatum(pm->in->options) : (Datum) 0;
+		col[7][i] = CStringGetTextDatum(pm->run_as);
 	}
-	for (c = 0; c < 10; c++)
+	for (c = 0; c < 8; c++)
 		values[c] = varlena_array(col[c], colnull[c], n,
-								  c == 7 ? JSONBOID : TEXTOID);
-	values[10] = BoolGetDatum(sync);
+								  c == 6 ? JSONBOID : TEXTOID);
+	values[8] = CStringGetTextDatum(n > 0 ? items[0].pm.registered_by
+									: GetUserNameFromId(GetUserId(), false));
+	values[9] = BoolGetDatum(sync);
 
-	owner_exec("SELECT f.i, m.version_key, m.version, m.name, m.run_as, m.registered_by"
+	/*
+	 * Unchanged means: the same version, name, checksum (of the up script,
+	 * so a change the checksum ignores, such as line ends, is no change),
+	 * down script, options, author and run-as role.  The stored options
+	 * are (directives - '_') || (explicit - 'run_as'), as registry_write
+	 * stores them.
+	 */
+	owner_exec("SELECT f.i, m.version_key, m.version, m.name, m.run_as"
 			   " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-			   "   $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::text[])"
-			   "  WITH ORDINALITY AS f(key, version, name, up_sql, down_sql, checksum,"
-			   "   opts, xopts, registered_by, run_as, i)"
+			   "   $6::text[], $7::jsonb[], $8::text[])"
+			   "  WITH ORDINALITY AS f(key, version, name, checksum, down_sql,"
+			   "   opts, xopts, run_as, i)"
 			   " FULL JOIN smig.migration m ON m.version_key = f.key COLLATE \"C\""
-			   " WHERE CASE WHEN f.i IS NULL THEN $11"
+			   " WHERE CASE WHEN f.i IS NULL THEN $10"
 			   "  WHEN m.version_key IS NULL THEN true"
-			   "  ELSE (m.version, m.name, m.up_sql, m.down_sql, m.checksum, m.options,"
+			   "  ELSE (m.version, m.name, m.checksum, m.down_sql, m.options,"
 			   "   m.registered_by, m.run_as)"
-			   "   IS DISTINCT FROM (f.version, f.name, f.up_sql, f.down_sql, f.checksum,"
-			   "   (f.opts::jsonb - '_') || (coalesce(f.xopts, '{}'::jsonb) - 'run_as'),"
-			   "   f.registered_by::name, f.run_as::name) END"
+			   "   IS DISTINCT FROM (f.version, f.name, f.checksum, f.down_sql,"
+			   "   CASE WHEN f.xopts IS NULL THEN coalesce(f.opts::jsonb, '{}'::jsonb)"
+			   "    ELSE coalesce(f.opts::jsonb, '{}'::jsonb) || (f.xopts - 'run_as') END,"
+			   "   $9::name, f.run_as::name) END"
 			   " ORDER BY coalesce(f.key COLLATE \"C\", m.version_key)",
-			   11, types, values, NULL, SPI_OK_SELECT);
+			   10, types, values, NULL, SPI_OK_SELECT);
 
 	rows = palloc0(Max(SPI_processed, 1) * sizeof(CompareRow));
 	for (r = 0; r < SPI_processed; r++)
@@ -704,7 +723,6 @@ registry_compare(BulkItem *items, int n, bool sync, int *nrows)
 		rows[r].version = spi_text(r, 3);
 		rows[r].name = spi_text(r, 4);
 		rows[r].run_as = spi_text(r, 5);
-		rows[r].registered_by = spi_text(r, 6);
 	}
 	*nrows = (int) SPI_processed;
 	return rows;
@@ -793,12 +811,14 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 	int			nrows;
 	int			changed = 0;
 	int			i;
+	const char *registrant = GetUserNameFromId(GetUserId(), false);
 
 	*outcomes = NIL;
 	for (i = 0; i < n; i++)
 	{
 		ErrorContextCallback cb;
 
+		items[i].pm.registered_by = registrant;
 		push_file_context(&cb, items[i].file);
 		prepare_scripts(&items[i].in, &items[i].pm);
 		prepare_row(&items[i].pm);
@@ -860,6 +880,7 @@ typedef struct DirEntry
 	char	   *version;
 	char	   *name;
 	char	   *key;
+	char	   *text;			/* the file's contents */
 } DirEntry;
 
 /* Order by version key, ups (and baselines) before downs, then file name. */
@@ -879,36 +900,80 @@ direntry_cmp(const void *a, const void *b)
 	return strcmp(x->file, y->file);
 }
 
-/* The whole file as a NUL-terminated string, checked to be valid text. */
+/*
+ * The whole file as a NUL-terminated string, checked to be valid text.
+ * It is opened relative to the directory (dfd), so the kernel looks up one
+ * name rather than the whole path, and read in one piece: a start-up
+ * check reads every file each time.  Nothing is allocated while the file
+ * is open, so no error can leak its descriptor.
+ */
 static char *
-read_migration_file(const char *dir, const char *file)
+read_migration_file(int dfd, const char *dir, const char *file)
 {
-	char	   *path = psprintf("%s/%s", dir, file);
-	FILE	   *fp = AllocateFile(path, PG_BINARY_R);
-	StringInfoData buf;
-	char		chunk[8192];
-	size_t		n;
+	int			fd;
+	struct stat st;
+	char	   *buf = NULL;
+	size_t		len = 0;
+	ssize_t		n = 0;
+	char		probe;
+	int			save_errno = 0;
+	bool		too_large = false;
 
-	if (fp == NULL)
+	ReserveExternalFD();
+	fd = openat(dfd, file, O_RDONLY | PG_BINARY | O_CLOEXEC);
+	if (fd < 0)
+	{
+		save_errno = errno;
+		ReleaseExternalFD();
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open migration file \"%s\": %m", path)));
-	initStringInfo(&buf);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		appendBinaryStringInfo(&buf, chunk, n);
-	if (ferror(fp))
+				 errmsg("could not open migration file \"%s/%s\": %m", dir, file)));
+	}
+	if (fstat(fd, &st) != 0)
+		save_errno = errno;
+	else if ((Size) st.st_size >= MaxAllocSize)
+		too_large = true;
+	else if ((buf = MemoryContextAllocExtended(CurrentMemoryContext,
+											   st.st_size + 1,
+											   MCXT_ALLOC_NO_OOM)) == NULL)
+		too_large = true;
+	else
+	{
+		while (len < (size_t) st.st_size &&
+			   (n = read(fd, buf + len, st.st_size - len)) > 0)
+			len += n;
+		/* a file that grew while being read is read again by the next call */
+		if (n >= 0 && len == (size_t) st.st_size)
+			n = read(fd, &probe, 1);
+		if (n < 0)
+			save_errno = errno;
+		else if (n > 0)
+			too_large = true;
+	}
+	close(fd);
+	ReleaseExternalFD();
+	if (save_errno != 0)
+	{
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not read migration file \"%s\": %m", path)));
-	FreeFile(fp);
+				 errmsg("could not read migration file \"%s/%s\": %m", dir, file)));
+	}
+	if (too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("could not read migration file \"%s/%s\"", dir, file),
+				 errdetail("The file is too large, or it grew while it was being read.")));
+	buf[len] = '\0';
 
-	if (memchr(buf.data, '\0', buf.len) != NULL ||
-		!pg_verifymbstr(buf.data, buf.len, true))
+	if (memchr(buf, '\0', len) != NULL ||
+		!pg_verifymbstr(buf, len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("migration file \"%s\" is not valid text in encoding \"%s\"",
-						path, GetDatabaseEncodingName())));
-	return buf.data;
+				 errmsg("migration file \"%s/%s\" is not valid text in encoding \"%s\"",
+						dir, file, GetDatabaseEncodingName())));
+	return buf;
 }
 
 /*
@@ -964,13 +1029,15 @@ smig_load_dir(PG_FUNCTION_ARGS)
 	while ((de = ReadDir(dir, path)) != NULL)
 	{
 		DirEntry	e = {0};
-		char	   *full;
 		struct stat st;
 
 		if (migfile_parse(de->d_name, &e.parsed) == MIGFILE_NOT_SQL)
 			continue;
-		full = psprintf("%s/%s", path, de->d_name);
-		if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
+		/* regular files only, or links to them (stat only when unsure) */
+		if (de->d_type != DT_REG &&
+			((de->d_type != DT_UNKNOWN && de->d_type != DT_LNK) ||
+			 fstatat(dirfd(dir), de->d_name, &st, 0) != 0 ||
+			 !S_ISREG(st.st_mode)))
 			continue;
 		if (e.parsed.kind == MIGFILE_UNRECOGNIZED)
 			ereport(ERROR,
@@ -985,6 +1052,7 @@ smig_load_dir(PG_FUNCTION_ARGS)
 		e.version = pnstrdup(e.parsed.version, e.parsed.version_len);
 		e.name = pnstrdup(e.parsed.name, e.parsed.name_len);
 		e.key = version_key_or_error(e.version);
+		e.text = read_migration_file(dirfd(dir), path, e.file);
 		if (nentries == cap)
 		{
 			cap *= 2;
@@ -1030,8 +1098,8 @@ smig_load_dir(PG_FUNCTION_ARGS)
 		it->file = up->file;
 		it->in.version = up->version;
 		it->in.name = up->name;
-		it->in.up_sql = read_migration_file(path, up->file);
-		it->in.down_sql = down ? read_migration_file(path, down->file) : NULL;
+		it->in.up_sql = up->text;
+		it->in.down_sql = down ? down->text : NULL;
 		it->in.baseline = up->parsed.kind == MIGFILE_BASELINE;
 		i = j;
 	}
