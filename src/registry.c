@@ -421,7 +421,9 @@ prepare_row(PreparedMigration *pm)
 	appendStringInfoChar(&opts, '}');
 	if (in->options)
 		check_options(in->options, in->version, &option_run_as);
-	pm->opts = opts.data;
+	/* a copy of its size: a bulk call builds one per file */
+	pm->opts = pstrdup(opts.data);
+	pfree(opts.data);
 	if (strcmp(pm->opts, "{\"_\": 0}") == 0)
 		pm->opts_final = NULL;
 	else
