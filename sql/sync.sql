@@ -60,6 +60,11 @@ BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT smig.load_dir(:'fixtures' || '/sync_renamed', false) AS loaded;
 ROLLBACK;
 
+-- a file larger than the first read buffer is read whole
+SELECT smig.load_dir(:'fixtures' || '/big', false) AS loaded;
+SELECT length(up_sql), checksum = smig.checksum(pg_read_file(:'fixtures' || '/big/V1__big.sql')) AS checksum_ok
+  FROM smig.migration WHERE version = '1';
+
 /*---- register_many: the bulk path ----*/
 DROP EXTENSION smig CASCADE;
 CREATE EXTENSION smig;

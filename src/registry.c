@@ -902,24 +902,32 @@ direntry_cmp(const void *a, const void *b)
 	return strcmp(x->file, y->file);
 }
 
+/* A buffer reused for every file a load_dir() call reads. */
+typedef struct ReadBuffer
+{
+	char	   *data;
+	size_t		cap;
+} ReadBuffer;
+
 /*
  * The whole file as a NUL-terminated string, checked to be valid text.
- * It is opened relative to the directory (dfd), so the kernel looks up one
- * name rather than the whole path, and read in one piece: a start-up
- * check reads every file each time.  Nothing is allocated while the file
- * is open, so no error can leak its descriptor.
+ * A start-up check reads every file each time, so this costs three system
+ * calls: the file is opened relative to the directory (dfd, so the kernel
+ * looks up one name rather than the whole path), read into rb (a read
+ * shorter than asked for is the end of a regular file), and closed.
+ * Nothing that could raise an error runs while the file is open, so no
+ * error can leak its descriptor.
  */
 static char *
-read_migration_file(int dfd, const char *dir, const char *file)
+read_migration_file(int dfd, const char *dir, const char *file,
+					ReadBuffer *rb)
 {
 	int			fd;
-	struct stat st;
-	char	   *buf = NULL;
 	size_t		len = 0;
-	ssize_t		n = 0;
-	char		probe;
+	ssize_t		n;
 	int			save_errno = 0;
 	bool		too_large = false;
+	char	   *text;
 
 	ReserveExternalFD();
 	fd = openat(dfd, file, O_RDONLY | PG_BINARY | O_CLOEXEC);
@@ -932,26 +940,37 @@ read_migration_file(int dfd, const char *dir, const char *file)
 				(errcode_for_file_access(),
 				 errmsg("could not open migration file \"%s/%s\": %m", dir, file)));
 	}
-	if (fstat(fd, &st) != 0)
-		save_errno = errno;
-	else if ((Size) st.st_size >= MaxAllocSize)
-		too_large = true;
-	else if ((buf = MemoryContextAllocExtended(CurrentMemoryContext,
-											   st.st_size + 1,
-											   MCXT_ALLOC_NO_OOM)) == NULL)
-		too_large = true;
-	else
+	for (;;)
 	{
-		while (len < (size_t) st.st_size &&
-			   (n = read(fd, buf + len, st.st_size - len)) > 0)
-			len += n;
-		/* a file that grew while being read is read again by the next call */
-		if (n >= 0 && len == (size_t) st.st_size)
-			n = read(fd, &probe, 1);
+		if (len == rb->cap)
+		{
+			char	   *bigger = NULL;
+
+			if (rb->cap * 2 < MaxAllocSize)
+				bigger = MemoryContextAllocExtended(CurrentMemoryContext,
+													rb->cap * 2,
+													MCXT_ALLOC_NO_OOM);
+			if (bigger == NULL)
+			{
+				too_large = true;
+				break;
+			}
+			memcpy(bigger, rb->data, len);
+			pfree(rb->data);
+			rb->data = bigger;
+			rb->cap *= 2;
+		}
+		n = read(fd, rb->data + len, rb->cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
+		{
 			save_errno = errno;
-		else if (n > 0)
-			too_large = true;
+			break;
+		}
+		len += n;
+		if (n == 0 || len < rb->cap)
+			break;
 	}
 	close(fd);
 	ReleaseExternalFD();
@@ -965,17 +984,18 @@ read_migration_file(int dfd, const char *dir, const char *file)
 	if (too_large)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("could not read migration file \"%s/%s\"", dir, file),
-				 errdetail("The file is too large, or it grew while it was being read.")));
-	buf[len] = '\0';
+				 errmsg("migration file \"%s/%s\" is too large", dir, file)));
 
-	if (memchr(buf, '\0', len) != NULL ||
-		!pg_verifymbstr(buf, len, true))
+	if (memchr(rb->data, '\0', len) != NULL ||
+		!pg_verifymbstr(rb->data, len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg("migration file \"%s/%s\" is not valid text in encoding \"%s\"",
 						dir, file, GetDatabaseEncodingName())));
-	return buf;
+	text = palloc(len + 1);
+	memcpy(text, rb->data, len);
+	text[len] = '\0';
+	return text;
 }
 
 /*
@@ -999,6 +1019,7 @@ smig_load_dir(PG_FUNCTION_ARGS)
 	int			cap = 64;
 	BulkItem   *items;
 	int			nitems = 0;
+	ReadBuffer	rb;
 	List	   *outcomes;
 	int			changed = 0;
 	int			i;
@@ -1028,6 +1049,8 @@ smig_load_dir(PG_FUNCTION_ARGS)
 				 errmsg("could not open migration directory \"%s\": %m", path)));
 
 	entries = palloc(cap * sizeof(DirEntry));
+	rb.cap = 65536;
+	rb.data = palloc(rb.cap);
 	while ((de = ReadDir(dir, path)) != NULL)
 	{
 		DirEntry	e = {0};
@@ -1054,7 +1077,7 @@ smig_load_dir(PG_FUNCTION_ARGS)
 		e.version = pnstrdup(e.parsed.version, e.parsed.version_len);
 		e.name = pnstrdup(e.parsed.name, e.parsed.name_len);
 		e.key = version_key_or_error(e.version);
-		e.text = read_migration_file(dirfd(dir), path, e.file);
+		e.text = read_migration_file(dirfd(dir), path, e.file, &rb);
 		if (nentries == cap)
 		{
 			cap *= 2;
