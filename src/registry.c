@@ -1,6 +1,7 @@
 /*-------------------------------------------------------------------------
  * registry.c
- *	  smig.register and smig.load_dir: validation and upsert of migrations.
+ *	  smig.register, smig.register_many and smig.load_dir: validation and
+ *	  upsert of migrations.
  *
  * The registry holds what the migration files say now.  Everything a
  * migration could get wrong that can be seen without running it is
@@ -13,7 +14,11 @@
  * the up section's first line is kept in the options as "up_line", so
  * that the runner reports lines the same way.
  *
- * smig.unregister takes back a migration that is not applied.
+ * smig.load_dir and smig.register_many register many migrations in one
+ * call, lexing only the new or changed ones, and by default synchronise:
+ * registrations that are not in the call are dropped (see "bulk
+ * registration" below).  smig.unregister takes back a migration that is
+ * not applied.
  *
  * Changing the up script of an applied migration is allowed (the registry
  * follows the files) but makes the migration "modified": a WARNING says
@@ -567,9 +572,11 @@ smig_register(PG_FUNCTION_ARGS)
  * per statement lexed: every migration is built as the registry would
  * store it (sections split, directives read, roles resolved, checksum),
  * one query compares them all with the registry, and only new or changed
- * ones are lexed (registry_check) and written.  "Unchanged" means exactly
- * what registry_write's ON CONFLICT ... WHERE means: the same version,
- * name, scripts, checksum, options, author and run-as role.
+ * ones are lexed (registry_check) and written.  "Unchanged" means the
+ * same version, name, up script checksum, down script, options, author
+ * and run-as role (registry_write also compares the up text, so a change
+ * the checksum ignores, such as line ends, is no change here but is one
+ * for smig.register).
  *
  * When synchronising, the registry then becomes what the files say: a
  * registration without a file is dropped -- a pending one with a NOTICE,
