@@ -14,8 +14,16 @@
 #     off, as a ratio (target <= 1.10); and, since that wall-clock ratio is
 #     noisy here, the same comparison in instructions executed by the
 #     backend (valgrind --tool=callgrind, deterministic) on 200 migrations.
+#  5. the start-up check as applications run it, finding nothing new, as one
+#     psql process against `psql -c 'SELECT 1'` (targets 1.30x at 1,000
+#     files, 2.50x at 10,000): `SELECT smig.load_dir(dir); SELECT
+#     smig.upgrade_head()`, and the bulk path, a client that sends the
+#     files itself: `smig.register_many(<the files as JSON>)` and
+#     `upgrade_head()` (psql -f of a prepared file: two statements).
 # Needs root or sudo the first time (packages, make install).  RUNS=N sets
-# round count of part 1 and 10x the run count of part 2 (default 5).
+# round count of part 1 and 10x the run count of parts 2 and 5 (default
+# 5).  PARTS="2 5" runs only those parts (default: all); STARTUP_N="1000
+# 10000" sets the directory sizes of part 5.
 #
 # The server's data directory is on tmpfs (/dev/shm; BENCH_DIR= overrides)
 # with fsync off and a checkpoint before every timed run: both sides do the
@@ -31,6 +39,9 @@ build_install
 trap cleanup_dirs EXIT
 RUNS=${RUNS:-5}
 N=${N:-1000}
+PARTS=${PARTS:-1 2 4 5}
+STARTUP_N=${STARTUP_N:-1000 10000}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 BENCH_DIR=${BENCH_DIR:-$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )}
 make_pg_dir B bench "$BENCH_DIR"
@@ -54,6 +65,7 @@ done
 cat "$B"/migrations/*.sql > "$B/all.sql"
 chown -R postgres: "$B"
 
+if part 1; then
 echo "== 1. applying $N migrations from empty ($RUNS rounds, the three commands interleaved)"
 # Each round runs the three commands in a rotated order, each on a fresh
 # database prepared (untimed) just before it, after a checkpoint: drift in
@@ -96,7 +108,9 @@ for k in 0 1 2; do
         "$(echo 'psql -1 -f all.sql|smig.upgrade_head()|smig.upgrade_head(), smig.audit off' | cut -d'|' -f$((k + 1)))" \
         "$(stat_of $k median)" "$(stat_of $k min)"
 done
+fi
 
+if part 2; then
 echo "== 2. upgrade_head() with 10,000 applied, none pending"
 $PSQL -d postgres -c 'CREATE DATABASE b_noop' >/dev/null 2>&1 || true
 as_postgres $PSQL -d b_noop -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
@@ -117,7 +131,44 @@ as_postgres $PSQL -d b_noop -At -c "
 as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-csv "$B/noop.csv" \
     -n "psql -c 'SELECT 1'" "$PSQL -d b_noop -c 'SELECT 1'" \
     -n "psql -c 'SELECT smig.upgrade_head()'" "$PSQL -d b_noop -c 'SELECT count(*) FROM smig.upgrade_head()'"
+fi
 
+if part 5; then
+echo "== 5. the start-up check, nothing new (directories of $STARTUP_N files)"
+for n in $STARTUP_N; do
+    d="$B/startup_$n"
+    mkdir -p "$d"
+    for i in $(seq 1 "$n"); do
+        {
+            echo "-- step $i of the start-up benchmark: a small migration of about"
+            echo "-- the size of part 1's, cheap to apply"
+            echo "SELECT $i AS step, 'bench_$i' AS name;"
+            echo "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'bench_$i';"
+        } > "$d/V${i}__step_$i.sql"
+    done
+    chown -R postgres: "$d"
+    as_postgres $PSQL -d postgres -c "CREATE DATABASE b_start_$n" >/dev/null
+    as_postgres $PSQL -d "b_start_$n" -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
+        -c "SELECT smig.load_dir('$d')" -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
+    # what a client that sends the files itself would send: one JSON array
+    {
+        printf 'SELECT count(*) FROM smig.register_many($smig_json$'
+        as_postgres $PSQL -d "b_start_$n" -At -c "SELECT jsonb_agg(jsonb_build_object(
+            'version', version, 'name', name, 'up_sql', up_sql) ORDER BY version_key) FROM smig.migration"
+        printf '$smig_json$);\nSELECT count(*) FROM smig.upgrade_head();\n'
+    } > "$B/startup_$n.sql"
+    chown postgres: "$B/startup_$n.sql"
+    test "$(as_postgres $PSQL -d "b_start_$n" -At -f "$B/startup_$n.sql" | tr '\n' ' ')" = "0 0 " ||
+        { echo "the bulk path found something new at $n files" >&2; exit 1; }
+    as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-csv "$B/startup_$n.csv" \
+        -n "psql -c 'SELECT 1'" "$PSQL -d b_start_$n -c 'SELECT 1'" \
+        -n "load_dir + upgrade_head ($n files)" \
+        "$PSQL -d b_start_$n -c \"SELECT smig.load_dir('$d'); SELECT count(*) FROM smig.upgrade_head()\"" \
+        -n "register_many + upgrade_head ($n files)" "$PSQL -d b_start_$n -f $B/startup_$n.sql"
+done
+fi
+
+if part 4; then
 echo "== 4. audit overhead in instructions (callgrind, 200 migrations)"
 make_pg_dir V callgrind "$BENCH_DIR"
 mkdir -p "$V/m200" "$V/cg"
@@ -140,30 +191,48 @@ for mode in on off; do
     IR[$mode]=$(callgrind_annotate "$V/cg/cg.$pid" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
 done
 as_postgres "$PGBIN/pg_ctl" -D "$V/data" -m immediate stop >/dev/null 2>&1 || true
+fi
 
 # median of command $2 (0-based) in hyperfine's CSV export $1.  (Noise on a
 # shared machine only adds time, so for the apply runs the best run is
 # printed too: the better estimate of a command's own cost.)
 median() { awk -F, -v row="$(($2 + 2))" 'NR == row { print $4 }' "$1"; }
+echo
+echo "== results (medians of one run, and ratios of the best runs; the machine is shared, so read ratios)"
+if part 1; then
 PSQL_T=$(stat_of 0 median)
 SMIG_T=$(stat_of 1 median)
 NOAUDIT_T=$(stat_of 2 median)
 PSQL_MIN=$(stat_of 0 min)
 SMIG_MIN=$(stat_of 1 min)
 NOAUDIT_MIN=$(stat_of 2 min)
+awk -v p="$PSQL_T" -v s="$SMIG_T" -v pm="$PSQL_MIN" -v sm="$SMIG_MIN" -v n="$N" 'BEGIN {
+    printf "apply %d migrations: psql -1 -f %.3f s, upgrade_head() %.3f s, ratio %.3f (best runs: %.3f) (target <= 1.05)\n", n, p, s, s / p, sm / pm }'
+fi
+if part 2; then
 SEL1_T=$(median "$B/noop.csv" 0)
 NOOP_T=$(median "$B/noop.csv" 1)
 NOOP_MS=$(sed -n 's/.*noop_ms \([0-9.]*\).*/\1/p' "$B/server_times.txt")
 VERIFY_MS=$(sed -n 's/.*verify_ms \([0-9.]*\).*/\1/p' "$B/server_times.txt")
-echo
-echo "== results (medians of one run, and ratios of the best runs; the machine is shared, so read ratios)"
-awk -v p="$PSQL_T" -v s="$SMIG_T" -v pm="$PSQL_MIN" -v sm="$SMIG_MIN" -v n="$N" 'BEGIN {
-    printf "apply %d migrations: psql -1 -f %.3f s, upgrade_head() %.3f s, ratio %.3f (best runs: %.3f) (target <= 1.05)\n", n, p, s, s / p, sm / pm }'
 echo "upgrade_head() no-op with 10,000 applied, in the server: ${NOOP_MS} ms (target < 5 ms)"
 awk -v a="$SEL1_T" -v b="$NOOP_T" 'BEGIN {
     printf "no-op as a psql process: %.1f ms vs SELECT 1 %.1f ms, ratio %.3f (target <= 1.10)\n", b * 1000, a * 1000, b / a }'
 echo "verify_checksum() over 10,000 migrations: ${VERIFY_MS} ms (target < 50 ms)"
+fi
+if part 1; then
 awk -v on="$SMIG_T" -v off="$NOAUDIT_T" -v onm="$SMIG_MIN" -v offm="$NOAUDIT_MIN" -v n="$N" 'BEGIN {
     printf "audit overhead on %d migrations, wall clock: audit on %.3f s, off %.3f s, ratio %.3f (best runs: %.3f) (target <= 1.10)\n", n, on, off, on / off, onm / offm }'
+fi
+if part 4; then
 awk -v on="${IR[on]}" -v off="${IR[off]}" 'BEGIN {
     printf "audit overhead on 200 migrations, instructions: on %.0f M, off %.0f M, ratio %.3f (target <= 1.10)\n", on / 1e6, off / 1e6, on / off }'
+fi
+if part 5; then
+for n in $STARTUP_N; do
+    awk -v a="$(median "$B/startup_$n.csv" 0)" -v b="$(median "$B/startup_$n.csv" 1)" \
+        -v c="$(median "$B/startup_$n.csv" 2)" -v n="$n" 'BEGIN {
+        printf "start-up check, nothing new, %d files: SELECT 1 %.1f ms, load_dir + upgrade_head %.1f ms (ratio %.3f), register_many + upgrade_head %.1f ms (ratio %.3f)\n",
+            n, a * 1000, b * 1000, b / a, c * 1000, c / a }'
+done
+echo "(start-up targets: 1.30x at 1,000 files, 2.50x at 10,000)"
+fi

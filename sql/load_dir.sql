@@ -39,7 +39,7 @@ SELECT count(*) AS registered FROM smig.migration;
 -- reading server files needs pg_read_server_files
 CREATE ROLE regress_reader;
 GRANT USAGE ON SCHEMA smig TO regress_reader;
-GRANT EXECUTE ON FUNCTION smig.load_dir(text) TO regress_reader;
+GRANT EXECUTE ON FUNCTION smig.load_dir(text, boolean) TO regress_reader;
 SET ROLE regress_reader;
 SELECT pg_temp.try(format('SELECT smig.load_dir(%L)', :'fixtures' || '/conventions'));
 RESET ROLE;

@@ -178,6 +178,46 @@ BEGIN
 END
 $$;
 
+/*---- start-up check (issues 11, 19) ----*/
+
+-- load_dir() synchronises: a second argument, sync (default true), so it
+-- is dropped and created again; whoever had EXECUTE on load_dir(text)
+-- keeps it on load_dir(text, boolean).
+SELECT pg_catalog.set_config('smig_upgrade.load_dir_grantees',
+       coalesce(pg_catalog.string_agg(a.grantee::regrole::text, ','), ''), true)
+  FROM pg_catalog.pg_proc p,
+       pg_catalog.aclexplode(p.proacl) a
+ WHERE p.oid = 'smig.load_dir(text)'::pg_catalog.regprocedure
+   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0
+   AND a.grantee <> p.proowner;
+DROP FUNCTION smig.load_dir(text);
+CREATE FUNCTION smig.load_dir(path text, sync boolean DEFAULT true) RETURNS integer
+AS 'MODULE_PATHNAME', 'smig_load_dir'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.load_dir(text, boolean) IS
+    'Make the registry what a server directory says (sync => false: only add); returns how many registrations were added, changed or dropped.';
+REVOKE ALL ON FUNCTION smig.load_dir(text, boolean) FROM PUBLIC;
+DO $$
+DECLARE
+    g text;
+BEGIN
+    FOR g IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
+                 pg_catalog.current_setting('smig_upgrade.load_dir_grantees'), ','))
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.load_dir(text, boolean) TO %s', g);
+    END LOOP;
+END
+$$;
+
+-- The bulk path for clients that send the files themselves.
+CREATE FUNCTION smig.register_many(migrations jsonb, sync boolean DEFAULT true)
+RETURNS TABLE (version text, name text, result text)
+AS 'MODULE_PATHNAME', 'smig_register_many'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.register_many(jsonb, boolean) IS
+    'Register a list of migrations as the caller, lexing only new or changed ones (sync => true: drop the rest); returns what changed.';
+REVOKE ALL ON FUNCTION smig.register_many(jsonb, boolean) FROM PUBLIC;
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  */

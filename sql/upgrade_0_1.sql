@@ -32,6 +32,7 @@ CREATE ROLE regress_up_deployer;
 GRANT USAGE ON SCHEMA smig TO regress_up_deployer;
 GRANT EXECUTE ON FUNCTION smig.status(), smig.upgrade_head(),
     smig.register(text, text, text, text, jsonb) TO regress_up_deployer;
+GRANT EXECUTE ON FUNCTION smig.load_dir(text) TO regress_up_deployer;
 CREATE TEMP TABLE before (migrations bigint, history bigint, applied bigint, ddl_log bigint);
 INSERT INTO before
 SELECT (SELECT count(*) FROM smig.migration) AS migrations,
@@ -65,6 +66,8 @@ RESET ROLE;
 SELECT count(*) AS problems FROM smig.verify_checksum();
 -- the deployer keeps EXECUTE on status(), which 0.2 re-created
 SELECT has_function_privilege('regress_up_deployer', 'smig.status()', 'EXECUTE') AS deployer_keeps_status;
+-- and on load_dir(), which gained its sync argument
+SELECT has_function_privilege('regress_up_deployer', 'smig.load_dir(text, boolean)', 'EXECUTE') AS deployer_keeps_load_dir;
 SET ROLE regress_up_deployer;
 SELECT version, state FROM smig.status();
 RESET ROLE;

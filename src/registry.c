@@ -1,6 +1,7 @@
 /*-------------------------------------------------------------------------
  * registry.c
- *	  smig.register and smig.load_dir: validation and upsert of migrations.
+ *	  smig.register, smig.register_many and smig.load_dir: validation and
+ *	  upsert of migrations.
  *
  * The registry holds what the migration files say now.  Everything a
  * migration could get wrong that can be seen without running it is
@@ -13,7 +14,11 @@
  * the up section's first line is kept in the options as "up_line", so
  * that the runner reports lines the same way.
  *
- * smig.unregister takes back a migration that is not applied.
+ * smig.load_dir and smig.register_many register many migrations in one
+ * call, lexing only the new or changed ones, and by default synchronise:
+ * registrations that are not in the call are dropped (see "bulk
+ * registration" below).  smig.unregister takes back a migration that is
+ * not applied.
  *
  * Changing the up script of an applied migration is allowed (the registry
  * follows the files) but makes the migration "modified": a WARNING says
@@ -22,7 +27,10 @@
  */
 #include "postgres.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -32,10 +40,12 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/tuplestore.h"
 #include "utils/varlena.h"
 
 #include "action.h"
@@ -52,6 +62,7 @@
 PG_FUNCTION_INFO_V1(smig_register);
 PG_FUNCTION_INFO_V1(smig_load_dir);
 PG_FUNCTION_INFO_V1(smig_unregister);
+PG_FUNCTION_INFO_V1(smig_register_many);
 
 /*---- validation of scripts ------------------------------------------------*/
 
@@ -358,8 +369,31 @@ resolve_run_as(const char *option, const char *directive, const char *version)
 	return GetUserNameFromId(roleid, false);
 }
 
-RegisterResult
-registry_upsert(const MigrationInput *in)
+/*
+ * A migration as the registry would store it, built in two steps before
+ * the lexing of its scripts (registry_check), so that a bulk call can
+ * compare what it built with the registry and lex only what is new or
+ * changed.
+ */
+typedef struct PreparedMigration
+{
+	const MigrationInput *in;
+	char	   *key;			/* version sort key */
+	const char *up;				/* the up script, after splitting sections */
+	const char *down;			/* the down script, or NULL */
+	int			up_line;		/* first line of each script in the text */
+	int			down_line;
+	char	   *checksum;		/* of up */
+	char	   *opts;			/* from directives: JSON with a "_" member */
+	char	   *opts_final;		/* the same without "_", or NULL for {} */
+	const char *registered_by;	/* current_user (set beforehand, or here) */
+	char	   *run_as;
+	bool		transactional;	/* runs inside a transaction (the default) */
+} PreparedMigration;
+
+/* Step 1: the version, the name, and the up and down scripts. */
+static void
+prepare_scripts(const MigrationInput *in, PreparedMigration *pm)
 {
 	const char *up = in->up_sql;
 	const char *down = in->down_sql;
@@ -371,23 +405,11 @@ registry_upsert(const MigrationInput *in)
 	const char *sect_error;
 	int			sect_line;
 	int			sections;
-	int			up_line = 1;
-	int			down_line = 1;
-	char	   *key;
-	char	   *checksum;
-	StringInfoData opts;
-	char	   *directive_run_as = NULL;
-	bool		no_transaction = false;
-	int			transactional = -1;
-	char	   *option_run_as = NULL;
-	char	   *run_as;
-	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID};
-	Datum		values[10];
-	char		nulls[11] = "          ";
-	RegisterResult result;
 
-	key = version_key_or_error(in->version);
+	pm->in = in;
+	pm->up_line = 1;
+	pm->down_line = 1;
+	pm->key = version_key_or_error(in->version);
 	args_check_name(in->name, in->version);
 
 	/* one text with -- smig:up / -- smig:down sections */
@@ -409,52 +431,99 @@ registry_upsert(const MigrationInput *in)
 		up = pnstrdup(in->up_sql + us, ue - us);
 		down = script_is_blank(in->up_sql + ds, de - ds)
 			? NULL : pnstrdup(in->up_sql + ds, de - ds);
-		up_line = sqllex_line_at(in->up_sql, up_len, us);
-		down_line = sqllex_line_at(in->up_sql, up_len, ds);
+		pm->up_line = sqllex_line_at(in->up_sql, up_len, us);
+		pm->down_line = sqllex_line_at(in->up_sql, up_len, ds);
 	}
+	pm->up = up;
+	pm->down = down;
+}
 
-	check_script(up, "up", in->version, up_line);
-	if (down)
-		check_script(down, "down", in->version, down_line);
+/*
+ * Lex the scripts (after prepare_row): what a migration cannot run is
+ * refused here.
+ */
+static void
+registry_check(const PreparedMigration *pm)
+{
+	check_script(pm->up, "up", pm->in->version, pm->up_line);
+	if (pm->down)
+		check_script(pm->down, "down", pm->in->version, pm->down_line);
+	if (pm->transactional)
+	{
+		check_transactional(pm->up, "up", pm->in->version, pm->up_line);
+		if (pm->down)
+			check_transactional(pm->down, "down", pm->in->version, pm->down_line);
+	}
+}
+
+/* Step 2: options, directives, the roles, and the checksum. */
+static void
+prepare_row(PreparedMigration *pm)
+{
+	const MigrationInput *in = pm->in;
+	StringInfoData opts;
+	char	   *directive_run_as = NULL;
+	char	   *option_run_as = NULL;
+	bool		no_transaction = false;
+	int			transactional = -1;
 
 	initStringInfo(&opts);
 	appendStringInfoString(&opts, "{\"_\": 0");
 	if (in->baseline)
 		appendStringInfoString(&opts, ", \"baseline\": true");
-	if (up_line > 1)
-		appendStringInfo(&opts, ", \"up_line\": %d", up_line);
+	if (pm->up_line > 1)
+		appendStringInfo(&opts, ", \"up_line\": %d", pm->up_line);
 	read_directives(in->up_sql, in->version, &opts, &directive_run_as,
 					&no_transaction);
 	appendStringInfoChar(&opts, '}');
 	if (in->options)
 		check_options(in->options, in->version, &option_run_as,
 					  &transactional);
-	if (transactional < 0)
-		transactional = no_transaction ? 0 : 1;
-	if (transactional)
-	{
-		check_transactional(up, "up", in->version, up_line);
-		if (down)
-			check_transactional(down, "down", in->version, down_line);
-	}
-	run_as = resolve_run_as(option_run_as, directive_run_as, in->version);
+	pm->transactional = transactional < 0 ? !no_transaction : transactional == 1;
+	/* a copy of its size: a bulk call builds one per file */
+	pm->opts = pstrdup(opts.data);
+	pfree(opts.data);
+	if (strcmp(pm->opts, "{\"_\": 0}") == 0)
+		pm->opts_final = NULL;
+	else
+		pm->opts_final = psprintf("{%s", pm->opts + strlen("{\"_\": 0, "));
+	if (pm->registered_by == NULL)
+		pm->registered_by = GetUserNameFromId(GetUserId(), false);
+	pm->run_as = (option_run_as == NULL && directive_run_as == NULL)
+		? pstrdup(pm->registered_by)
+		: resolve_run_as(option_run_as, directive_run_as, in->version);
+	pm->checksum = checksum_sql(pm->up, strlen(pm->up));
+}
 
-	checksum = checksum_sql(up, strlen(up));
+/* Step 3: the upsert (after registry_check). */
+static RegisterResult
+registry_write(const PreparedMigration *pm)
+{
+	const MigrationInput *in = pm->in;
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID};
+	Datum		values[10];
+	char		nulls[11] = "          ";
+	RegisterResult result;
 
-	values[0] = CStringGetTextDatum(key);
+	values[0] = CStringGetTextDatum(pm->key);
 	values[1] = CStringGetTextDatum(in->version);
 	values[2] = CStringGetTextDatum(in->name);
-	values[3] = CStringGetTextDatum(up);
-	values[4] = text_datum_or_null(down);
-	nulls[4] = down ? ' ' : 'n';
-	values[5] = CStringGetTextDatum(checksum);
-	values[6] = CStringGetTextDatum(opts.data);
+	values[3] = CStringGetTextDatum(pm->up);
+	values[4] = text_datum_or_null(pm->down);
+	nulls[4] = pm->down ? ' ' : 'n';
+	values[5] = CStringGetTextDatum(pm->checksum);
+	values[6] = CStringGetTextDatum(pm->opts);
 	values[7] = in->options ? JsonbPGetDatum(in->options) : (Datum) 0;
 	nulls[7] = in->options ? ' ' : 'n';
-	values[8] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
-	values[9] = CStringGetTextDatum(run_as);
+	values[8] = CStringGetTextDatum(pm->registered_by);
+	values[9] = CStringGetTextDatum(pm->run_as);
 
-	/* who registered it and as whom it runs are part of what changed */
+	/*
+	 * Who registered it and as whom it runs are part of what changed.  The
+	 * stored options are ($7 - '_') || ($8 - 'run_as'): registry_compare()
+	 * builds them the same way.
+	 */
 	owner_exec("INSERT INTO smig.migration AS m"
 			   " (version_key, version, name, up_sql, down_sql, checksum, options,"
 			   "  registered_by, run_as)"
@@ -484,7 +553,7 @@ registry_upsert(const MigrationInput *in)
 	{
 		char	   *applied_checksum = spi_text(0, 2);
 
-		if (applied_checksum && strcmp(applied_checksum, checksum) != 0)
+		if (applied_checksum && strcmp(applied_checksum, pm->checksum) != 0)
 			ereport(WARNING,
 					(errmsg("applied migration \"%s\" (\"%s\") is now modified",
 							in->version, in->name),
@@ -492,6 +561,17 @@ registry_upsert(const MigrationInput *in)
 					 errhint("smig.upgrade_head() refuses to run until the original text is restored or SELECT smig.repair() accepts the change.")));
 	}
 	return result;
+}
+
+RegisterResult
+registry_upsert(const MigrationInput *in)
+{
+	PreparedMigration pm = {0};
+
+	prepare_scripts(in, &pm);
+	prepare_row(&pm);
+	registry_check(&pm);
+	return registry_write(&pm);
 }
 
 static const char *
@@ -539,6 +619,321 @@ smig_register(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(register_result_name(result)));
 }
 
+/*---- bulk registration: load_dir and register_many --------------------------
+ *
+ * A start-up check registers every file each time, and almost always
+ * finds nothing new.  So the cost is per file read and checksummed, not
+ * per statement lexed: every migration is built as the registry would
+ * store it (sections split, directives read, roles resolved, checksum),
+ * one query compares them all with the registry, and only new or changed
+ * ones are lexed (registry_check) and written.  "Unchanged" means the
+ * same version, name, up script checksum, down script, options, author
+ * and run-as role (registry_write also compares the up text, so a change
+ * the checksum ignores, such as line ends, is no change here but is one
+ * for smig.register).
+ *
+ * When synchronising, the registry then becomes what the files say: a
+ * registration without a file is dropped -- a pending one with a NOTICE,
+ * an applied one with a WARNING (it is then "missing").  Only a
+ * registration the caller could have made is dropped: one whose run-as
+ * role the caller is a member of.  Others' registrations are kept (a
+ * NOTICE says so); the caller could not apply them anyway, since applying
+ * needs the same membership.  Dropping takes the deploy lock first
+ * (action_begin), so a registration being applied by a concurrent upgrade
+ * cannot vanish under it, and it is refused from inside a migration.
+ */
+
+typedef struct BulkItem
+{
+	MigrationInput in;
+	const char *file;			/* the file, for error context; or NULL */
+	PreparedMigration pm;
+} BulkItem;
+
+/* What a bulk call did to one version (smig.register_many's rows). */
+typedef struct BulkOutcome
+{
+	char	   *version;
+	char	   *name;
+	const char *result;			/* new, changed, unregistered, missing */
+} BulkOutcome;
+
+/* Error context: which file was being registered (its name escaped). */
+static void
+bulk_file_error_callback(void *arg)
+{
+	errcontext("migration file \"%s\"",
+			   args_escape((const char *) arg, MAXPGPATH));
+}
+
+static void
+push_file_context(ErrorContextCallback *cb, const char *file)
+{
+	cb->callback = bulk_file_error_callback;
+	cb->arg = (void *) file;
+	cb->previous = error_context_stack;
+	if (file)
+		error_context_stack = cb;
+}
+
+static void
+pop_file_context(ErrorContextCallback *cb, const char *file)
+{
+	if (file)
+		error_context_stack = cb->previous;
+}
+
+/* A one-dimensional array of n Datums of type typid (text or jsonb). */
+static Datum
+varlena_array(Datum *values, bool *nulls, int n, Oid typid)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(typid));
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs,
+											  typid, -1, false, TYPALIGN_INT));
+}
+
+/* A row of registry_compare's result. */
+typedef struct CompareRow
+{
+	int			item;			/* index into items, or -1: no file */
+	char	   *key;
+	char	   *version;
+	char	   *name;
+	char	   *run_as;
+} CompareRow;
+
+/*
+ * The one query: every item that is new or differs from its registry row,
+ * and (when sync) every registry row without an item, in version order.
+ */
+static CompareRow *
+registry_compare(BulkItem *items, int n, bool sync, int *nrows)
+{
+	Oid			types[10] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
+	TEXTARRAYOID, TEXTOID, BOOLOID};
+	Datum		values[10];
+	Datum	   *col[8];
+	bool	   *colnull[8];
+	CompareRow *rows;
+	int			c;
+	int			i;
+	uint64		r;
+
+	for (c = 0; c < 8; c++)
+	{
+		col[c] = palloc0(Max(n, 1) * sizeof(Datum));
+		colnull[c] = palloc0(Max(n, 1) * sizeof(bool));
+	}
+	for (i = 0; i < n; i++)
+	{
+		PreparedMigration *pm = &items[i].pm;
+
+		col[0][i] = CStringGetTextDatum(pm->key);
+		col[1][i] = CStringGetTextDatum(pm->in->version);
+		col[2][i] = CStringGetTextDatum(pm->in->name);
+		col[3][i] = CStringGetTextDatum(pm->checksum);
+		colnull[4][i] = pm->down == NULL;
+		col[4][i] = text_datum_or_null(pm->down);
+		colnull[5][i] = pm->opts_final == NULL;
+		col[5][i] = text_datum_or_null(pm->opts_final);
+		colnull[6][i] = pm->in->options == NULL;
+		col[6][i] = pm->in->options ? JsonbPGetDatum(pm->in->options) : (Datum) 0;
+		col[7][i] = CStringGetTextDatum(pm->run_as);
+	}
+	for (c = 0; c < 8; c++)
+		values[c] = varlena_array(col[c], colnull[c], n,
+								  c == 6 ? JSONBOID : TEXTOID);
+	values[8] = CStringGetTextDatum(n > 0 ? items[0].pm.registered_by
+									: GetUserNameFromId(GetUserId(), false));
+	values[9] = BoolGetDatum(sync);
+
+	/*
+	 * Unchanged means: the same version, name, checksum (of the up script,
+	 * so a change the checksum ignores, such as line ends, is no change),
+	 * down script, options, author and run-as role.  The stored options
+	 * are (directives - '_') || (explicit - 'run_as'), as registry_write
+	 * stores them.
+	 */
+	owner_exec("SELECT f.i, m.version_key, m.version, m.name, m.run_as"
+			   " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+			   "   $6::text[], $7::jsonb[], $8::text[])"
+			   "  WITH ORDINALITY AS f(key, version, name, checksum, down_sql,"
+			   "   opts, xopts, run_as, i)"
+			   " FULL JOIN smig.migration m ON m.version_key = f.key COLLATE \"C\""
+			   " WHERE CASE WHEN f.i IS NULL THEN $10"
+			   "  WHEN m.version_key IS NULL THEN true"
+			   "  ELSE (m.version, m.name, m.checksum, m.down_sql, m.options,"
+			   "   m.registered_by, m.run_as)"
+			   "   IS DISTINCT FROM (f.version, f.name, f.checksum, f.down_sql,"
+			   "   CASE WHEN f.xopts IS NULL THEN coalesce(f.opts::jsonb, '{}'::jsonb)"
+			   "    ELSE coalesce(f.opts::jsonb, '{}'::jsonb) || (f.xopts - 'run_as') END,"
+			   "   $9::name, f.run_as::name) END"
+			   " ORDER BY coalesce(f.key COLLATE \"C\", m.version_key)",
+			   10, types, values, NULL, SPI_OK_SELECT);
+
+	rows = palloc0(Max(SPI_processed, 1) * sizeof(CompareRow));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		char	   *idx = spi_text(r, 1);
+
+		rows[r].item = idx ? (int) strtol(idx, NULL, 10) - 1 : -1;
+		rows[r].key = spi_text(r, 2);
+		rows[r].version = spi_text(r, 3);
+		rows[r].name = spi_text(r, 4);
+		rows[r].run_as = spi_text(r, 5);
+	}
+	*nrows = (int) SPI_processed;
+	return rows;
+}
+
+/*
+ * May the caller drop this registration?  Only if it could have made it:
+ * it is a member of the run-as role (superusers are members of every
+ * role).  A 0.1 registration (no run-as role) or one whose role is gone
+ * only a superuser may drop.
+ */
+static bool
+may_drop_registration(const CompareRow *row)
+{
+	Oid			roleid;
+
+	if (row->run_as == NULL)
+		return superuser();
+	roleid = get_role_oid(row->run_as, true);
+	if (!OidIsValid(roleid))
+		return superuser();
+	return is_member_of_role(GetUserId(), roleid);
+}
+
+/* Drop one registration whose file is gone; false if it was kept. */
+static bool
+drop_registration(const CompareRow *row, List **outcomes)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	bool		applied;
+	BulkOutcome *o;
+
+	if (!may_drop_registration(row))
+	{
+		ereport(NOTICE,
+				(errmsg("kept migration \"%s\" (\"%s\") of role \"%s\"",
+						row->version, row->name,
+						row->run_as ? row->run_as : "?"),
+				 errdetail("Its file is gone, but role \"%s\" is not a member of the role it runs as.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("A member of role \"%s\" can take it back with smig.unregister().",
+						 row->run_as ? row->run_as : "?")));
+		return false;
+	}
+
+	values[0] = CStringGetTextDatum(row->key);
+	owner_exec("DELETE FROM smig.migration m WHERE m.version_key = $1"
+			   " RETURNING EXISTS (SELECT FROM smig.applied a"
+			   "   WHERE a.version_key = m.version_key)",
+			   1, types, values, NULL, SPI_OK_DELETE_RETURNING);
+	if (SPI_processed == 0)
+		return false;
+	applied = strcmp(spi_text(0, 1), "t") == 0;
+	if (applied)
+		ereport(WARNING,
+				(errmsg("applied migration \"%s\" (\"%s\") is now missing",
+						row->version, row->name),
+				 errdetail("Its file is gone, so it is no longer registered."),
+				 errhint("Restore the file, or undo its changes with a new migration.")));
+	else
+		ereport(NOTICE,
+				(errmsg("unregistered migration \"%s\" (\"%s\")",
+						row->version, row->name),
+				 errdetail("Its file is gone.")));
+
+	o = palloc(sizeof(BulkOutcome));
+	o->version = row->version;
+	o->name = row->name;
+	o->result = applied ? "missing" : "unregistered";
+	*outcomes = lappend(*outcomes, o);
+	return true;
+}
+
+/*
+ * Register items (SPI connected), lexing only new or changed ones; when
+ * sync, drop registrations without an item.  Items must have distinct
+ * versions.  Returns how many registrations changed; *outcomes gets a
+ * BulkOutcome for each.  The caller has called action_begin() when sync,
+ * action_check_writable() otherwise.
+ */
+static int
+registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
+{
+	CompareRow *rows;
+	int			nrows;
+	int			changed = 0;
+	int			i;
+	const char *registrant = GetUserNameFromId(GetUserId(), false);
+
+	*outcomes = NIL;
+	for (i = 0; i < n; i++)
+	{
+		ErrorContextCallback cb;
+
+		items[i].pm.registered_by = registrant;
+		push_file_context(&cb, items[i].file);
+		prepare_scripts(&items[i].in, &items[i].pm);
+		prepare_row(&items[i].pm);
+		pop_file_context(&cb, items[i].file);
+	}
+
+	rows = registry_compare(items, n, sync, &nrows);
+
+	/* lex what is new or changed: all of it, before anything is written */
+	for (i = 0; i < nrows; i++)
+	{
+		ErrorContextCallback cb;
+
+		if (rows[i].item < 0)
+			continue;
+		push_file_context(&cb, items[rows[i].item].file);
+		registry_check(&items[rows[i].item].pm);
+		pop_file_context(&cb, items[rows[i].item].file);
+	}
+
+	/* then write and drop, in version order */
+	for (i = 0; i < nrows; i++)
+	{
+		BulkItem   *it;
+		ErrorContextCallback cb;
+		RegisterResult r;
+		BulkOutcome *o;
+
+		if (rows[i].item < 0)
+		{
+			if (drop_registration(&rows[i], outcomes))
+				changed++;
+			continue;
+		}
+		it = &items[rows[i].item];
+		push_file_context(&cb, it->file);
+		r = registry_write(&it->pm);
+		pop_file_context(&cb, it->file);
+		if (r == REGISTER_UNCHANGED)
+			continue;
+		changed++;
+		o = palloc(sizeof(BulkOutcome));
+		o->version = pstrdup(it->in.version);
+		o->name = pstrdup(it->in.name);
+		o->result = register_result_name(r);
+		*outcomes = lappend(*outcomes, o);
+	}
+	if (changed > 0)
+		summary_registry_changed();
+	return changed;
+}
+
 /*---- load_dir ---------------------------------------------------------------*/
 
 typedef struct DirEntry
@@ -548,6 +943,7 @@ typedef struct DirEntry
 	char	   *version;
 	char	   *name;
 	char	   *key;
+	char	   *text;			/* the file's contents */
 } DirEntry;
 
 /* Order by version key, ups (and baselines) before downs, then file name. */
@@ -567,60 +963,134 @@ direntry_cmp(const void *a, const void *b)
 	return strcmp(x->file, y->file);
 }
 
-/* The whole file as a NUL-terminated string, checked to be valid text. */
-static char *
-read_migration_file(const char *dir, const char *file)
+/* A buffer reused for every file a load_dir() call reads. */
+typedef struct ReadBuffer
 {
-	char	   *path = psprintf("%s/%s", dir, file);
-	FILE	   *fp = AllocateFile(path, PG_BINARY_R);
-	StringInfoData buf;
-	char		chunk[8192];
-	size_t		n;
+	char	   *data;
+	size_t		cap;
+} ReadBuffer;
 
-	if (fp == NULL)
+/*
+ * The whole file as a NUL-terminated string, checked to be valid text.
+ * A start-up check reads every file each time, so this costs three system
+ * calls: the file is opened relative to the directory (dfd, so the kernel
+ * looks up one name rather than the whole path), read into rb (a read
+ * shorter than asked for is the end of a regular file), and closed.
+ * Nothing that could raise an error runs while the file is open, so no
+ * error can leak its descriptor.
+ */
+static char *
+read_migration_file(int dfd, const char *dir, const char *file,
+					ReadBuffer *rb)
+{
+	int			fd;
+	size_t		len = 0;
+	ssize_t		n;
+	int			save_errno = 0;
+	bool		too_large = false;
+	char	   *text;
+
+	ReserveExternalFD();
+	fd = openat(dfd, file, O_RDONLY | PG_BINARY | O_CLOEXEC);
+	if (fd < 0)
+	{
+		save_errno = errno;
+		ReleaseExternalFD();
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not open migration file \"%s\": %m", path)));
-	initStringInfo(&buf);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		appendBinaryStringInfo(&buf, chunk, n);
-	if (ferror(fp))
+				 errmsg("could not open migration file \"%s/%s\": %m", dir, file)));
+	}
+	for (;;)
+	{
+		if (len == rb->cap)
+		{
+			char	   *bigger = NULL;
+
+			if (rb->cap * 2 < MaxAllocSize)
+				bigger = MemoryContextAllocExtended(CurrentMemoryContext,
+													rb->cap * 2,
+													MCXT_ALLOC_NO_OOM);
+			if (bigger == NULL)
+			{
+				too_large = true;
+				break;
+			}
+			memcpy(bigger, rb->data, len);
+			pfree(rb->data);
+			rb->data = bigger;
+			rb->cap *= 2;
+		}
+		n = read(fd, rb->data + len, rb->cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+		{
+			save_errno = errno;
+			break;
+		}
+		len += n;
+		if (n == 0 || len < rb->cap)
+			break;
+	}
+	close(fd);
+	ReleaseExternalFD();
+	if (save_errno != 0)
+	{
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not read migration file \"%s\": %m", path)));
-	FreeFile(fp);
+				 errmsg("could not read migration file \"%s/%s\": %m", dir, file)));
+	}
+	if (too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("migration file \"%s/%s\" is too large", dir, file)));
 
-	if (memchr(buf.data, '\0', buf.len) != NULL ||
-		!pg_verifymbstr(buf.data, buf.len, true))
+	if (memchr(rb->data, '\0', len) != NULL ||
+		!pg_verifymbstr(rb->data, len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("migration file \"%s\" is not valid text in encoding \"%s\"",
-						path, GetDatabaseEncodingName())));
-	return buf.data;
+				 errmsg("migration file \"%s/%s\" is not valid text in encoding \"%s\"",
+						dir, file, GetDatabaseEncodingName())));
+	text = palloc(len + 1);
+	memcpy(text, rb->data, len);
+	text[len] = '\0';
+	return text;
 }
 
-/* Error context: which file was being registered (its name escaped). */
-static void
-load_dir_error_callback(void *arg)
-{
-	errcontext("migration file \"%s\"",
-			   args_escape((const char *) arg, MAXPGPATH));
-}
-
-/* smig.load_dir(path text) returns integer */
+/*
+ * smig.load_dir(path text, sync boolean DEFAULT true) returns integer
+ *
+ * Register the migration files of a server directory; with sync, also
+ * drop the registrations whose file is gone (see registry_sync).  Returns
+ * how many registrations were added, changed or dropped.  Called through
+ * 0.1's one-argument definition (before ALTER EXTENSION smig UPDATE), it
+ * only adds, as 0.1 did.
+ */
 Datum
 smig_load_dir(PG_FUNCTION_ARGS)
 {
 	char	   *path;
+	bool		sync = false;
 	DIR		   *dir;
 	struct dirent *de;
 	DirEntry   *entries;
 	int			nentries = 0;
 	int			cap = 64;
+	BulkItem   *items;
+	int			nitems = 0;
+	ReadBuffer	rb;
+	List	   *outcomes;
 	int			changed = 0;
 	int			i;
 
 	args_require(fcinfo, 0, "path");
+	if (PG_NARGS() > 1)
+	{
+		args_require(fcinfo, 1, "sync");
+		sync = PG_GETARG_BOOL(1);
+	}
 	path = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
@@ -628,7 +1098,10 @@ smig_load_dir(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to read migration files on the server"),
 				 errdetail("Only roles with privileges of the \"pg_read_server_files\" role may use smig.load_dir()."),
 				 errhint("Register migrations with smig.register(), or with the smig client.")));
-	action_check_writable("register migrations");
+	if (sync)
+		action_begin("register migrations");
+	else
+		action_check_writable("register migrations");
 
 	dir = AllocateDir(path);
 	if (dir == NULL)
@@ -637,16 +1110,20 @@ smig_load_dir(PG_FUNCTION_ARGS)
 				 errmsg("could not open migration directory \"%s\": %m", path)));
 
 	entries = palloc(cap * sizeof(DirEntry));
+	rb.cap = 65536;
+	rb.data = palloc(rb.cap);
 	while ((de = ReadDir(dir, path)) != NULL)
 	{
 		DirEntry	e = {0};
-		char	   *full;
 		struct stat st;
 
 		if (migfile_parse(de->d_name, &e.parsed) == MIGFILE_NOT_SQL)
 			continue;
-		full = psprintf("%s/%s", path, de->d_name);
-		if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
+		/* regular files only, or links to them (stat only when unsure) */
+		if (de->d_type != DT_REG &&
+			((de->d_type != DT_UNKNOWN && de->d_type != DT_LNK) ||
+			 fstatat(dirfd(dir), de->d_name, &st, 0) != 0 ||
+			 !S_ISREG(st.st_mode)))
 			continue;
 		if (e.parsed.kind == MIGFILE_UNRECOGNIZED)
 			ereport(ERROR,
@@ -661,6 +1138,7 @@ smig_load_dir(PG_FUNCTION_ARGS)
 		e.version = pnstrdup(e.parsed.version, e.parsed.version_len);
 		e.name = pnstrdup(e.parsed.name, e.parsed.name_len);
 		e.key = version_key_or_error(e.version);
+		e.text = read_migration_file(dirfd(dir), path, e.file, &rb);
 		if (nentries == cap)
 		{
 			cap *= 2;
@@ -672,13 +1150,13 @@ smig_load_dir(PG_FUNCTION_ARGS)
 
 	qsort(entries, nentries, sizeof(DirEntry), direntry_cmp);
 
-	SPI_connect();
+	/* pair up and down files; read them */
+	items = palloc0(Max(nentries, 1) * sizeof(BulkItem));
 	for (i = 0; i < nentries;)
 	{
 		DirEntry   *up = &entries[i];
 		DirEntry   *down = NULL;
-		MigrationInput in = {0};
-		ErrorContextCallback errcb;
+		BulkItem   *it = &items[nitems++];
 		int			j = i + 1;
 
 		if (up->parsed.kind == MIGFILE_DOWN)
@@ -703,27 +1181,196 @@ smig_load_dir(PG_FUNCTION_ARGS)
 			down = &entries[j];
 		}
 
-		errcb.callback = load_dir_error_callback;
-		errcb.arg = up->file;
-		errcb.previous = error_context_stack;
-		error_context_stack = &errcb;
-
-		in.version = up->version;
-		in.name = up->name;
-		in.up_sql = read_migration_file(path, up->file);
-		in.down_sql = down ? read_migration_file(path, down->file) : NULL;
-		in.baseline = up->parsed.kind == MIGFILE_BASELINE;
-		if (registry_upsert(&in) != REGISTER_UNCHANGED)
-			changed++;
-
-		error_context_stack = errcb.previous;
+		it->file = up->file;
+		it->in.version = up->version;
+		it->in.name = up->name;
+		it->in.up_sql = up->text;
+		it->in.down_sql = down ? down->text : NULL;
+		it->in.baseline = up->parsed.kind == MIGFILE_BASELINE;
 		i = j;
 	}
-	if (changed > 0)
-		summary_registry_changed();
+
+	SPI_connect();
+	changed = registry_sync(items, nitems, sync, &outcomes);
 	SPI_finish();
 
 	PG_RETURN_INT32(changed);
+}
+
+/*---- register_many ----------------------------------------------------------*/
+
+/* A JSON string member as a C string; NULL when absent or null. */
+static char *
+json_string_member(JsonbValue *v, const char *key, int elem, bool required)
+{
+	if (v == NULL || v->type == jbvNull)
+	{
+		if (required)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("element %d of migrations has no \"%s\"", elem, key),
+					 errhint("Each element is an object with \"version\", \"name\" and \"up_sql\", and optionally \"down_sql\" and \"options\".")));
+		return NULL;
+	}
+	if (v->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" of element %d of migrations must be a JSON string",
+						key, elem)));
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* Element elem (1-based) of the migrations array, an object, as an item. */
+static void
+bulk_item_from_json(JsonbValue *obj, int elem, BulkItem *it)
+{
+	JsonbIterator *jit;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	JsonbValue *members[5] = {0};
+	static const char *const keys[5] = {"version", "name", "up_sql", "down_sql", "options"};
+	char	   *key = NULL;
+
+	if (obj->type != jbvBinary || !JsonContainerIsObject(obj->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("element %d of migrations must be a JSON object", elem)));
+
+	jit = JsonbIteratorInit(obj->val.binary.data);
+	while ((tok = JsonbIteratorNext(&jit, &v, true)) != WJB_DONE)
+	{
+		int			k;
+
+		if (tok == WJB_KEY)
+		{
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+		for (k = 0; k < 5; k++)
+			if (strcmp(key, keys[k]) == 0)
+				break;
+		if (k == 5)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unrecognized key \"%s\" in element %d of migrations",
+							key, elem),
+					 errhint("Known keys are \"version\", \"name\", \"up_sql\", \"down_sql\" and \"options\".")));
+		members[k] = palloc(sizeof(JsonbValue));
+		*members[k] = v;
+	}
+
+	it->file = NULL;
+	it->in.version = json_string_member(members[0], "version", elem, true);
+	it->in.name = json_string_member(members[1], "name", elem, true);
+	it->in.up_sql = json_string_member(members[2], "up_sql", elem, true);
+	it->in.down_sql = json_string_member(members[3], "down_sql", elem, false);
+	it->in.options = NULL;
+	if (members[4] != NULL && members[4]->type != jbvNull)
+		it->in.options = JsonbValueToJsonb(members[4]);
+}
+
+/* Order items by version key, for the duplicate check. */
+static int
+bulk_item_cmp(const void *a, const void *b)
+{
+	const BulkItem *x = *(const BulkItem *const *) a;
+	const BulkItem *y = *(const BulkItem *const *) b;
+
+	return strcmp(x->pm.key, y->pm.key);
+}
+
+/*
+ * smig.register_many(migrations jsonb, sync boolean DEFAULT true)
+ *   returns table (version text, name text, result text)
+ *
+ * The bulk path for clients that send the files themselves: one call
+ * registers a whole directory's worth as current_user, with register()'s
+ * validation and run-as rules, lexing only what is new or changed; with
+ * sync, registrations that are not in the list are dropped as load_dir()
+ * drops them.  One row per registration that changed: new, changed,
+ * unregistered (pending, dropped) or missing (applied, dropped); an
+ * unchanged start-up returns no rows.
+ */
+Datum
+smig_register_many(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *arr;
+	bool		sync;
+	JsonbIterator *jit;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	BulkItem   *items;
+	BulkItem  **sorted;
+	int			n;
+	int			i;
+	List	   *outcomes;
+	ListCell   *lc;
+	ReturnSetInfo *rsinfo;
+
+	args_require(fcinfo, 0, "migrations");
+	args_require(fcinfo, 1, "sync");
+	arr = PG_GETARG_JSONB_P(0);
+	sync = PG_GETARG_BOOL(1);
+	if (!JB_ROOT_IS_ARRAY(arr) || JB_ROOT_IS_SCALAR(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migrations must be a JSON array"),
+				 errhint("Pass an array of objects with \"version\", \"name\", \"up_sql\", and optionally \"down_sql\" and \"options\".")));
+	if (sync)
+		action_begin("register migrations");
+	else
+		action_check_writable("register migrations");
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	n = JB_ROOT_COUNT(arr);
+	items = palloc0(Max(n, 1) * sizeof(BulkItem));
+	i = 0;
+	jit = JsonbIteratorInit(&arr->root);
+	while ((tok = JsonbIteratorNext(&jit, &v, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		bulk_item_from_json(&v, i + 1, &items[i]);
+		i++;
+	}
+	n = i;
+
+	SPI_connect();
+	/* versions must be distinct: "1" and "001" are one migration */
+	for (i = 0; i < n; i++)
+		items[i].pm.key = version_key_or_error(items[i].in.version);
+	sorted = palloc(Max(n, 1) * sizeof(BulkItem *));
+	for (i = 0; i < n; i++)
+		sorted[i] = &items[i];
+	qsort(sorted, n, sizeof(BulkItem *), bulk_item_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(sorted[i - 1]->pm.key, sorted[i]->pm.key) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("migration version \"%s\" is given twice: as \"%s\" and as \"%s\"",
+							sorted[i]->in.version, sorted[i - 1]->in.version,
+							sorted[i]->in.version),
+					 errhint("Give one of them another version.")));
+
+	registry_sync(items, n, sync, &outcomes);
+	SPI_finish();
+
+	foreach(lc, outcomes)
+	{
+		BulkOutcome *o = lfirst(lc);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(o->version);
+		values[1] = CStringGetTextDatum(o->name);
+		values[2] = CStringGetTextDatum(o->result);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /*---- unregister -------------------------------------------------------------*/

@@ -44,6 +44,18 @@ is($out, '2', 'and it was applied');
 }, extra_params => ['-U', 'deploy_ops']);
 is($ret, 0, 'the second login changes objects the first one created') or diag($err);
 
+# the start-up check through the bulk path: the same files sent again by
+# the other login are unchanged (both act as smig_deployer), nothing to do
+($ret, $out, $err) = $node->psql('postgres', q{
+    SELECT count(*) FROM smig.register_many('[
+      {"version": "1", "name": "customers", "up_sql": "CREATE TABLE customers (id int PRIMARY KEY);"},
+      {"version": "2", "name": "email", "up_sql": "ALTER TABLE customers ADD COLUMN email text;"},
+      {"version": "3", "name": "index", "up_sql": "CREATE INDEX customers_email ON customers (email);"}]');
+    SELECT count(*) FROM smig.upgrade_head();
+}, extra_params => ['-U', 'deploy_ci']);
+is($ret, 0, 'a deploy login checks at start-up with register_many') or diag($err);
+is($out, "0\n0", 'and finds nothing new');
+
 is($node->safe_psql('postgres',
        q{SELECT string_agg(DISTINCT c.relowner::regrole::text, ',') FROM pg_class c
           WHERE c.relnamespace = 'app'::regnamespace}),

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION smig;
 
 SET client_min_messages = warning;
-SELECT plan(56);
+SELECT plan(57);
 
 SELECT has_schema('smig');
 SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log']);
@@ -62,7 +62,8 @@ SELECT results_eq($$SELECT object_identity, version FROM smig.ddl_log WHERE obje
 
 -- the API
 SELECT has_function('smig', 'register', ARRAY['text', 'text', 'text', 'text', 'jsonb']);
-SELECT has_function('smig', 'load_dir', ARRAY['text']);
+SELECT has_function('smig', 'load_dir', ARRAY['text', 'boolean']);
+SELECT has_function('smig', 'register_many', ARRAY['jsonb', 'boolean']);
 SELECT has_function('smig', 'upgrade_head', ARRAY[]::text[]);
 SELECT has_function('smig', 'upgrade_to', ARRAY['text']);
 SELECT has_function('smig', 'apply', ARRAY['text']);
