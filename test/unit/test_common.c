@@ -808,6 +808,14 @@ test_versions(void)
 	check_order("2026_11_22_1200", "2026_11_22_1159", 1);
 	check_order("2026_11_22_1200", "2026.11.22.1200.0", 0);
 
+	/* the keys themselves, as version.c documents them */
+	check_str("key of \"0\": one zero group", key("0"), "110");
+	check_str("key of \"00.0\"", key("00.0"), "110");
+	check_str("key of \"1.2.10\"", key("1.2.10"), "1111121210");
+	check_str("key of \"1.0\": trailing zero group dropped", key("1.0"), "111");
+	check_str("key of \"0.5\": leading zero group kept", key("0.5"), "110115");
+	check_str("key of an 11-digit group", key("12345678901"), "21112345678901");
+
 	/* a 150-digit group against a 149-digit one */
 	{
 		char		big[152];
