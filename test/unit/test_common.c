@@ -179,6 +179,10 @@ test_lexer_literals(void)
 			  lex("SELECT e'\\';';SELECT 2;"), "P@1:SELECT e'\\';'|P@1:SELECT 2");
 	check_str("E string: doubled quote",
 			  lex("SELECT E'a'';b';SELECT 2;"), "P@1:SELECT E'a'';b'|P@1:SELECT 2");
+	/* not two adjacent literals: the second would be a standard string */
+	check_str("E string: a doubled quote, then an escaped one",
+			  lex("SELECT E'x''\\'; y';SELECT 2;"),
+			  "P@1:SELECT E'x''\\'; y'|P@1:SELECT 2");
 	check_str("E string: escaped backslash before the closing quote",
 			  lex("SELECT E'a\\\\';SELECT 2;"), "P@1:SELECT E'a\\\\'|P@1:SELECT 2");
 	check_str("U& string is standard",
