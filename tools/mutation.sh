@@ -110,17 +110,19 @@ apply_mutant() {
 }
 
 # Stop the servers a timed-out test run left behind (it was killed before
-# its own cleanup), found by the postmaster.pid files under the
-# directories it created (those not in $1, the list from before the run).
+# its own cleanup), and remove its directories: the new ones (not in the
+# list $1 from before the run) of the two kinds tools/test.sh makes, a
+# smig-test.* one only if it holds this run's tree (marker file $2).
 stop_leftovers() {
-    local before=$1 d pidfile datadir
-    for d in /tmp/smig-*.*; do
+    local before=$1 marker=$2 d pidfile
+    for d in /tmp/smig-test.* /tmp/smig-pgtap.*; do
         [ -d "$d" ] || continue
         grep -qxF "$d" "$before" && continue
-        case "$d" in "$LOG"*) continue ;; esac
+        case "$d" in
+            /tmp/smig-test.*) cmp -s "$d/tree/.smig-mutant" "$marker" || continue ;;
+        esac
         while IFS= read -r pidfile; do
-            datadir=$(dirname "$pidfile")
-            runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$datadir" \
+            runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$(dirname "$pidfile")" \
                 -m immediate -w stop >/dev/null 2>&1 || true
         done < <(find "$d" -name postmaster.pid 2>/dev/null)
         rm -rf "$d"
@@ -134,11 +136,12 @@ locked_test() {
     (
         flock 9
         before=$(mktemp)
-        ls -d /tmp/smig-*.* 2>/dev/null >"$before" || true
+        ls -d /tmp/smig-test.* /tmp/smig-pgtap.* 2>/dev/null >"$before" || true
+        printf '%s\n' "$tree" >"$tree/.smig-mutant"
         rc=0
         timeout -k 10 "$TIMEOUT" "$tree/tools/test.sh" >"$logfile" 2>&1 || rc=$?
         if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-            stop_leftovers "$before"
+            stop_leftovers "$before" "$tree/.smig-mutant"
             rc=124
         fi
         rm -f "$before"
