@@ -2,7 +2,7 @@
 # tools/mutation.sh — mutation testing of smig: does the suite catch bugs?
 #
 #   sudo tools/mutation.sh            every mutant of tools/mutants.txt
-#   sudo tools/mutation.sh ID...      only these mutants
+#   sudo tools/mutation.sh ID...      only these mutants, in this order
 #   make mutation                     the same as the first form
 #
 # Each mutant of tools/mutants.txt is one planted bug: a literal text that
@@ -78,6 +78,9 @@ parse_list() {
         }
         for (sort keys %want) { warn "no mutant with id $_\n"; $bad = 1 }
         exit 2 if $bad;
+        # in the order of the arguments, if any
+        my %rank; @rank{@want} = 0 .. $#want;
+        @out = sort { $rank{(split /\x1f/, $a)[0]} <=> $rank{(split /\x1f/, $b)[0]} } @out if @want;
         print "$_\n" for @out;
     ' "$LIST" "$ROOT" "$@"
 }
