@@ -27,6 +27,9 @@ SELECT version, name, state, applied_by = current_user AS by_me FROM smig.status
 -- nothing to do: no rows
 SELECT count(*) FROM smig.upgrade_head();
 SELECT count(*) FROM smig.upgrade_to('2');
+-- the fast path answers only upgrade_head(): apply() of an applied version
+-- still says why it cannot
+SELECT * FROM smig.apply('2');
 
 -- history: one apply row per migration, with who, when, how long, txid, checksum
 SELECT h.action, h.version, h.name, h.checksum = m.checksum AS checksum_ok,
@@ -43,6 +46,8 @@ SELECT smig.register('3', 'three', 'CREATE TABLE up_three ();');
 SELECT smig.register('4', 'four', 'CREATE TABLE up_four ();');
 SELECT version, name FROM smig.apply('4');
 SELECT version, state FROM smig.status() WHERE version IN ('3', '4');
+-- apply() applied one of two: upgrade_head() still sees the other
+SELECT version FROM smig.upgrade_head();
 SET smig.out_of_order = on;
 SELECT version, name FROM smig.apply('03');
 RESET smig.out_of_order;
