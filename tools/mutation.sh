@@ -170,7 +170,7 @@ echo "== mutation testing: $(printf '%s\n' "$MUTANTS" | grep -c .) mutants, logs
 SOURCE=$LOG/source
 snapshot "$SOURCE"
 cp -a "$SOURCE" "$PRISTINE"
-trap 'restore_install; echo "interrupted; logs in $LOG"; exit 130' INT TERM
+trap 'trap - EXIT; restore_install; echo "interrupted; logs in $LOG"; exit 130' INT TERM
 trap 'rc=$?; if [ "$rc" -ne 0 ]; then restore_install; echo "stopped (exit $rc); logs in $LOG"; fi' EXIT
 
 if [ "${MUTATION_SKIP_BASELINE:-0}" != 1 ]; then
