@@ -28,7 +28,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: unitcheck installcheck-regress installcheck-isolation prove-tap bench demo test
+.PHONY: unitcheck installcheck-regress installcheck-isolation prove-tap bench demo test mutation
 
 # The suites of "make installcheck", one at a time (tools/test.sh runs each
 # against its own temporary instance through EXTRA_REGRESS_OPTS).
@@ -53,3 +53,9 @@ demo:
 
 test:
 	tools/test.sh
+
+# mutation testing (slow, on demand): plants each bug of tools/mutants.txt
+# in a copy of the tree and runs tools/test.sh; prints the score and the
+# survivors
+mutation:
+	tools/mutation.sh

@@ -50,6 +50,12 @@ SELECT smig.baseline('100');
 -- a migration needs the rights of its statements, as the caller
 SELECT smig.register('2', 'outside', 'CREATE TABLE public.not_mine (id int);');
 SELECT version FROM smig.upgrade_head();
+-- its temporary objects cannot stand in for smig's: bookkeeping searches
+-- pg_catalog before pg_temp
+CREATE DOMAIN pg_temp.jsonb AS int;
+SELECT smig.register('3', 'shadowed', 'CREATE TABLE regress_app.shadowed (id int);');
+SELECT version, name FROM smig.apply('3');
+DROP DOMAIN pg_temp.jsonb;
 RESET ROLE;
 
 -- history names the deployer, and the session user behind SET ROLE

@@ -22,7 +22,8 @@ SELECT version, up_sql, down_sql FROM smig.migration WHERE version IN ('2', '3',
 SELECT smig.register('5', 'directives', E'-- smig:lock-timeout 5s\n-- smig:no-transaction\nCREATE INDEX CONCURRENTLY reg_i ON reg_users (id);');
 SELECT smig.register('6', 'options', 'SELECT 1;', NULL, '{"lock_timeout": "250ms"}');
 SELECT smig.register('7', 'override', E'-- smig:lock-timeout 5s\nSELECT 1;', NULL, '{"lock_timeout": "1s"}');
-SELECT version, options FROM smig.migration WHERE version IN ('5', '6', '7') ORDER BY version;
+SELECT smig.register('7.1', 'no_timeout', E'-- smig:lock-timeout 0\nSELECT 1;');  -- 0: no limit
+SELECT version, options FROM smig.migration WHERE version IN ('5', '6', '7', '7.1') ORDER BY version;
 
 -- bad input: clear errors, registry unchanged
 CREATE TEMP TABLE before AS SELECT * FROM smig.migration;

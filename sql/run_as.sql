@@ -120,6 +120,11 @@ SELECT smig.register('7', 'same_text', 'SELECT 1;');
 SELECT smig.register('7', 'same_text', 'SELECT 1;');
 RESET ROLE;
 SELECT version, run_as FROM smig.status() WHERE version = '7';
+-- the run_as option wins over the "-- smig:run-as" directive
+SELECT smig.register('8', 'both', E'-- smig:run-as regress_ra_outsider\nSELECT 1;',
+                     options => '{"run_as": "regress_ra_owner"}');
+SELECT version, run_as FROM smig.status() WHERE version = '8';
+SELECT smig.unregister('8');
 
 -- 7. a migration run as another role than the caller creates no temporary
 -- object: a temporary view could shadow a name a later migration (here one

@@ -34,6 +34,9 @@ SELECT count(*) FROM smig.upgrade_to('2');
 SELECT count(*) FROM smig.upgrade_to('99');
 SELECT count(*) FROM smig.upgrade_to('1.9');
 \set VERBOSITY terse
+-- the fast path answers only upgrade_head(): apply() of an applied version
+-- still says why it cannot
+SELECT * FROM smig.apply('2');
 
 -- history: one apply row per migration, with who, when, how long, txid, checksum
 SELECT h.action, h.version, h.name, h.checksum = m.checksum AS checksum_ok,
@@ -50,6 +53,8 @@ SELECT smig.register('3', 'three', 'CREATE TABLE up_three ();');
 SELECT smig.register('4', 'four', 'CREATE TABLE up_four ();');
 SELECT version, name FROM smig.apply('4');
 SELECT version, state FROM smig.status() WHERE version IN ('3', '4');
+-- apply() applied one of two: upgrade_head() still sees the other
+SELECT version FROM smig.upgrade_head();
 SET smig.out_of_order = on;
 SELECT version, name FROM smig.apply('03');
 RESET smig.out_of_order;

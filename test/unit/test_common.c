@@ -179,6 +179,10 @@ test_lexer_literals(void)
 			  lex("SELECT e'\\';';SELECT 2;"), "P@1:SELECT e'\\';'|P@1:SELECT 2");
 	check_str("E string: doubled quote",
 			  lex("SELECT E'a'';b';SELECT 2;"), "P@1:SELECT E'a'';b'|P@1:SELECT 2");
+	/* not two adjacent literals: the second would be a standard string */
+	check_str("E string: a doubled quote, then an escaped one",
+			  lex("SELECT E'x''\\'; y';SELECT 2;"),
+			  "P@1:SELECT E'x''\\'; y'|P@1:SELECT 2");
 	check_str("E string: escaped backslash before the closing quote",
 			  lex("SELECT E'a\\\\';SELECT 2;"), "P@1:SELECT E'a\\\\'|P@1:SELECT 2");
 	check_str("U& string is standard",
@@ -807,6 +811,14 @@ test_versions(void)
 	check_order("999999999", "1000000000", -1);
 	check_order("2026_11_22_1200", "2026_11_22_1159", 1);
 	check_order("2026_11_22_1200", "2026.11.22.1200.0", 0);
+
+	/* the keys themselves, as version.c documents them */
+	check_str("key of \"0\": one zero group", key("0"), "110");
+	check_str("key of \"00.0\"", key("00.0"), "110");
+	check_str("key of \"1.2.10\"", key("1.2.10"), "1111121210");
+	check_str("key of \"1.0\": trailing zero group dropped", key("1.0"), "111");
+	check_str("key of \"0.5\": leading zero group kept", key("0.5"), "110115");
+	check_str("key of an 11-digit group", key("12345678901"), "21112345678901");
 
 	/* a 150-digit group against a 149-digit one */
 	{
