@@ -83,6 +83,13 @@ SELECT smig.trim_ddl_log(now() - interval '1 hour') AS removed_old;
 SELECT count(*) > 0 AS kept FROM smig.ddl_log WHERE event <> 'trim';
 SELECT smig.trim_ddl_log(clock_timestamp()) AS removed_all;
 SELECT event, command_tag, object_identity, left(detail, 23) AS detail FROM smig.ddl_log;
+-- entries logged exactly at the cutoff are kept: it removes those before it
+CREATE TABLE aud.at_cutoff (id int);
+SELECT smig.trim_ddl_log((SELECT max(logged_at) FROM smig.ddl_log)) AS removed_before;
+SELECT count(*) AS kept_at_cutoff FROM smig.ddl_log WHERE object_identity = 'aud.at_cutoff';
+-- and after a trim the log is append-only again
+DELETE FROM smig.ddl_log;
+SELECT count(*) > 0 AS still_there FROM smig.ddl_log;
 
 -- smig.audit = off: nothing is logged
 SET smig.audit = off;
@@ -101,8 +108,8 @@ SET smig.audit = off;
 SET smig.guard = off;
 SELECT * FROM smig.ddl_log;
 RESET ROLE;
-SELECT event, object_identity, schema_name, role, version FROM smig.ddl_log
- WHERE role = 'regress_app_user' ORDER BY id;
+SELECT event, object_identity, schema_name, role, session_role = session_user AS session_is_login, version
+  FROM smig.ddl_log WHERE role = 'regress_app_user' ORDER BY id;
 
 DROP VIEW log;
 DROP SCHEMA aud CASCADE;
