@@ -88,4 +88,22 @@ SELECT count(*) FROM smig.upgrade_head();
 DROP TRIGGER fp_catching ON smig.ddl_log;
 DROP FUNCTION fp_catching();
 DROP TABLE fp_logged, fp_four;
+
+-- and an error inside smig's own write, caught by the caller's EXCEPTION
+-- block, leaves no scope open: a later write by hand is still foreign
+CREATE FUNCTION fp_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'refused by a trigger'; END $$;
+CREATE TRIGGER fp_refuse BEFORE INSERT ON smig.migration
+    FOR EACH ROW EXECUTE FUNCTION fp_refuse();
+DO $$
+BEGIN
+    PERFORM smig.register('5', 'five', 'CREATE TABLE fp_five ();');
+EXCEPTION WHEN raise_exception THEN
+    RAISE WARNING 'caught: %', SQLERRM;
+END $$;
+DROP TRIGGER fp_refuse ON smig.migration;
+DROP FUNCTION fp_refuse();
+SELECT * FROM fp;
+DELETE FROM smig.applied WHERE false;   -- by hand
+SELECT * FROM fp;                       -- stale: the write was foreign
 DROP VIEW fp;

@@ -143,6 +143,15 @@ DROP OWNED BY regress_rx_contractor;
 DROP ROLE regress_rx_contractor;
 SELECT version FROM smig.upgrade_head();
 SELECT to_regclass('rx_a.contractor_made') IS NULL AS not_applied;
+-- nor does a run-as role that was dropped since
+SELECT smig.unregister('2');
+CREATE ROLE regress_rx_gone;
+GRANT regress_rx_gone TO regress_rx_team_a;
+SET ROLE regress_rx_team_a;
+SELECT smig.register('2', 'as_gone', E'-- smig:run-as regress_rx_gone\nSELECT 1;');
+RESET ROLE;
+DROP ROLE regress_rx_gone;
+SELECT version FROM smig.upgrade_head();
 
 \set VERBOSITY default
 SELECT version, state, run_as FROM smig.status();

@@ -90,16 +90,20 @@ owner_scope_exit(OwnerScope *scope)
 }
 
 /*
- * An error inside an owner scope skips owner_scope_exit(); the (sub)
- * transaction abort restores the user and the settings, and this restores
- * the depth to what it was before the scope.  (Resetting the depth to zero
+ * Run stmt inside an owner scope.  An error inside it skips
+ * owner_scope_exit(); the (sub)transaction abort restores the user and the
+ * settings, and this restores the depth to what it was before the scope
+ * was entered (saved before owner_scope_enter: a depth saved after it
+ * left the scope counted open after an error that a caller's EXCEPTION
+ * block caught, and smig's later writes and foreign ones looked alike).  (Resetting the depth to zero
  * at every subtransaction abort was wrong: an EXCEPTION block in a trigger
  * on one of smig's tables aborts a subtransaction inside an outer scope,
  * and the outer exit then drove the depth below zero.)
  */
-#define OWNER_SCOPE_GUARDED(stmt) \
+#define OWNER_SCOPE_RUN(scope, stmt) \
 	do { \
 		int			saved_depth = owner_depth; \
+		owner_scope_enter(&(scope)); \
 		PG_TRY(); \
 		{ \
 			stmt; \
@@ -110,6 +114,7 @@ owner_scope_exit(OwnerScope *scope)
 			PG_RE_THROW(); \
 		} \
 		PG_END_TRY(); \
+		owner_scope_exit(&(scope)); \
 	} while (0)
 
 void
@@ -119,10 +124,8 @@ owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	OwnerScope	scope;
 	volatile int rc = 0;
 
-	owner_scope_enter(&scope);
-	OWNER_SCOPE_GUARDED(rc = SPI_execute_with_args(sql, nargs, argtypes, values,
-												   nulls, false, 0));
-	owner_scope_exit(&scope);
+	OWNER_SCOPE_RUN(scope, rc = SPI_execute_with_args(sql, nargs, argtypes,
+													   values, nulls, false, 0));
 	if (rc != expected)
 		elog(ERROR, "smig: SPI returned %s for: %s",
 			 SPI_result_code_string(rc), sql);
@@ -134,8 +137,7 @@ owner_exec_plan(OwnerPlan *p, Datum *values, const char *nulls, int expected)
 	OwnerScope	scope;
 	volatile int rc = 0;
 
-	owner_scope_enter(&scope);
-	OWNER_SCOPE_GUARDED(
+	OWNER_SCOPE_RUN(scope,
 		if (p->plan == NULL)
 		{
 			SPIPlanPtr	plan = SPI_prepare(p->sql, p->nargs, p->argtypes);
@@ -148,7 +150,6 @@ owner_exec_plan(OwnerPlan *p, Datum *values, const char *nulls, int expected)
 			p->plan = plan;
 		}
 		rc = SPI_execute_plan(p->plan, values, nulls, false, 0));
-	owner_scope_exit(&scope);
 	if (rc != expected)
 		elog(ERROR, "smig: SPI returned %s for: %s",
 			 SPI_result_code_string(rc), p->sql);
