@@ -218,6 +218,320 @@ COMMENT ON FUNCTION smig.register_many(jsonb, boolean) IS
     'Register a list of migrations as the caller, lexing only new or changed ones (sync => true: drop the rest); returns what changed.';
 REVOKE ALL ON FUNCTION smig.register_many(jsonb, boolean) FROM PUBLIC;
 
+/*---- schema snapshot and fingerprint (issue 14) ----------------------------
+ * smig.snapshot() describes the user schemas as one jsonb object, a key per
+ * object ("table app.orders", "column app.orders.id", "index app.orders_pkey",
+ * ...) and a description per key.  It holds no OIDs and no creation order:
+ * names, definitions as pg_get_*def prints them (under search_path =
+ * pg_catalog, pg_temp every other name comes out schema-qualified), ACLs
+ * sorted, column positions counted among the live columns.  jsonb keeps its
+ * keys sorted, so the text of the snapshot is canonical and
+ * smig.fingerprint() is its SHA-256.  Objects that belong to an extension are
+ * left out (the extension and its version are in).
+ */
+CREATE FUNCTION smig.snapshot(schemas text[] DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    missing text;
+    result jsonb;
+BEGIN
+    SELECT s INTO missing
+      FROM pg_catalog.unnest(schemas) AS s
+     WHERE s IS NULL
+        OR NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.nspname = s)
+     LIMIT 1;
+    IF FOUND THEN
+        IF missing IS NULL THEN
+            RAISE EXCEPTION 'schema list must not contain NULL'
+                USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        RAISE EXCEPTION 'schema "%" does not exist', missing
+            USING ERRCODE = 'invalid_schema_name',
+                  HINT = 'Pass NULL to describe every user schema.';
+    END IF;
+
+    WITH ns AS (
+        SELECT n.oid, n.nspname, n.nspowner, n.nspacl
+          FROM pg_catalog.pg_namespace n
+         WHERE CASE WHEN schemas IS NULL
+                    THEN n.nspname NOT IN ('pg_catalog', 'information_schema', 'smig')
+                         AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+                    ELSE n.nspname = ANY (schemas) END
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                              AND d.objid = n.oid AND d.deptype = 'e')
+    ),
+    rel AS (
+        SELECT c.*, ns.nspname,
+               pg_catalog.format('%I.%I', ns.nspname, c.relname) AS qname
+          FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c', 'i', 'I')
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                              AND d.objid = c.oid AND d.deptype = 'e')
+    ),
+    fn AS (
+        SELECT p.*, ns.nspname,
+               pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname,
+                                 pg_catalog.pg_get_function_identity_arguments(p.oid)) AS qname
+          FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
+         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                              AND d.objid = p.oid AND d.deptype = 'e')
+    ),
+    typ AS (
+        SELECT t.*, ns.nspname,
+               pg_catalog.format('%I.%I', ns.nspname, t.typname) AS qname
+          FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
+         WHERE (t.typtype IN ('e', 'd', 'r', 'b')
+                OR (t.typtype = 'c' AND EXISTS (SELECT FROM pg_catalog.pg_class c
+                                                 WHERE c.oid = t.typrelid AND c.relkind = 'c')))
+           AND NOT (t.typtype = 'b' AND t.typcategory = 'A')
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                            WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
+                              AND d.objid = t.oid AND d.deptype = 'e')
+    ),
+    entries (key, val) AS (
+        -- schemas
+        SELECT 'schema ' || pg_catalog.quote_ident(ns.nspname),
+               pg_catalog.jsonb_build_object(
+                   'owner', pg_catalog.pg_get_userbyid(ns.nspowner),
+                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(ns.nspacl, pg_catalog.acldefault('n', ns.nspowner)))::text[]) a),
+                   'comment', pg_catalog.obj_description(ns.oid, 'pg_namespace'))
+          FROM ns
+        UNION ALL
+        -- tables, partitioned tables, foreign tables, views, materialized views
+        SELECT CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'partitioned table '
+                              WHEN 'f' THEN 'foreign table ' WHEN 'v' THEN 'view '
+                              ELSE 'materialized view ' END || c.qname,
+               pg_catalog.jsonb_build_object(
+                   'owner', pg_catalog.pg_get_userbyid(c.relowner),
+                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner)))::text[]) a),
+                   'comment', pg_catalog.obj_description(c.oid, 'pg_class'),
+                   'unlogged', CASE WHEN c.relpersistence = 'u' THEN true END,
+                   'options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o),
+                   'access_method', (SELECT am.amname FROM pg_catalog.pg_am am
+                                      WHERE am.oid = c.relam AND am.amname <> 'heap'),
+                   'row_security', CASE WHEN c.relrowsecurity THEN true END,
+                   'force_row_security', CASE WHEN c.relforcerowsecurity THEN true END,
+                   'replica_identity', CASE WHEN c.relkind IN ('r', 'p') AND c.relreplident <> 'd'
+                                            THEN c.relreplident::text END,
+                   'partition_key', CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
+                   'partition_bound', pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                   'inherits', (SELECT pg_catalog.jsonb_agg(pg_catalog.format('%I.%I', pn.nspname, pc.relname)
+                                                            ORDER BY i.inhseqno)
+                                  FROM pg_catalog.pg_inherits i
+                                  JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+                                  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+                                 WHERE i.inhrelid = c.oid),
+                   'definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END,
+                   'server', (SELECT s.srvname FROM pg_catalog.pg_foreign_table ft
+                                JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+                               WHERE ft.ftrelid = c.oid),
+                   'server_options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o)
+                                        FROM pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o
+                                       WHERE ft.ftrelid = c.oid))
+          FROM rel c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
+        UNION ALL
+        -- columns of relations and of composite types
+        SELECT 'column ' || c.qname || '.' || pg_catalog.quote_ident(a.attname),
+               pg_catalog.jsonb_build_object(
+                   'position', pg_catalog.row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),
+                   'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+                   'collation', (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
+                                   FROM pg_catalog.pg_collation co
+                                   JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                                   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                                  WHERE co.oid = a.attcollation AND a.attcollation <> t.typcollation),
+                   'not_null', CASE WHEN a.attnotnull THEN true END,
+                   'default', CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
+                   'generated', CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
+                   'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
+                   'storage', (SELECT a.attstorage::text FROM pg_catalog.pg_type t
+                                WHERE t.oid = a.atttypid AND t.typstorage <> a.attstorage),
+                   'compression', nullif(a.attcompression::text, ''),
+                   'statistics', CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END,
+                   -- this server stamps every column with an option pg_attver whose
+                   -- value differs from one database to the next: not schema
+                   'options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o
+                                WHERE o !~ '^pg_attver='),
+                   'server_options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attfdwoptions) o),
+                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((a.attacl)::text[]) a),
+                   'comment', pg_catalog.col_description(c.oid, a.attnum))
+          FROM rel c
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+          LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+         WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c')
+        UNION ALL
+        -- table constraints (NOT NULL is a column property in PostgreSQL 15)
+        SELECT 'constraint ' || c.qname || '.' || pg_catalog.quote_ident(k.conname),
+               pg_catalog.jsonb_build_object(
+                   'definition', pg_catalog.pg_get_constraintdef(k.oid),
+                   'validated', k.convalidated,
+                   'comment', pg_catalog.obj_description(k.oid, 'pg_constraint'))
+          FROM rel c JOIN pg_catalog.pg_constraint k ON k.conrelid = c.oid
+        UNION ALL
+        -- indexes, including those behind constraints
+        SELECT 'index ' || c.qname,
+               pg_catalog.jsonb_build_object(
+                   'definition', pg_catalog.pg_get_indexdef(c.oid),
+                   'valid', x.indisvalid,
+                   'clustered', CASE WHEN x.indisclustered THEN true END,
+                   'replica_identity', CASE WHEN x.indisreplident THEN true END,
+                   'comment', pg_catalog.obj_description(c.oid, 'pg_class'))
+          FROM rel c JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid
+         WHERE c.relkind IN ('i', 'I')
+        UNION ALL
+        -- sequences (identity sequences too: their options are part of the column)
+        SELECT 'sequence ' || c.qname,
+               pg_catalog.jsonb_build_object(
+                   'type', pg_catalog.format_type(s.seqtypid, NULL),
+                   'start', s.seqstart, 'increment', s.seqincrement,
+                   'min', s.seqmin, 'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
+                   'owned_by', (SELECT pg_catalog.format('%I.%I.%I', tn.nspname, t.relname, ta.attname)
+                                  FROM pg_catalog.pg_depend d
+                                  JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+                                  JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+                                  JOIN pg_catalog.pg_attribute ta ON ta.attrelid = t.oid AND ta.attnum = d.refobjsubid
+                                 WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                   AND d.objid = c.oid AND d.refobjsubid > 0
+                                   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                   AND d.deptype IN ('a', 'i')
+                                 LIMIT 1),
+                   'owner', pg_catalog.pg_get_userbyid(c.relowner),
+                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(c.relacl, pg_catalog.acldefault('s', c.relowner)))::text[]) a),
+                   'comment', pg_catalog.obj_description(c.oid, 'pg_class'))
+          FROM rel c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
+        UNION ALL
+        -- triggers
+        SELECT 'trigger ' || c.qname || '.' || pg_catalog.quote_ident(g.tgname),
+               pg_catalog.jsonb_build_object(
+                   'definition', pg_catalog.pg_get_triggerdef(g.oid),
+                   'enabled', CASE WHEN g.tgenabled <> 'O' THEN g.tgenabled::text END,
+                   'comment', pg_catalog.obj_description(g.oid, 'pg_trigger'))
+          FROM rel c JOIN pg_catalog.pg_trigger g ON g.tgrelid = c.oid
+         WHERE NOT g.tgisinternal
+        UNION ALL
+        -- rules (a view's own _RETURN rule is its definition)
+        SELECT 'rule ' || c.qname || '.' || pg_catalog.quote_ident(r.rulename),
+               pg_catalog.jsonb_build_object(
+                   'definition', pg_catalog.pg_get_ruledef(r.oid),
+                   'enabled', CASE WHEN r.ev_enabled <> 'O' THEN r.ev_enabled::text END,
+                   'comment', pg_catalog.obj_description(r.oid, 'pg_rewrite'))
+          FROM rel c JOIN pg_catalog.pg_rewrite r ON r.ev_class = c.oid
+         WHERE r.rulename <> '_RETURN'
+        UNION ALL
+        -- row-level security policies
+        SELECT 'policy ' || c.qname || '.' || pg_catalog.quote_ident(p.polname),
+               pg_catalog.jsonb_build_object(
+                   'command', p.polcmd::text,
+                   'permissive', p.polpermissive,
+                   'roles', (SELECT pg_catalog.jsonb_agg(CASE WHEN r = 0 THEN 'PUBLIC'
+                                                              ELSE pg_catalog.pg_get_userbyid(r)::text END
+                                                         ORDER BY 1)
+                               FROM pg_catalog.unnest(p.polroles) r),
+                   'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid),
+                   'with_check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
+                   'comment', pg_catalog.obj_description(p.oid, 'pg_policy'))
+          FROM rel c JOIN pg_catalog.pg_policy p ON p.polrelid = c.oid
+        UNION ALL
+        -- extended statistics
+        SELECT 'statistics ' || pg_catalog.format('%I.%I', ns.nspname, st.stxname),
+               pg_catalog.jsonb_build_object(
+                   'definition', pg_catalog.pg_get_statisticsobjdef(st.oid),
+                   'comment', pg_catalog.obj_description(st.oid, 'pg_statistic_ext'))
+          FROM pg_catalog.pg_statistic_ext st JOIN ns ON ns.oid = st.stxnamespace
+        UNION ALL
+        -- functions, procedures and aggregates, with their bodies
+        SELECT CASE f.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate '
+                              ELSE 'function ' END || f.qname,
+               pg_catalog.jsonb_build_object(
+                   'definition', CASE WHEN f.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(f.oid) END,
+                   'aggregate', (SELECT pg_catalog.jsonb_build_object(
+                                     'kind', ag.aggkind::text,
+                                     'transition', ag.aggtransfn::pg_catalog.regprocedure::text,
+                                     'final', nullif(ag.aggfinalfn, 0)::pg_catalog.regprocedure::text,
+                                     'combine', nullif(ag.aggcombinefn, 0)::pg_catalog.regprocedure::text,
+                                     'state_type', pg_catalog.format_type(ag.aggtranstype, NULL),
+                                     'initial', ag.agginitval,
+                                     'sort_operator', nullif(ag.aggsortop, 0)::pg_catalog.regoperator::text)
+                                   FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = f.oid),
+                   'owner', pg_catalog.pg_get_userbyid(f.proowner),
+                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(f.proacl, pg_catalog.acldefault('f', f.proowner)))::text[]) a),
+                   'comment', pg_catalog.obj_description(f.oid, 'pg_proc'))
+          FROM fn f
+        UNION ALL
+        -- enums (labels in order), domains, composite and range types, base types
+        SELECT 'type ' || t.qname,
+               pg_catalog.jsonb_build_object(
+                   'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain'
+                                          WHEN 'c' THEN 'composite' WHEN 'r' THEN 'range'
+                                          ELSE 'base' END,
+                   'labels', (SELECT pg_catalog.jsonb_agg(e.enumlabel ORDER BY e.enumsortorder)
+                                FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid),
+                   'base_type', CASE WHEN t.typtype = 'd'
+                                     THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END,
+                   'not_null', CASE WHEN t.typnotnull THEN true END,
+                   'default', t.typdefault,
+                   'collation', (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
+                                   FROM pg_catalog.pg_collation co
+                                   JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                                  WHERE t.typtype = 'd' AND co.oid = t.typcollation
+                                    AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b
+                                                            WHERE b.oid = t.typbasetype)),
+                   'constraints', (SELECT pg_catalog.jsonb_object_agg(k.conname, pg_catalog.jsonb_build_object(
+                                              'definition', pg_catalog.pg_get_constraintdef(k.oid),
+                                              'validated', k.convalidated))
+                                     FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid),
+                   'range', (SELECT pg_catalog.jsonb_build_object(
+                                 'subtype', pg_catalog.format_type(rg.rngsubtype, NULL),
+                                 'subtype_opclass', rg.rngsubopc::pg_catalog.regclass::text,
+                                 'canonical', nullif(rg.rngcanonical, 0)::pg_catalog.regprocedure::text,
+                                 'subtype_diff', nullif(rg.rngsubdiff, 0)::pg_catalog.regprocedure::text)
+                               FROM pg_catalog.pg_range rg WHERE rg.rngtypid = t.oid),
+                   'input', CASE WHEN t.typtype = 'b' THEN t.typinput::pg_catalog.regprocedure::text END,
+                   'output', CASE WHEN t.typtype = 'b' THEN t.typoutput::pg_catalog.regprocedure::text END,
+                   'owner', pg_catalog.pg_get_userbyid(t.typowner),
+                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(t.typacl, pg_catalog.acldefault('T', t.typowner)))::text[]) a),
+                   'comment', pg_catalog.obj_description(t.oid, 'pg_type'))
+          FROM typ t
+        UNION ALL
+        -- default privileges for objects created later in these schemas
+        SELECT pg_catalog.format('default privileges %s %s %s',
+                                 pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(da.defaclrole)),
+                                 pg_catalog.quote_ident(ns.nspname), da.defaclobjtype),
+               pg_catalog.jsonb_build_object('acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((da.defaclacl)::text[]) a))
+          FROM pg_catalog.pg_default_acl da JOIN ns ON ns.oid = da.defaclnamespace
+        UNION ALL
+        -- extensions in use, with versions
+        SELECT 'extension ' || pg_catalog.quote_ident(e.extname),
+               pg_catalog.jsonb_build_object(
+                   'version', e.extversion,
+                   'schema', (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = e.extnamespace))
+          FROM pg_catalog.pg_extension e
+         WHERE e.extname <> 'smig'
+           AND (schemas IS NULL OR EXISTS (SELECT FROM ns WHERE ns.oid = e.extnamespace))
+    )
+    SELECT coalesce(pg_catalog.jsonb_object_agg(key, pg_catalog.jsonb_strip_nulls(val)), '{}')
+      INTO result
+      FROM entries;
+    RETURN result;
+END
+$fn$;
+COMMENT ON FUNCTION smig.snapshot(text[]) IS
+    'A canonical, OID-free description of the user schemas (default: all but the system ones and smig), one key per object.';
+
+CREATE FUNCTION smig.fingerprint(schemas text[] DEFAULT NULL) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(smig.snapshot(schemas)::text, 'UTF8')), 'hex')
+$$;
+COMMENT ON FUNCTION smig.fingerprint(text[]) IS
+    'SHA-256 (hex) of smig.snapshot(schemas): equal on two databases when their schemas are the same.';
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  */
