@@ -164,6 +164,7 @@ SELECT stmt, fp_changes(stmt) AS changes_fingerprint
     'COMMENT ON INDEX shop.line_item IS ''by item''',
     'CREATE EXTENSION citext SCHEMA shop',
     -- not schema: data, sequence values, statistics, temporary objects, smig
+    'GRANT SELECT ON shop.item TO smig_fp_reader; REVOKE SELECT ON shop.item FROM smig_fp_reader',
     'INSERT INTO shop.item VALUES (1, ''pen'', 2)',
     'SELECT nextval(''shop.ticket'')',
     'ANALYZE shop.item',

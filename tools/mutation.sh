@@ -39,6 +39,8 @@ LOCK=${SMIG_INSTALL_LOCK:-/tmp/smig-install.lock}
 TIMEOUT=${MUTATION_TIMEOUT:-300}
 LOG=${MUTATION_LOGDIR:-$(mktemp -d /tmp/smig-mutation.XXXXXX)}
 mkdir -p "$LOG"
+# the postgres user runs pg_prove from the copies: it must be able to enter
+chmod 755 "$LOG"
 
 # parse LIST: one "ID FILE OLD NEW NOTE" line per mutant on stdout, the
 # fields separated by \x1f (not a tab: read would strip the tabs of OLD);
