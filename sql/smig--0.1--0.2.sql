@@ -532,6 +532,203 @@ $$;
 COMMENT ON FUNCTION smig.fingerprint(text[]) IS
     'SHA-256 (hex) of smig.snapshot(schemas): equal on two databases when their schemas are the same.';
 
+/*---- schema drift, verify and assert_head (issue 14) -----------------------
+ * Every action that changes migration state records the fingerprint of the
+ * schema after it in its last smig.history row (history.c), and the
+ * snapshot itself in smig.schema_snapshot, once per distinct fingerprint.
+ * smig.drift() compares the snapshot of the last recorded action with now.
+ */
+CREATE TABLE smig.schema_snapshot (
+    fingerprint text PRIMARY KEY,
+    snapshot    jsonb NOT NULL,
+    taken_at    timestamptz NOT NULL
+);
+COMMENT ON TABLE smig.schema_snapshot IS
+    'The schema snapshots smig.history''s fingerprints name, one per distinct fingerprint.';
+SELECT pg_catalog.pg_extension_config_dump('smig.schema_snapshot', '');
+
+-- Called by smig's own code, as the extension owner, at the end of an
+-- action: keep the snapshot, return its fingerprint.
+CREATE FUNCTION smig._record_schema() RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH s AS (SELECT smig.snapshot() AS snap),
+         f AS (SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(s.snap::text, 'UTF8')), 'hex') AS fp,
+                      s.snap
+                 FROM s),
+         ins AS (INSERT INTO smig.schema_snapshot (fingerprint, snapshot, taken_at)
+                 SELECT f.fp, f.snap, pg_catalog.now() FROM f
+                 ON CONFLICT (fingerprint) DO NOTHING)
+    SELECT f.fp FROM f
+$$;
+
+-- The last action that recorded a fingerprint: its history row and snapshot.
+CREATE FUNCTION smig._last_schema(OUT history_id bigint, OUT recorded_at timestamptz,
+                                  OUT fingerprint text, OUT snapshot jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT h.id, h.started_at, h.fingerprint, s.snapshot
+      FROM smig.history h
+      LEFT JOIN smig.schema_snapshot s ON s.fingerprint = h.fingerprint
+     WHERE h.fingerprint IS NOT NULL
+     ORDER BY h.id DESC
+     LIMIT 1
+$$;
+
+CREATE FUNCTION smig.drift()
+RETURNS TABLE (object text, change text, before jsonb, after jsonb,
+               changed_by name, changed_at timestamptz, statement text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    last record;
+BEGIN
+    SELECT * INTO last FROM smig._last_schema();
+    IF last.history_id IS NULL THEN
+        RAISE NOTICE 'no schema fingerprint has been recorded yet'
+            USING DETAIL = 'smig records one with every upgrade and baseline.';
+        RETURN;
+    END IF;
+    IF last.snapshot IS NULL THEN
+        RAISE EXCEPTION 'the snapshot of fingerprint % is not in smig.schema_snapshot', last.fingerprint
+            USING ERRCODE = 'data_corrupted';
+    END IF;
+    RETURN QUERY
+    WITH now_snap AS (SELECT smig.snapshot() AS snap),
+    diff AS (
+        SELECT coalesce(b.key, a.key) AS key, b.value AS before, a.value AS after
+          FROM jsonb_each(last.snapshot) b
+          FULL JOIN jsonb_each((SELECT snap FROM now_snap)) a ON a.key = b.key
+         WHERE b.value IS DISTINCT FROM a.value
+    ),
+    named AS (
+        -- the object's own name, and the relation or routine the audit log
+        -- names for it (a column's table, a function without its arguments)
+        SELECT d.*,
+               CASE WHEN m[1] IN ('column', 'constraint', 'trigger', 'rule', 'policy')
+                    THEN regexp_replace(m[2], '\.[^.]+$', '')
+                    WHEN m[1] IN ('function', 'procedure', 'aggregate')
+                    THEN split_part(m[2], '(', 1)
+                    ELSE m[2] END AS logged_as
+          FROM diff d,
+               regexp_match(d.key, '^(schema|table|partitioned table|foreign table|view|materialized view|column|constraint|index|sequence|trigger|rule|policy|statistics|function|procedure|aggregate|type|default privileges|extension) (.*)$') AS m
+    )
+    SELECT n.key,
+           CASE WHEN n.before IS NULL THEN 'added'
+                WHEN n.after IS NULL THEN 'removed'
+                ELSE 'changed' END,
+           n.before, n.after, l.role, l.logged_at, l.statement
+      FROM named n
+      LEFT JOIN LATERAL (
+          SELECT g.role, g.logged_at, g.statement
+            FROM smig.ddl_log g
+           WHERE g.version IS NULL
+             AND g.logged_at >= last.recorded_at
+             AND g.event <> 'trim'
+             AND (g.object_identity = n.logged_as
+                  OR split_part(g.object_identity, '(', 1) = n.logged_as)
+           ORDER BY g.id DESC
+           LIMIT 1) l ON true
+     ORDER BY n.key;
+END
+$$;
+COMMENT ON FUNCTION smig.drift() IS
+    'What differs between the schema recorded at the last smig action and now, with the unmanaged DDL that did it where the audit log has it.';
+
+-- "a added, b changed, ... and 3 more": the drift in one line for messages.
+CREATE FUNCTION smig._drift_summary() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(d.object || ' ' || d.change, ', ') FILTER (WHERE d.n <= 10)
+           || CASE WHEN count(*) > 10 THEN pg_catalog.format(' and %s more', count(*) - 10) ELSE '' END
+      FROM (SELECT x.object, x.change, row_number() OVER (ORDER BY x.object) AS n
+              FROM smig.drift() x) d
+    HAVING count(*) > 0
+$$;
+
+CREATE FUNCTION smig.verify() RETURNS text
+
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad text;
+    drifted text;
+    last record;
+    napplied bigint;
+BEGIN
+    SELECT string_agg(pg_catalog.format('%s (%s): %s', v.version, v.name, v.problem), ', ')
+      INTO bad FROM smig.verify_checksum() v;
+    SELECT * INTO last FROM smig._last_schema();
+    IF last.snapshot IS NOT NULL AND smig.fingerprint() <> last.fingerprint THEN
+        drifted := smig._drift_summary();
+    END IF;
+    IF bad IS NOT NULL OR drifted IS NOT NULL THEN
+        RAISE EXCEPTION 'smig verification failed'
+            USING ERRCODE = 'SM001',
+                  DETAIL = concat_ws(E'\n',
+                                     'Migrations whose applied text differs from the registry: ' || bad || '.',
+                                     'Schema changed since the last smig action: ' || drifted || '.'),
+                  HINT = CASE WHEN bad IS NOT NULL
+                              THEN 'Restore the edited migrations, or accept them with SELECT smig.repair(version); SELECT * FROM smig.drift() lists schema changes.'
+                              ELSE 'SELECT * FROM smig.drift() lists what changed and who did it.' END;
+    END IF;
+    SELECT count(*) INTO napplied FROM smig.applied;
+    RETURN pg_catalog.format('ok: %s applied, current version %s, %s',
+                             napplied, coalesce(smig.current(), 'none'),
+                             CASE WHEN last.fingerprint IS NULL
+                                  THEN 'no schema fingerprint recorded yet'
+                                  ELSE 'schema as recorded by the last action (fingerprint '
+                                       || left(last.fingerprint, 12) || ')' END);
+END
+$$;
+COMMENT ON FUNCTION smig.verify() IS
+    'For CI gates: raises SM001 when applied migrations were edited or are missing, or the schema drifted since the last action; otherwise a one-line summary.';
+
+CREATE FUNCTION smig.assert_head() RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    npending bigint;
+    first_pending text;
+    bad text;
+    last record;
+    drifted boolean := false;
+BEGIN
+    SELECT count(*), min(p.version) FILTER (WHERE p.rn = 1)
+      INTO npending, first_pending
+      FROM (SELECT q.version, row_number() OVER () AS rn FROM smig.pending() q) p;
+    SELECT string_agg(pg_catalog.format('%s (%s)', v.version, v.problem), ', ')
+      INTO bad FROM smig.verify_checksum() v;
+    SELECT * INTO last FROM smig._last_schema();
+    IF last.snapshot IS NOT NULL AND smig.fingerprint() <> last.fingerprint THEN
+        drifted := true;
+    END IF;
+    IF npending > 0 THEN
+        RAISE EXCEPTION 'database is not at the head migration: % pending, from version %', npending, first_pending
+            USING ERRCODE = 'SM002',
+                  HINT = 'An operator must run: SELECT * FROM smig.upgrade_head();';
+    ELSIF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'applied migrations differ from the registry: %', bad
+            USING ERRCODE = 'SM002',
+                  HINT = 'Restore the migration files, or an operator accepts them with: SELECT * FROM smig.repair();';
+    ELSIF drifted THEN
+        RAISE EXCEPTION 'schema changed since the last smig action'
+            USING ERRCODE = 'SM002',
+                  DETAIL = 'Changed: ' || smig._drift_summary() || '.',
+                  HINT = 'See what changed and who did it with: SELECT * FROM smig.drift();';
+    END IF;
+    RETURN pg_catalog.format('at head: version %s', coalesce(smig.current(), 'none'));
+END
+$$;
+COMMENT ON FUNCTION smig.assert_head() IS
+    'For applications that must not start on a schema they were not built for: raises SM002 when anything is pending, edited or drifted, with the command to run.';
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  */

@@ -37,6 +37,7 @@
 #include "history.h"
 #include "ownersql.h"
 #include "runner.h"
+#include "schema.h"
 #include "smig.h"
 #include "summary.h"
 #include "versions.h"
@@ -316,6 +317,7 @@ apply_pending(FunctionCallInfo fcinfo,
 	int			i;
 	bool		found_only = false;
 	bool		applied_any = false;
+	int			last_selected = -1;
 	int64		generation;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -350,6 +352,7 @@ apply_pending(FunctionCallInfo fcinfo,
 			continue;
 		}
 		found_only = true;
+		last_selected = i;
 		check_selected(item, current_version);
 	}
 	if (only_key && !found_only)
@@ -391,6 +394,9 @@ apply_pending(FunctionCallInfo fcinfo,
 		entry.run_as = item->run_as;
 		entry.started_at = started;
 		entry.duration_us = GetCurrentTimestamp() - started;
+		/* the action's last row carries the schema it leaves */
+		if (i == last_selected)
+			entry.fingerprint = schema_record();
 		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
 		applied_any = true;
 
@@ -486,6 +492,7 @@ smig_baseline(PG_FUNCTION_ARGS)
 	entry.name = name;
 	entry.started_at = GetCurrentTimestamp();
 	entry.duration_us = -1;
+	entry.fingerprint = schema_record();
 	history_record_applied(&entry, "baseline");
 	SPI_finish();
 

@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 SELECT plan(57);
 
 SELECT has_schema('smig');
-SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log']);
+SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log', 'schema_snapshot']);
 SELECT sequences_are('smig', ARRAY['history_id_seq', 'ddl_log_id_seq']);
 
 -- registry
@@ -96,8 +96,8 @@ SELECT ok(NOT has_table_privilege('pg_monitor', 'smig.history', 'INSERT'),
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'smig'$$,
     ARRAY['smig.migration', 'smig.applied', 'smig.history', 'smig.history_id_seq',
-          'smig.ddl_log', 'smig.ddl_log_id_seq'],
-    'registry, applied, history and the DDL log are dumped');
+          'smig.ddl_log', 'smig.ddl_log_id_seq', 'smig.schema_snapshot'],
+    'registry, applied, history, the DDL log and the schema snapshots are dumped');
 
 SELECT * FROM finish();
 ROLLBACK;
