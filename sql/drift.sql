@@ -5,16 +5,19 @@
 SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
-\set VERBOSITY default
+-- terse: the NOTICEs' durations vary; errors are shown in full below
+\set VERBOSITY terse
 
 -- nothing recorded yet
+\set VERBOSITY default
 SELECT * FROM smig.drift();
+\set VERBOSITY terse
 SELECT smig.verify();
 SELECT smig.register('1', 'accounts', 'CREATE TABLE dr_accounts (id int PRIMARY KEY, name text);');
 SELECT smig.register('2', 'entries', 'CREATE TABLE dr_entries (id int, account int REFERENCES dr_accounts); CREATE INDEX dr_entries_account ON dr_entries (account);');
 \set VERBOSITY verbose
 SELECT smig.assert_head();
-\set VERBOSITY default
+\set VERBOSITY terse
 
 -- an upgrade records the fingerprint on its last history row only
 SELECT version FROM smig.upgrade_head();
@@ -41,7 +44,7 @@ SELECT object, change, before, after, changed_by, statement FROM smig.drift();
 \set VERBOSITY verbose
 SELECT smig.verify();
 SELECT smig.assert_head();
-\set VERBOSITY default
+\set VERBOSITY terse
 
 -- undone by hand: no drift
 ALTER TABLE dr_accounts DROP COLUMN email;
@@ -54,7 +57,9 @@ SELECT smig.verify() ~ '^ok' AS verified;
 -- a long drift is cut short in messages
 DO $$ BEGIN FOR i IN 1..12 LOOP EXECUTE format('CREATE TABLE dr_many_%s ()', i); END LOOP; END $$;
 SELECT count(*) AS drifted FROM smig.drift();
+\set VERBOSITY default
 SELECT smig.verify();
+\set VERBOSITY terse
 DO $$ BEGIN FOR i IN 1..12 LOOP EXECUTE format('DROP TABLE dr_many_%s', i); END LOOP; END $$;
 
 -- the next action records the schema it leaves; the same schema twice
@@ -70,8 +75,10 @@ SELECT h.version, s.snapshot ? 'table public.dr_ledger' AS has_ledger
 
 -- an edited migration fails both gates, naming it
 SELECT smig.register('4', 'ledger', 'CREATE TABLE dr_ledger (id bigint);');
+\set VERBOSITY default
 SELECT smig.verify();
 SELECT smig.assert_head();
+\set VERBOSITY terse
 SELECT version FROM smig.repair('4');
 -- repair changes no schema: it records no fingerprint (a drift stays visible)
 SELECT action, fingerprint IS NULL AS no_fingerprint FROM smig.history ORDER BY id DESC LIMIT 1;
