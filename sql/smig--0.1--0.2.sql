@@ -607,7 +607,9 @@ BEGIN
     named AS (
         -- the object's own name, and the relation or routine the audit log
         -- names for it (a column's table, a function without its arguments)
-        SELECT d.*,
+        SELECT d.*, m[2] AS name,
+               ARRAY(SELECT k FROM jsonb_object_keys(coalesce(d.before, '{}') || coalesce(d.after, '{}')) k
+                      WHERE d.before -> k IS DISTINCT FROM d.after -> k) AS fields,
                CASE WHEN m[1] IN ('column', 'constraint', 'trigger', 'rule', 'policy')
                     THEN regexp_replace(m[2], '\.[^.]+$', '')
                     WHEN m[1] IN ('function', 'procedure', 'aggregate')
@@ -628,9 +630,17 @@ BEGIN
            WHERE g.version IS NULL
              AND g.logged_at >= last.recorded_at
              AND g.event <> 'trim'
-             AND (g.object_identity = n.logged_as
+             AND (g.object_identity IN (n.name, n.logged_as)
                   OR split_part(g.object_identity, '(', 1) = n.logged_as)
-           ORDER BY g.id DESC
+           -- the object itself first (COMMENT ON COLUMN names the column),
+           -- then what alters its table rather than comments or grants on it
+           -- and a command that changes what changed: a COMMENT for a
+           -- comment, GRANT or REVOKE for privileges, anything else otherwise
+           ORDER BY g.object_identity = n.name DESC,
+                    CASE WHEN g.command_tag = 'COMMENT' THEN 'comment' = ANY (n.fields)
+                         WHEN g.command_tag IN ('GRANT', 'REVOKE') THEN 'acl' = ANY (n.fields)
+                         ELSE true END DESC,
+                    g.id DESC
            LIMIT 1) l ON true
      ORDER BY n.key;
 END
