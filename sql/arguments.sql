@@ -44,7 +44,7 @@ SELECT smig.baseline('5', ' ');
 SELECT smig.baseline('5', E'x\ny');
 
 -- file names with a blank name or a control character
-\set mkdirs 'mkdir -p ' :namesdir '/blank ' :namesdir '/tab'
+\set mkdirs 'mkdir -p ' :namesdir '/blank ' :namesdir '/tab; cat >/dev/null'
 COPY (SELECT 1) TO PROGRAM :'mkdirs';
 \set blankfile :namesdir '/blank/V1__ .sql'
 \set tabfile :namesdir '/tab/V1__a\tb.sql'
@@ -54,7 +54,7 @@ COPY (SELECT 'SELECT 1;') TO :'tabfile';
 \set tabdir :namesdir '/tab'
 SELECT smig.load_dir(:'blankdir');
 SELECT smig.load_dir(:'tabdir');
-\set rmdirs 'rm -rf ' :namesdir
+\set rmdirs 'rm -rf ' :namesdir '; cat >/dev/null'
 COPY (SELECT 1) TO PROGRAM :'rmdirs';
 
 -- nothing was registered by the refused calls
