@@ -333,6 +333,41 @@ BEGIN
 END
 $$;
 
+/*---- long deploys: procedures that commit per migration (issue 12) ---------
+ * CALL smig.upgrade() and CALL smig.downgrade_to() (src/procedure.c).  A
+ * migration that fails is recorded as a "failed" history row, committed
+ * after its work rolled back.  (PostgreSQL keeps functions and procedures
+ * in one namespace, so the procedure going down cannot be called
+ * smig.downgrade(text) as well.)
+ */
+ALTER TABLE smig.history DROP CONSTRAINT history_action_check;
+ALTER TABLE smig.history ADD CONSTRAINT history_action_check
+    CHECK (action IN ('apply', 'baseline', 'repair', 'revert', 'failed'));
+ALTER TABLE smig.history
+    ADD COLUMN direction text CHECK (direction IN ('up', 'down')),
+    ADD COLUMN error text,
+    ADD COLUMN sqlstate text;
+COMMENT ON COLUMN smig.history.direction IS
+    'A failed attempt: whether the up (apply) or the down script (revert) failed.';
+COMMENT ON COLUMN smig.history.error IS
+    'A failed attempt: the error message.';
+COMMENT ON COLUMN smig.history.sqlstate IS
+    'A failed attempt: the error''s SQLSTATE.';
+
+CREATE PROCEDURE smig.upgrade(target text DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'smig_upgrade_proc'
+LANGUAGE C;
+COMMENT ON PROCEDURE smig.upgrade(text) IS
+    'Apply pending migrations (up to target; NULL: all), committing after each; a failure leaves the earlier ones applied and records the failed attempt.';
+
+CREATE PROCEDURE smig.downgrade_to(target text)
+AS 'MODULE_PATHNAME', 'smig_downgrade_proc'
+LANGUAGE C;
+COMMENT ON PROCEDURE smig.downgrade_to(text) IS
+    'Revert every applied migration above target (''base'' or ''0'': all), committing after each; a failure leaves the earlier reverts done and records the failed attempt.';
+-- (REVOKE ... ON ALL FUNCTIONS does not cover procedures)
+REVOKE ALL ON PROCEDURE smig.upgrade(text), smig.downgrade_to(text) FROM PUBLIC;
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  */

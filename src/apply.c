@@ -334,14 +334,17 @@ apply_put_result(ReturnSetInfo *rsinfo, const char *version, const char *name,
 /*
  * Apply pending migrations, in version order, in the caller's transaction:
  * all of them (target_key and only_key NULL), those up to target_key, or
- * only the one with only_key.  Returns one row per applied migration.
+ * only the one with only_key.  Returns one row per applied migration
+ * (fcinfo NULL: none).  With plan, apply nothing: *plan gets the checked
+ * selection, a List of ApplyPlanItem in the caller's memory context.
  */
 static void
 apply_pending(FunctionCallInfo fcinfo,
 			  const char *target_version, const char *target_key,
-			  const char *only_version, const char *only_key)
+			  const char *only_version, const char *only_key, List **plan)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = fcinfo ? (ReturnSetInfo *) fcinfo->resultinfo : NULL;
+	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext itemcxt;
 	MemoryContext oldcxt;
 	WorkItem   *items;
@@ -353,7 +356,10 @@ apply_pending(FunctionCallInfo fcinfo,
 	bool		applied_any = false;
 	int64		generation;
 
-	InitMaterializedSRF(fcinfo, 0);
+	if (fcinfo)
+		InitMaterializedSRF(fcinfo, 0);
+	if (plan)
+		*plan = NIL;
 	action_begin("apply migrations");
 
 	SPI_connect();
@@ -389,6 +395,29 @@ apply_pending(FunctionCallInfo fcinfo,
 	}
 	if (only_key && !found_only)
 		refuse_unselectable(only_version, only_key);
+	if (plan)
+	{
+		MemoryContext oldcxt2 = MemoryContextSwitchTo(callercxt);
+
+		for (i = 0; i < nitems; i++)
+		{
+			ApplyPlanItem *p;
+
+			if (items[i].state == NULL)
+				continue;
+			p = palloc(sizeof(ApplyPlanItem));
+			p->version_key = pstrdup(items[i].version_key);
+			p->version = pstrdup(items[i].version);
+			p->name = pstrdup(items[i].name);
+			p->checksum = pstrdup(items[i].checksum);
+			p->down_checksum = NULL;
+			p->run_as = pstrdup(items[i].run_as);
+			*plan = lappend(*plan, p);
+		}
+		MemoryContextSwitchTo(oldcxt2);
+		SPI_finish();
+		return;
+	}
 
 	itemcxt = AllocSetContextCreate(CurrentMemoryContext, "smig migration",
 									ALLOCSET_DEFAULT_SIZES);
@@ -434,7 +463,8 @@ apply_pending(FunctionCallInfo fcinfo,
 						item->version, item->name),
 				 errdetail("Duration: %.3f ms.", entry.duration_us / 1000.0)));
 
-		apply_put_result(rsinfo, item->version, item->name, entry.duration_us);
+		if (rsinfo)
+			apply_put_result(rsinfo, item->version, item->name, entry.duration_us);
 
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(itemcxt);
@@ -450,7 +480,7 @@ apply_pending(FunctionCallInfo fcinfo,
 Datum
 smig_upgrade_head(PG_FUNCTION_ARGS)
 {
-	apply_pending(fcinfo, NULL, NULL, NULL, NULL);
+	apply_pending(fcinfo, NULL, NULL, NULL, NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -462,7 +492,7 @@ smig_upgrade_to(PG_FUNCTION_ARGS)
 
 	args_require(fcinfo, 0, "target");
 	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	apply_pending(fcinfo, target, version_key_or_error(target), NULL, NULL);
+	apply_pending(fcinfo, target, version_key_or_error(target), NULL, NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -474,8 +504,26 @@ smig_apply(PG_FUNCTION_ARGS)
 
 	args_require(fcinfo, 0, "version");
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	apply_pending(fcinfo, NULL, NULL, version, version_key_or_error(version));
+	apply_pending(fcinfo, NULL, NULL, version, version_key_or_error(version), NULL);
 	return (Datum) 0;
+}
+
+/*---- for the committing procedure (procedure.c) ------------------------------*/
+
+List *
+apply_plan(const char *target)
+{
+	List	   *plan;
+
+	apply_pending(NULL, target, target ? version_key_or_error(target) : NULL,
+				  NULL, NULL, &plan);
+	return plan;
+}
+
+void
+apply_one(const char *version)
+{
+	apply_pending(NULL, NULL, NULL, version, version_key_or_error(version), NULL);
 }
 
 /*---- baseline and repair ---------------------------------------------------*/

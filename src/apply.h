@@ -8,6 +8,7 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "nodes/pg_list.h"
 
 #include "runner.h"
 
@@ -24,5 +25,30 @@ extern Oid	apply_check_run_as(const char *version, const char *name,
 /* Add one (version, name, duration) row to a materialised result. */
 extern void apply_put_result(ReturnSetInfo *rsinfo, const char *version,
 							 const char *name, int64 duration_us);
+
+/*---- for the committing procedure (procedure.c) ----*/
+
+/* One migration of a plan: what a step applies or reverts, and names. */
+typedef struct ApplyPlanItem
+{
+	char	   *version_key;
+	char	   *version;
+	char	   *name;
+	char	   *checksum;		/* of its up script */
+	char	   *down_checksum;	/* of its down script (reverts) */
+	char	   *run_as;
+} ApplyPlanItem;
+
+/*
+ * What smig.upgrade_to(target) (target NULL: upgrade_head()) would apply,
+ * checked as it checks it (modified, out of order, baseline migrations,
+ * no-transaction, run-as), without applying anything: a List of
+ * ApplyPlanItem, in version order.  Takes the deploy lock for the
+ * transaction, as every action does.
+ */
+extern List *apply_plan(const char *target);
+
+/* smig.apply(version) without a result row: exactly that pending migration. */
+extern void apply_one(const char *version);
 
 #endif							/* SMIG_APPLY_H */

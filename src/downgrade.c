@@ -42,6 +42,7 @@
 #include "apply.h"
 #include "args.h"
 #include "compat.h"
+#include "downgrade.h"
 #include "history.h"
 #include "ownersql.h"
 #include "runner.h"
@@ -259,7 +260,10 @@ check_item(RevertItem *it)
 
 /*---- the revert loop ---------------------------------------------------------*/
 
-/* Revert items, in their order (highest first), one result row each. */
+/*
+ * Check every item, then revert them, in their order (highest first), one
+ * result row each (rsinfo NULL: none).
+ */
 static void
 revert_items(ReturnSetInfo *rsinfo, RevertItem *items, int nitems)
 {
@@ -314,7 +318,8 @@ revert_items(ReturnSetInfo *rsinfo, RevertItem *items, int nitems)
 				(errmsg("reverted migration \"%s\" (\"%s\")",
 						it->version, it->name),
 				 errdetail("Duration: %.3f ms.", entry.duration_us / 1000.0)));
-		apply_put_result(rsinfo, it->version, it->name, entry.duration_us);
+		if (rsinfo)
+			apply_put_result(rsinfo, it->version, it->name, entry.duration_us);
 
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(itemcxt);
@@ -374,27 +379,20 @@ smig_rollback(PG_FUNCTION_ARGS)
 }
 
 /*
- * smig.downgrade(target text) returns table (version, name, duration)
- *
- * Revert every applied migration above target, a registered or applied
- * version; 'base' (any case) or a version equal to 0 ('0', '0.0', '000')
- * reverts all of them.  Downgrading to the current version reverts
- * nothing (a NOTICE says so), as upgrade_head() with nothing pending
- * applies nothing; a target above it is an error pointing to upgrading.
+ * The applied migrations downgrade(target) reverts, highest first, after
+ * the checks of the target and of the baseline range (the per-migration
+ * checks are revert_items'); NULL with *nitems 0 when there is nothing to
+ * revert (a NOTICE said so).  SPI connected, deploy lock held.
  */
-Datum
-smig_downgrade(PG_FUNCTION_ARGS)
+static RevertItem *
+downgrade_select(const char *target, int *nitems)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *target;
 	char	   *key = NULL;
 	bool		to_base;
 	Marks		marks;
 	RevertItem *items;
-	int			nitems;
 
-	args_require(fcinfo, 0, "target");
-	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	*nitems = 0;
 	to_base = pg_strcasecmp(target, "base") == 0;
 	if (!to_base)
 	{
@@ -406,10 +404,6 @@ smig_downgrade(PG_FUNCTION_ARGS)
 		}
 	}
 
-	InitMaterializedSRF(fcinfo, 0);
-	action_begin("revert migrations");
-
-	SPI_connect();
 	read_marks(&marks);
 	if (!to_base)
 	{
@@ -452,8 +446,7 @@ smig_downgrade(PG_FUNCTION_ARGS)
 					(errmsg("the database is already at version \"%s\"",
 							marks.current_version),
 					 errdetail("Nothing was reverted.")));
-		SPI_finish();
-		return (Datum) 0;
+		return NULL;
 	}
 	if (marks.baseline_key != NULL &&
 		(to_base || strcmp(key, marks.baseline_key) < 0))
@@ -477,9 +470,95 @@ smig_downgrade(PG_FUNCTION_ARGS)
 						 marks.baseline_version, marks.baseline_version)));
 	}
 
-	items = read_items(key, -1, &nitems);
-	refuse_baseline_range(items, nitems, &marks);
-	revert_items(rsinfo, items, nitems);
+	items = read_items(key, -1, nitems);
+	refuse_baseline_range(items, *nitems, &marks);
+	return items;
+}
+
+/*
+ * smig.downgrade(target text) returns table (version, name, duration)
+ *
+ * Revert every applied migration above target, a registered or applied
+ * version; 'base' (any case) or a version equal to 0 ('0', '0.0', '000')
+ * reverts all of them.  Downgrading to the current version reverts
+ * nothing (a NOTICE says so), as upgrade_head() with nothing pending
+ * applies nothing; a target above it is an error pointing to upgrading.
+ */
+Datum
+smig_downgrade(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *target;
+	RevertItem *items;
+	int			nitems;
+
+	args_require(fcinfo, 0, "target");
+	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	InitMaterializedSRF(fcinfo, 0);
+	action_begin("revert migrations");
+
+	SPI_connect();
+	items = downgrade_select(target, &nitems);
+	if (nitems > 0)
+		revert_items(rsinfo, items, nitems);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*---- for the committing procedure (procedure.c) ------------------------------*/
+
+List *
+downgrade_plan(const char *target)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *plan = NIL;
+	RevertItem *items;
+	int			nitems;
+	int			i;
+
+	action_begin("revert migrations");
+	SPI_connect();
+	items = downgrade_select(target, &nitems);
+	refuse_without_down(items, nitems);
+	for (i = 0; i < nitems; i++)
+		check_item(&items[i]);
+
+	for (i = 0; i < nitems; i++)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+		ApplyPlanItem *p = palloc(sizeof(ApplyPlanItem));
+
+		p->version_key = pstrdup(items[i].version_key);
+		p->version = pstrdup(items[i].version);
+		p->name = pstrdup(items[i].name);
+		p->checksum = pstrdup(items[i].checksum);
+		p->down_checksum = pstrdup(items[i].down_checksum);
+		p->run_as = pstrdup(items[i].run_as);
+		plan = lappend(plan, p);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+	return plan;
+}
+
+void
+revert_one(const char *version_key)
+{
+	RevertItem *items;
+	int			nitems;
+	Marks		marks;
+
+	action_begin("revert migrations");
+	SPI_connect();
+	read_marks(&marks);
+	items = read_items(NULL, 1, &nitems);
+	if (nitems != 1 || strcmp(items[0].version_key, version_key) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the migrations applied changed during the downgrade"),
+				 errdetail("The next migration to revert is no longer the highest one applied.")));
+	refuse_baseline_range(items, nitems, &marks);
+	revert_items(NULL, items, nitems);
+	SPI_finish();
 }

@@ -185,3 +185,36 @@ history_record_down_repair(const HistoryEntry *e, const char *down_checksum,
 			   " FROM h WHERE h.version_key = a.version_key",
 			   14, types, values, nulls, SPI_OK_UPDATE);
 }
+
+/*---- failed attempts (procedure.c) ------------------------------------------
+ * A procedure that commits per migration records a migration that failed
+ * (its work rolled back) in a transaction of its own.
+ */
+void
+history_record_failure(const HistoryEntry *e, const char *down_checksum,
+					   const char *direction, const char *error,
+					   const char *sqlstate)
+{
+	Oid			types[17];
+	Datum		values[17];
+	char		nulls[18];
+
+	history_params_down(e, down_checksum, NULL, types, values, nulls);
+	types[14] = TEXTOID;
+	values[14] = CStringGetTextDatum(direction);
+	nulls[14] = ' ';
+	types[15] = TEXTOID;
+	values[15] = text_datum_or_null(error);
+	nulls[15] = error ? ' ' : 'n';
+	types[16] = TEXTOID;
+	values[16] = text_datum_or_null(sqlstate);
+	nulls[16] = sqlstate ? ' ' : 'n';
+	nulls[17] = '\0';
+	owner_exec("INSERT INTO smig.history (action, version, version_key, name,"
+			   "  checksum, old_checksum, role, session_role, started_at, duration,"
+			   "  txid, detail, run_as, down_checksum, old_down_checksum,"
+			   "  direction, error, sqlstate)"
+			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+			   "  pg_catalog.pg_current_xact_id(), $11, $12, $13, $14, $15, $16, $17)",
+			   17, types, values, nulls, SPI_OK_INSERT);
+}

@@ -10,7 +10,7 @@
 
 typedef struct HistoryEntry
 {
-	const char *action;			/* apply, baseline, repair, revert */
+	const char *action;			/* apply, baseline, repair, revert, failed */
 	const char *version;
 	const char *version_key;
 	const char *name;
@@ -56,5 +56,16 @@ extern void history_record_revert(const HistoryEntry *e,
 extern void history_record_down_repair(const HistoryEntry *e,
 									   const char *down_checksum,
 									   const char *old_down_checksum);
+
+/*
+ * Append a failed attempt (action "failed"): direction "up" or "down"
+ * (then down_checksum is the down script's), the error's message and
+ * SQLSTATE; e->duration_us how long it ran.  smig.applied is not touched:
+ * the migration's work was rolled back.
+ */
+extern void history_record_failure(const HistoryEntry *e,
+								   const char *down_checksum,
+								   const char *direction, const char *error,
+								   const char *sqlstate);
 
 #endif							/* SMIG_HISTORY_H */

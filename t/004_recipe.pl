@@ -91,6 +91,17 @@ is($node->safe_psql('postgres', q{SELECT to_regclass('app.notes') IS NULL, to_re
     extra_params => ['-U', 'deploy_ci']);
 is($out, "apply:smig_deployer,revert:smig_deployer\n4", 'the revert ran as smig_deployer, and it applies again');
 
+# and long deploys, one commit per migration
+($ret, $out, $err) = $node->psql('postgres', q{
+    SELECT smig.register('5', 'tags', 'CREATE TABLE tags (id int);', 'DROP TABLE tags;');
+    CALL smig.upgrade();
+    CALL smig.downgrade_to('4');
+    CALL smig.upgrade();
+}, extra_params => ['-U', 'deploy_ops']);
+is($ret, 0, 'a deploy login CALLs smig.upgrade() and smig.downgrade_to()') or diag($err);
+like($err, qr/applying migration "5" \("tags"\), 1 of 1.*reverting migration "5" \("tags"\), 1 of 1/s,
+     'one migration up, down and up again');
+
 # what the recipe does not grant
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT smig.baseline(\'9\')',
     extra_params => ['-U', 'deploy_ci']);
