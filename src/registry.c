@@ -1367,8 +1367,8 @@ smig_register_many(PG_FUNCTION_ARGS)
 					 errhint("Give one of them another version.")));
 
 	registry_sync(items, n, sync, &outcomes);
-	SPI_finish();
 
+	/* before SPI_finish, which frees the outcomes with SPI's memory */
 	foreach(lc, outcomes)
 	{
 		BulkOutcome *o = lfirst(lc);
@@ -1380,6 +1380,7 @@ smig_register_many(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(o->result);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	SPI_finish();
 	return (Datum) 0;
 }
 
