@@ -13,12 +13,15 @@ DATA       = $(wildcard sql/$(EXTENSION)--*.sql)
 # pg_regress files, in the order they run (sql/<name>.sql, expected/<name>.out)
 REGRESS = install versions checksums lexing register upgrade_head failures \
           baseline out_of_order verify_repair fastpath load_dir sync readonly privileges \
-          audit guard run_as run_as_attacks unregister arguments upgrade_0_1 snapshot drift
+          audit guard run_as run_as_attacks unregister downgrade procedure arguments upgrade_0_1 snapshot drift
 REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
 # isolation specs (specs/<name>.spec, expected/<name>.out)
-ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race deploy_lock
+ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race deploy_lock \
+            concurrent_downgrade procedure_concurrency
 ISOLATION_OPTS =
-# TAP tests (t/*.pl): primary + standby, dump and restore
+# TAP tests (t/*.pl): primary + standby, dump and restore, the deploy lock,
+# the guard, the deployer recipe, PgBouncer, examples/ledger up-down-up,
+# long deploys stopped by cancel, session end and SIGKILL
 TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/common

@@ -29,6 +29,7 @@ GRANT USAGE ON SCHEMA smig TO regress_deployer;
 GRANT EXECUTE ON FUNCTION
     smig.register(text, text, text, text, jsonb),
     smig.upgrade_head(), smig.upgrade_to(text), smig.apply(text),
+    smig.rollback(integer), smig.downgrade(text),
     smig.status(), smig.pending(), smig.current(), smig.verify_checksum()
   TO regress_deployer;
 -- plus the rights its migrations need
@@ -56,10 +57,14 @@ CREATE DOMAIN pg_temp.jsonb AS int;
 SELECT smig.register('3', 'shadowed', 'CREATE TABLE regress_app.shadowed (id int);');
 SELECT version, name FROM smig.apply('3');
 DROP DOMAIN pg_temp.jsonb;
+-- it reverts what it applied, too
+SELECT smig.register('4', 'reversible', 'CREATE TABLE regress_app.rev (id int);', 'DROP TABLE regress_app.rev;');
+SELECT version FROM smig.apply('4');
+SELECT version FROM smig.rollback();
 RESET ROLE;
 
 -- history names the deployer, and the session user behind SET ROLE
-SELECT version, role, session_role = session_user AS session_ok FROM smig.history;
+SELECT action, version, role, session_role = session_user AS session_ok FROM smig.history ORDER BY id;
 SELECT tableowner FROM pg_tables WHERE schemaname = 'regress_app';
 
 DROP SCHEMA regress_app CASCADE;

@@ -190,3 +190,16 @@ SELECT version, state, run_as = current_user AS runs_as_caller FROM smig.status(
 
 DROP OWNED BY regress_sy_app, regress_sy_other;
 DROP ROLE regress_sy_app, regress_sy_other, regress_sy_owner;
+
+-- register_many() returning many rows: they outlive its SPI connection
+-- (they were read after SPI_finish had freed them: a crash at 100)
+SET client_min_messages = warning;
+SELECT count(*) AS registered, count(*) FILTER (WHERE result = 'new') AS new
+  FROM smig.register_many((SELECT jsonb_agg(jsonb_build_object(
+         'version', (1000 + i)::text, 'name', 'bulk_' || i, 'up_sql', 'SELECT ' || i))
+         FROM generate_series(1, 500) i), false);
+SELECT min(version) || '..' || max(version) AS versions, count(*) AS rows
+  FROM smig.register_many((SELECT jsonb_agg(jsonb_build_object(
+         'version', (1000 + i)::text, 'name', 'bulk_' || i, 'up_sql', 'SELECT -' || i))
+         FROM generate_series(1, 500) i), false);
+RESET client_min_messages;

@@ -11,10 +11,11 @@ SELECT extversion FROM pg_extension WHERE extname = 'smig';
 -- 0.1 wrote them, by hand; the audit triggers are 0.1's own.)
 -- Checksums are 0.1's (scheme 1: the final newline counts), computed
 -- here with sha256(): these texts have no CR and no BOM.
-INSERT INTO smig.migration (version_key, version, name, up_sql, checksum)
+INSERT INTO smig.migration (version_key, version, name, up_sql, down_sql, checksum)
 VALUES (smig.version_key('1'), '1', 'one', E'CREATE TABLE up_one (id int);\n',
+        'DROP TABLE up_one;',
         encode(sha256(E'CREATE TABLE up_one (id int);\n'::bytea), 'hex')),
-       (smig.version_key('2'), '2', 'two', 'CREATE TABLE up_two (id int);',
+       (smig.version_key('2'), '2', 'two', 'CREATE TABLE up_two (id int);', NULL,
         smig.checksum('CREATE TABLE up_two (id int);'));
 CREATE TABLE up_one (id int);
 WITH h AS (
@@ -33,6 +34,8 @@ GRANT USAGE ON SCHEMA smig TO regress_up_deployer;
 GRANT EXECUTE ON FUNCTION smig.status(), smig.upgrade_head(),
     smig.register(text, text, text, text, jsonb) TO regress_up_deployer;
 GRANT EXECUTE ON FUNCTION smig.load_dir(text) TO regress_up_deployer;
+-- and, deliberately, repair()
+GRANT EXECUTE ON FUNCTION smig.repair() TO regress_up_deployer;
 CREATE TEMP TABLE before (migrations bigint, history bigint, applied bigint, ddl_log bigint);
 INSERT INTO before
 SELECT (SELECT count(*) FROM smig.migration) AS migrations,
@@ -61,13 +64,15 @@ SELECT h.checksum_scheme, h.checksum = smig.checksum(m.up_sql, h.checksum_scheme
   FROM smig.history h JOIN smig.migration m USING (version_key);
 -- the same file with its final newline stripped is not an edit
 SET ROLE regress_up_deployer;
-SELECT smig.register('1', 'one', 'CREATE TABLE up_one (id int);');
+SELECT smig.register('1', 'one', 'CREATE TABLE up_one (id int);', 'DROP TABLE up_one;');
 RESET ROLE;
 SELECT count(*) AS problems FROM smig.verify_checksum();
 -- the deployer keeps EXECUTE on status(), which 0.2 re-created
 SELECT has_function_privilege('regress_up_deployer', 'smig.status()', 'EXECUTE') AS deployer_keeps_status;
 -- and on load_dir(), which gained its sync argument
 SELECT has_function_privilege('regress_up_deployer', 'smig.load_dir(text, boolean)', 'EXECUTE') AS deployer_keeps_load_dir;
+-- and on repair(), which gained its script column
+SELECT has_function_privilege('regress_up_deployer', 'smig.repair()', 'EXECUTE') AS deployer_keeps_repair;
 SET ROLE regress_up_deployer;
 SELECT version, state FROM smig.status();
 RESET ROLE;
@@ -84,13 +89,32 @@ SELECT count(*) AS logged_by_upgrade FROM smig.ddl_log
 SELECT version FROM smig.upgrade_head();
 SELECT to_regclass('up_two') IS NULL AS not_applied;
 SET ROLE regress_up_deployer;
-SELECT smig.register('2', 'two', 'CREATE TABLE public.up_two (id int);');
+SELECT smig.register('2', 'two', 'CREATE TABLE public.up_two (id int);', 'DROP TABLE public.up_two;');
 RESET ROLE;
 GRANT CREATE ON SCHEMA public TO regress_up_deployer;
 SELECT version FROM smig.upgrade_head();
 SELECT version, state, run_as FROM smig.status();
 SELECT action, version, run_as, checksum_scheme FROM smig.history ORDER BY id;
 SELECT tableowner FROM pg_tables WHERE tablename = 'up_two';
+
+-- reverting: a migration 0.1 applied has no recorded down checksum (0.1
+-- recorded none), so its registered down script runs with a NOTICE saying
+-- so; one 0.2 applied has one.  Both run as the role they now record.
+SELECT version, down_checksum IS NOT NULL AS down_recorded FROM smig.applied ORDER BY version;
+ALTER TABLE up_one OWNER TO regress_up_deployer;
+\set VERBOSITY terse
+SET client_min_messages = notice;
+SELECT version FROM smig.downgrade('base');
+SET client_min_messages = warning;
+\set VERBOSITY default
+SELECT to_regclass('up_one') IS NULL AS one_dropped, to_regclass('up_two') IS NULL AS two_dropped;
+SELECT version, state FROM smig.status();
+SELECT action, version, run_as, down_checksum = smig.checksum('DROP TABLE up_one;') AS one_down,
+       down_checksum = smig.checksum('DROP TABLE public.up_two;') AS two_down
+  FROM smig.history WHERE action = 'revert' ORDER BY id;
+-- up again: now both record their down scripts
+SELECT version FROM smig.upgrade_head();
+SELECT version, down_checksum IS NOT NULL AS down_recorded FROM smig.applied ORDER BY version;
 
 DROP TABLE up_one, up_two;
 DROP EXTENSION smig CASCADE;

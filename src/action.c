@@ -19,10 +19,9 @@
  * is an ordinary lock: transaction-scoped (safe behind a pooler in
  * transaction mode), seen by the deadlock detector, shown in pg_locks
  * (locktype "object", classid pg_extension, objsubid 1), and released by
- * commit, abort or the end of the backend.  A form that spans commits, for
- * procedures that commit per migration, takes the same tag with
- * LockAcquire(..., sessionLock = true, ...) and must release it on every
- * exit path.
+ * commit, abort or the end of the backend.  The form that spans commits,
+ * for procedures that commit per migration (action_begin_session), takes
+ * the same tag as a session lock; see "the deploy lock across commits".
  *
  * Whoever has to wait is told who holds the lock (NOTICE), then waits as
  * for any lock (lock_timeout and statement_timeout apply).
@@ -38,6 +37,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 
 #include "action.h"
@@ -114,8 +114,9 @@ lock_deploy(void)
 					   ExclusiveLock);
 }
 
-void
-action_begin(const char *what)
+/* Preconditions 1-3 of the file header. */
+static void
+check_preconditions(const char *what)
 {
 	if (runner_current_version() != NULL)
 		ereport(ERROR,
@@ -131,5 +132,63 @@ action_begin(const char *what)
 						IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
 				 errdetail("Its snapshot predates smig's lock, so it could miss migrations that a concurrent upgrade applied."),
 				 errhint("Run it in a READ COMMITTED transaction, the default.")));
+}
+
+void
+action_begin(const char *what)
+{
+	check_preconditions(what);
 	lock_deploy();
+}
+
+/*---- the deploy lock across commits ----------------------------------------*
+ * A procedure that commits after each migration (procedure.c) holds the
+ * same lock as a session lock, so that no other deploy starts between its
+ * transactions.  Its transactions' own action_begin() calls then find the
+ * lock already held by this backend and go on.  It is released
+ *	 - by action_end_session(), which the procedure calls on its way out,
+ *	   also from its error path;
+ *	 - by any abort of a top-level transaction, which releases session
+ *	   locks too (ProcReleaseLocks): an error, a cancel, statement_timeout;
+ *	 - at the end of the backend (the abort of its last transaction), and
+ *	   with all shared memory when a backend crashes and the postmaster
+ *	   reinitialises it.
+ */
+static bool session_lock_held = false;
+
+static void
+deploy_locktag(LOCKTAG *tag, Oid *extoid)
+{
+	*extoid = get_extension_oid("smig", false);
+	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, ExtensionRelationId, *extoid,
+					   SMIG_LOCK_DEPLOY);
+}
+
+void
+action_begin_session(const char *what)
+{
+	LOCKTAG		tag;
+	Oid			extoid;
+
+	check_preconditions(what);
+	deploy_locktag(&tag, &extoid);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		report_lock_holders(extoid);
+		(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	}
+	session_lock_held = true;
+}
+
+void
+action_end_session(void)
+{
+	LOCKTAG		tag;
+	Oid			extoid;
+
+	if (!session_lock_held)
+		return;
+	session_lock_held = false;
+	deploy_locktag(&tag, &extoid);
+	(void) LockRelease(&tag, ExclusiveLock, true);
 }

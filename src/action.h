@@ -21,4 +21,14 @@ extern void action_check_writable(const char *what);
  */
 extern void action_begin(const char *what);
 
+/*
+ * The same preconditions, and the deploy lock as a session lock that
+ * spans commits (a procedure committing per migration), until
+ * action_end_session() or the abort of a top-level transaction.
+ */
+extern void action_begin_session(const char *what);
+
+/* Release the session deploy lock, if this backend holds it. */
+extern void action_end_session(void);
+
 #endif							/* SMIG_ACTION_H */

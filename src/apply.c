@@ -32,6 +32,7 @@
 #include "utils/tuplestore.h"
 
 #include "action.h"
+#include "apply.h"
 #include "args.h"
 #include "compat.h"
 #include "history.h"
@@ -70,6 +71,7 @@ typedef struct WorkItem
 	char	   *state;			/* pending, out-of-order, modified */
 	char	   *up_sql;
 	char	   *checksum;
+	char	   *down_checksum;	/* of its down script, NULL without one */
 	bool		baseline;
 	bool		transactional;
 	char	   *lock_timeout;
@@ -92,7 +94,7 @@ read_work(int *nitems)
 			   "  coalesce((m.options ->> 'transactional')::boolean, true),"
 			   "  m.options ->> 'lock_timeout', m.run_as,"
 			   "  coalesce((m.options ->> 'up_line')::integer, 1),"
-			   "  m.registered_by"
+			   "  m.registered_by, m.down_checksum"
 			   " FROM smig._state() s"
 			   " LEFT JOIN smig.migration m ON m.version_key = s.version_key"
 			   " WHERE s.state IN ('pending', 'out-of-order', 'modified')"
@@ -114,6 +116,7 @@ read_work(int *nitems)
 		items[i].run_as = spi_text(i, 10);
 		items[i].up_line = atoi(spi_text(i, 11));
 		items[i].registered_by = spi_text(i, 12);
+		items[i].down_checksum = spi_text(i, 13);
 	}
 	*nitems = (int) SPI_processed;
 	return items;
@@ -149,54 +152,67 @@ refuse_modified(WorkItem *items, int nitems)
 
 /*
  * A migration runs as the role that registered it (or its run-as role),
- * whoever applies it; the caller must be a member of that role (superusers
- * are members of every role), so that applying never lends anyone's rights
- * to text someone else wrote, and never borrows rights the caller lacks.
- * Membership is checked again now, not only at registration: an author
- * who has since been dropped, or has lost the run-as role, no longer
- * vouches for the text.
+ * whoever applies or reverts it; the caller must be a member of that role
+ * (superusers are members of every role), so that applying never lends
+ * anyone's rights to text someone else wrote, and never borrows rights the
+ * caller lacks.  Membership is checked again now, not only at
+ * registration: an author who has since been dropped, or has lost the
+ * run-as role, no longer vouches for the text.  Returns the role's OID.
  */
-static void
-check_run_as(WorkItem *item)
+Oid
+apply_check_run_as(const char *version, const char *name, const char *run_as,
+				   const char *registered_by, RunnerScriptKind kind)
 {
 	Oid			caller = GetUserId();
+	Oid			run_as_oid;
 	Oid			author;
 
-	if (item->run_as == NULL || item->registered_by == NULL)
+	if (run_as == NULL || registered_by == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("migration \"%s\" (\"%s\") records no role to run as",
-						item->version, item->name),
+						version, name),
 				 errdetail("It was registered by smig 0.1, which did not record who registered a migration."),
 				 errhint("Register it again (smig.register() or smig.load_dir()) as the role it should run as.")));
-	item->run_as_oid = get_role_oid(item->run_as, true);
-	author = get_role_oid(item->registered_by, true);
-	if (!OidIsValid(item->run_as_oid) || !OidIsValid(author))
+	run_as_oid = get_role_oid(run_as, true);
+	author = get_role_oid(registered_by, true);
+	if (!OidIsValid(run_as_oid) || !OidIsValid(author))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("role \"%s\" of migration \"%s\" (\"%s\") does not exist",
-						OidIsValid(author) ? item->run_as : item->registered_by,
-						item->version, item->name),
+						OidIsValid(author) ? run_as : registered_by,
+						version, name),
 				 errdetail("The migration was registered by role \"%s\" to run as role \"%s\".",
-						   item->registered_by, item->run_as),
+						   registered_by, run_as),
 				 errhint("Register it again as an existing role.")));
-	if (!is_member_of_role(author, item->run_as_oid))
+	if (!is_member_of_role(author, run_as_oid))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("migration \"%s\" (\"%s\") may no longer run as role \"%s\"",
-						item->version, item->name, item->run_as),
+						version, name, run_as),
 				 errdetail("Role \"%s\", who registered it, is no longer a member of role \"%s\".",
-						   item->registered_by, item->run_as),
-				 errhint("Register it again as a member of role \"%s\".", item->run_as)));
-	if (!is_member_of_role(caller, item->run_as_oid))
+						   registered_by, run_as),
+				 errhint("Register it again as a member of role \"%s\".", run_as)));
+	if (!is_member_of_role(caller, run_as_oid))
+	{
+		if (kind == RUNNER_SCRIPT_DOWN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to revert migration \"%s\" (\"%s\") as role \"%s\"",
+							version, name, run_as),
+					 errdetail("The migration's down script runs as role \"%s\", and role \"%s\" is not a member of it.",
+							   run_as, GetUserNameFromId(caller, false)),
+					 errhint("Revert it as a member of role \"%s\".", run_as)));
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to apply migration \"%s\" (\"%s\") as role \"%s\"",
-						item->version, item->name, item->run_as),
+						version, name, run_as),
 				 errdetail("The migration runs as role \"%s\", and role \"%s\" is not a member of it.",
-						   item->run_as, GetUserNameFromId(caller, false)),
+						   run_as, GetUserNameFromId(caller, false)),
 				 errhint("Apply it as a member of role \"%s\", or have it registered by a role you are a member of.",
-						 item->run_as)));
+						 run_as)));
+	}
+	return run_as_oid;
 }
 
 /*
@@ -232,7 +248,9 @@ check_selected(WorkItem *item, const char *current_version)
 				 errdetail("It is marked \"-- smig:no-transaction\", and this version of smig applies migrations only inside the caller's transaction."),
 				 errhint("Remove the directive if its statements can run inside a transaction. Otherwise run them by hand outside smig, remove its file and take it back with SELECT smig.unregister('%s').",
 						 item->version)));
-	check_run_as(item);
+	item->run_as_oid = apply_check_run_as(item->version, item->name,
+										  item->run_as, item->registered_by,
+										  RUNNER_SCRIPT_UP);
 }
 
 /* Explain why version cannot be applied by smig.apply(version). */
@@ -292,22 +310,42 @@ check_target(const char *target, const char *key)
 						target, current_version),
 				 errdetail("Version \"%s\" is %s; going back to it would be a downgrade.",
 						   target, state),
-				 errhint("This version of smig cannot downgrade: undo the changes with a new migration.")));
+				 errhint("To go back to it, revert the migrations above it with SELECT smig.downgrade('%s').",
+						 target)));
 }
 
 /*---- the apply loop --------------------------------------------------------*/
 
+/* One result row (version, name, duration) of an apply or revert loop. */
+void
+apply_put_result(ReturnSetInfo *rsinfo, const char *version, const char *name,
+				 int64 duration_us)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	Interval   *duration = palloc0(sizeof(Interval));
+
+	duration->time = duration_us;
+	values[0] = CStringGetTextDatum(version);
+	values[1] = CStringGetTextDatum(name);
+	values[2] = IntervalPGetDatum(duration);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
 /*
  * Apply pending migrations, in version order, in the caller's transaction:
  * all of them (target_key and only_key NULL), those up to target_key, or
- * only the one with only_key.  Returns one row per applied migration.
+ * only the one with only_key.  Returns one row per applied migration
+ * (fcinfo NULL: none).  With plan, apply nothing: *plan gets the checked
+ * selection, a List of ApplyPlanItem in the caller's memory context.
  */
 static void
 apply_pending(FunctionCallInfo fcinfo,
 			  const char *target_version, const char *target_key,
-			  const char *only_version, const char *only_key)
+			  const char *only_version, const char *only_key, List **plan)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = fcinfo ? (ReturnSetInfo *) fcinfo->resultinfo : NULL;
+	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext itemcxt;
 	MemoryContext oldcxt;
 	WorkItem   *items;
@@ -320,7 +358,10 @@ apply_pending(FunctionCallInfo fcinfo,
 	int			last_selected = -1;
 	int64		generation;
 
-	InitMaterializedSRF(fcinfo, 0);
+	if (fcinfo)
+		InitMaterializedSRF(fcinfo, 0);
+	if (plan)
+		*plan = NIL;
 	action_begin("apply migrations");
 
 	SPI_connect();
@@ -357,6 +398,29 @@ apply_pending(FunctionCallInfo fcinfo,
 	}
 	if (only_key && !found_only)
 		refuse_unselectable(only_version, only_key);
+	if (plan)
+	{
+		MemoryContext oldcxt2 = MemoryContextSwitchTo(callercxt);
+
+		for (i = 0; i < nitems; i++)
+		{
+			ApplyPlanItem *p;
+
+			if (items[i].state == NULL)
+				continue;
+			p = palloc(sizeof(ApplyPlanItem));
+			p->version_key = pstrdup(items[i].version_key);
+			p->version = pstrdup(items[i].version);
+			p->name = pstrdup(items[i].name);
+			p->checksum = pstrdup(items[i].checksum);
+			p->down_checksum = NULL;
+			p->run_as = pstrdup(items[i].run_as);
+			*plan = lappend(*plan, p);
+		}
+		MemoryContextSwitchTo(oldcxt2);
+		SPI_finish();
+		return;
+	}
 
 	itemcxt = AllocSetContextCreate(CurrentMemoryContext, "smig migration",
 									ALLOCSET_DEFAULT_SIZES);
@@ -366,9 +430,6 @@ apply_pending(FunctionCallInfo fcinfo,
 		RunnerScript script = {0};
 		HistoryEntry entry = {0};
 		TimestampTz started;
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
-		Interval   *duration;
 
 		if (item->state == NULL)
 			continue;
@@ -398,6 +459,8 @@ apply_pending(FunctionCallInfo fcinfo,
 		if (i == last_selected)
 			entry.fingerprint = schema_record();
 		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
+		if (item->down_checksum != NULL)
+			history_record_down_checksum(item->version_key, item->down_checksum);
 		applied_any = true;
 
 		ereport(NOTICE,
@@ -406,12 +469,8 @@ apply_pending(FunctionCallInfo fcinfo,
 						item->version, item->name),
 				 errdetail("Duration: %.3f ms.", entry.duration_us / 1000.0)));
 
-		duration = palloc0(sizeof(Interval));
-		duration->time = entry.duration_us;
-		values[0] = CStringGetTextDatum(item->version);
-		values[1] = CStringGetTextDatum(item->name);
-		values[2] = IntervalPGetDatum(duration);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if (rsinfo)
+			apply_put_result(rsinfo, item->version, item->name, entry.duration_us);
 
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(itemcxt);
@@ -427,7 +486,7 @@ apply_pending(FunctionCallInfo fcinfo,
 Datum
 smig_upgrade_head(PG_FUNCTION_ARGS)
 {
-	apply_pending(fcinfo, NULL, NULL, NULL, NULL);
+	apply_pending(fcinfo, NULL, NULL, NULL, NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -439,7 +498,7 @@ smig_upgrade_to(PG_FUNCTION_ARGS)
 
 	args_require(fcinfo, 0, "target");
 	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	apply_pending(fcinfo, target, version_key_or_error(target), NULL, NULL);
+	apply_pending(fcinfo, target, version_key_or_error(target), NULL, NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -451,8 +510,26 @@ smig_apply(PG_FUNCTION_ARGS)
 
 	args_require(fcinfo, 0, "version");
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	apply_pending(fcinfo, NULL, NULL, version, version_key_or_error(version));
+	apply_pending(fcinfo, NULL, NULL, version, version_key_or_error(version), NULL);
 	return (Datum) 0;
+}
+
+/*---- for the committing procedure (procedure.c) ------------------------------*/
+
+List *
+apply_plan(const char *target)
+{
+	List	   *plan;
+
+	apply_pending(NULL, target, target ? version_key_or_error(target) : NULL,
+				  NULL, NULL, &plan);
+	return plan;
+}
+
+void
+apply_one(const char *version)
+{
+	apply_pending(NULL, NULL, NULL, version, version_key_or_error(version), NULL);
 }
 
 /*---- baseline and repair ---------------------------------------------------*/
@@ -505,8 +582,10 @@ smig_baseline(PG_FUNCTION_ARGS)
 
 /*
  * Accept the registered text of modified applied migrations: all of them
- * (only_version NULL), or the one named, which must be modified.  Each is
- * recorded in history with the old and the new checksum.
+ * (only_version NULL), or the one named, which must be modified.  An
+ * edited up script and an edited down script ("down-modified") are each
+ * accepted, recorded in history with the old and the new checksum, and
+ * returned as a row saying which script it was.
  */
 static void
 repair_migrations(FunctionCallInfo fcinfo, const char *only_version)
@@ -525,9 +604,14 @@ repair_migrations(FunctionCallInfo fcinfo, const char *only_version)
 	SPI_connect();
 	values1[0] = only_key ? CStringGetTextDatum(only_key) : (Datum) 0;
 	owner_exec("SELECT s.version_key, s.version, s.name,"
-			   "  s.applied_checksum, s.registered_checksum, s.state"
+			   "  s.applied_checksum, s.registered_checksum, s.state,"
+			   "  s.applied_down_checksum, s.registered_down_checksum,"
+			   "  s.state = 'modified',"
+			   "  s.applied_down_checksum <> s.registered_down_checksum"
 			   " FROM smig._state() s"
-			   " WHERE ($1 IS NULL AND s.state = 'modified') OR s.version_key = $1"
+			   " WHERE ($1 IS NULL AND (s.state = 'modified'"
+			   "   OR s.applied_down_checksum <> s.registered_down_checksum))"
+			   "  OR s.version_key = $1"
 			   " ORDER BY s.version_key COLLATE \"C\"",
 			   1, types, values1, only_key ? " " : "n", SPI_OK_SELECT);
 	modified = SPI_tuptable;
@@ -537,7 +621,8 @@ repair_migrations(FunctionCallInfo fcinfo, const char *only_version)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("migration \"%s\" is not registered", only_version)));
 	if (only_key != NULL &&
-		strcmp(SPI_getvalue(modified->vals[0], modified->tupdesc, 6), "modified") != 0)
+		strcmp(SPI_getvalue(modified->vals[0], modified->tupdesc, 6), "modified") != 0 &&
+		strcmp(SPI_getvalue(modified->vals[0], modified->tupdesc, 6), "down-modified") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("migration \"%s\" is not modified", only_version),
@@ -546,35 +631,62 @@ repair_migrations(FunctionCallInfo fcinfo, const char *only_version)
 
 	for (i = 0; i < nmodified; i++)
 	{
+		HeapTuple	tup = modified->vals[i];
+		TupleDesc	desc = modified->tupdesc;
+		char	   *up_modified = SPI_getvalue(tup, desc, 9);
+		char	   *down_modified = SPI_getvalue(tup, desc, 10);
 		HistoryEntry entry = {0};
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
-		int			col;
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
 
 		entry.action = "repair";
-		entry.version_key = SPI_getvalue(modified->vals[i], modified->tupdesc, 1);
-		entry.version = SPI_getvalue(modified->vals[i], modified->tupdesc, 2);
-		entry.name = SPI_getvalue(modified->vals[i], modified->tupdesc, 3);
-		entry.old_checksum = SPI_getvalue(modified->vals[i], modified->tupdesc, 4);
-		entry.checksum = SPI_getvalue(modified->vals[i], modified->tupdesc, 5);
-		entry.started_at = GetCurrentTimestamp();
-		entry.duration_us = -1;
-		history_record_repair(&entry);
+		entry.version_key = SPI_getvalue(tup, desc, 1);
+		entry.version = SPI_getvalue(tup, desc, 2);
+		entry.name = SPI_getvalue(tup, desc, 3);
+		values[0] = CStringGetTextDatum(entry.version);
+		values[1] = CStringGetTextDatum(entry.name);
 
-		ereport(NOTICE,
-				(errmsg("accepted the modified text of migration \"%s\" (\"%s\")",
-						entry.version, entry.name)));
+		if (up_modified && strcmp(up_modified, "t") == 0)
+		{
+			entry.old_checksum = SPI_getvalue(tup, desc, 4);
+			entry.checksum = SPI_getvalue(tup, desc, 5);
+			entry.started_at = GetCurrentTimestamp();
+			entry.duration_us = -1;
+			history_record_repair(&entry);
 
-		for (col = 0; col < 4; col++)
-			values[col] = CStringGetTextDatum(SPI_getvalue(modified->vals[i],
-														   modified->tupdesc,
-														   col + 2));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			ereport(NOTICE,
+					(errmsg("accepted the modified text of migration \"%s\" (\"%s\")",
+							entry.version, entry.name)));
+			values[2] = CStringGetTextDatum(entry.old_checksum);
+			values[3] = CStringGetTextDatum(entry.checksum);
+			values[4] = CStringGetTextDatum("up");
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		if (down_modified && strcmp(down_modified, "t") == 0)
+		{
+			char	   *old_down = SPI_getvalue(tup, desc, 7);
+			char	   *new_down = SPI_getvalue(tup, desc, 8);
+
+			/* the up script's checksum as it now stands applied */
+			entry.old_checksum = NULL;
+			entry.checksum = SPI_getvalue(tup, desc, 5);
+			entry.started_at = GetCurrentTimestamp();
+			entry.duration_us = -1;
+			history_record_down_repair(&entry, new_down, old_down);
+
+			ereport(NOTICE,
+					(errmsg("accepted the modified down script of migration \"%s\" (\"%s\")",
+							entry.version, entry.name)));
+			values[2] = CStringGetTextDatum(old_down);
+			values[3] = CStringGetTextDatum(new_down);
+			values[4] = CStringGetTextDatum("down");
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
 	}
 	SPI_finish();
 }
 
-/* smig.repair() returns table (version, name, old_checksum, new_checksum) */
+/* smig.repair() returns table (version, name, old_checksum, new_checksum, script) */
 Datum
 smig_repair(PG_FUNCTION_ARGS)
 {
@@ -582,7 +694,7 @@ smig_repair(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* smig.repair(version text) returns table (version, name, old_checksum, new_checksum) */
+/* smig.repair(version text) returns table (version, name, old_checksum, new_checksum, script) */
 Datum
 smig_repair_one(PG_FUNCTION_ARGS)
 {

@@ -111,3 +111,113 @@ history_record_repair(const HistoryEntry *e)
 			   " WHERE a.version_key = h.version_key",
 			   13, types, values, nulls, SPI_OK_UPDATE);
 }
+
+/*---- down scripts (downgrade.c, apply.c) ----------------------------------
+ * Added beside the statements above rather than into them: one more
+ * parameter each, the down script's checksums, in statements of their own.
+ */
+
+/* The history INSERT with the down script's checksums as $13 and $14. */
+#define HISTORY_INSERT_DOWN \
+	"WITH h AS (" \
+	" INSERT INTO smig.history (action, version, version_key, name," \
+	"   checksum, old_checksum, role, session_role, started_at, duration," \
+	"   txid, detail, run_as, down_checksum, old_down_checksum)" \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10," \
+	"   pg_catalog.pg_current_xact_id(), $11, $12, $13, $14)" \
+	" RETURNING id, version_key) "
+
+/* The 12 history parameters of e and the two checksums of its down script. */
+static void
+history_params_down(const HistoryEntry *e, const char *down_checksum,
+					const char *old_down_checksum,
+					Oid *types, Datum *values, char *nulls)
+{
+	history_params(e, types, values, nulls);
+	types[12] = TEXTOID;
+	values[12] = text_datum_or_null(down_checksum);
+	nulls[12] = down_checksum ? ' ' : 'n';
+	types[13] = TEXTOID;
+	values[13] = text_datum_or_null(old_down_checksum);
+	nulls[13] = old_down_checksum ? ' ' : 'n';
+	nulls[14] = '\0';
+}
+
+void
+history_record_down_checksum(const char *version_key, const char *down_checksum)
+{
+	static OwnerPlan plan = {
+		"UPDATE smig.applied SET down_checksum = $2 WHERE version_key = $1",
+		2, {TEXTOID, TEXTOID}, NULL
+	};
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(version_key);
+	values[1] = CStringGetTextDatum(down_checksum);
+	owner_exec_plan(&plan, values, NULL, SPI_OK_UPDATE);
+	if (SPI_processed != 1)
+		elog(ERROR, "smig: version key \"%s\" is not applied", version_key);
+}
+
+void
+history_record_revert(const HistoryEntry *e, const char *down_checksum)
+{
+	Oid			types[14];
+	Datum		values[14];
+	char		nulls[15];
+
+	history_params_down(e, down_checksum, NULL, types, values, nulls);
+	owner_exec(HISTORY_INSERT_DOWN
+			   "DELETE FROM smig.applied a USING h WHERE h.version_key = a.version_key",
+			   14, types, values, nulls, SPI_OK_DELETE);
+	if (SPI_processed != 1)
+		elog(ERROR, "smig: migration \"%s\" is not applied", e->version);
+}
+
+void
+history_record_down_repair(const HistoryEntry *e, const char *down_checksum,
+						   const char *old_down_checksum)
+{
+	Oid			types[14];
+	Datum		values[14];
+	char		nulls[15];
+
+	history_params_down(e, down_checksum, old_down_checksum, types, values, nulls);
+	owner_exec(HISTORY_INSERT_DOWN
+			   "UPDATE smig.applied a SET down_checksum = $13"
+			   " FROM h WHERE h.version_key = a.version_key",
+			   14, types, values, nulls, SPI_OK_UPDATE);
+}
+
+/*---- failed attempts (procedure.c) ------------------------------------------
+ * A procedure that commits per migration records a migration that failed
+ * (its work rolled back) in a transaction of its own.
+ */
+void
+history_record_failure(const HistoryEntry *e, const char *down_checksum,
+					   const char *direction, const char *error,
+					   const char *sqlstate)
+{
+	Oid			types[17];
+	Datum		values[17];
+	char		nulls[18];
+
+	history_params_down(e, down_checksum, NULL, types, values, nulls);
+	types[14] = TEXTOID;
+	values[14] = CStringGetTextDatum(direction);
+	nulls[14] = ' ';
+	types[15] = TEXTOID;
+	values[15] = text_datum_or_null(error);
+	nulls[15] = error ? ' ' : 'n';
+	types[16] = TEXTOID;
+	values[16] = text_datum_or_null(sqlstate);
+	nulls[16] = sqlstate ? ' ' : 'n';
+	nulls[17] = '\0';
+	owner_exec("INSERT INTO smig.history (action, version, version_key, name,"
+			   "  checksum, old_checksum, role, session_role, started_at, duration,"
+			   "  txid, detail, run_as, down_checksum, old_down_checksum,"
+			   "  direction, error, sqlstate)"
+			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+			   "  pg_catalog.pg_current_xact_id(), $11, $12, $13, $14, $15, $16, $17)",
+			   17, types, values, nulls, SPI_OK_INSERT);
+}

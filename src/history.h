@@ -10,7 +10,7 @@
 
 typedef struct HistoryEntry
 {
-	const char *action;			/* apply, baseline, repair */
+	const char *action;			/* apply, baseline, repair, revert, failed */
 	const char *version;
 	const char *version_key;
 	const char *name;
@@ -32,5 +32,41 @@ extern void history_record_applied(const HistoryEntry *e, const char *kind);
 
 /* Append a repair to smig.history and accept its checksum in smig.applied. */
 extern void history_record_repair(const HistoryEntry *e);
+
+/*---- down scripts ----*/
+
+/*
+ * Record the checksum of the down script a migration had when it was
+ * applied (after history_record_applied, for a migration with one).
+ */
+extern void history_record_down_checksum(const char *version_key,
+										 const char *down_checksum);
+
+/*
+ * Append a revert (action "revert": e->checksum the up script's checksum
+ * that was applied, down_checksum the down script's that ran) and remove
+ * the version from smig.applied: it is no longer applied.
+ */
+extern void history_record_revert(const HistoryEntry *e,
+								  const char *down_checksum);
+
+/*
+ * Append a repair of a down script (action "repair" with down_checksum
+ * and old_down_checksum) and accept down_checksum in smig.applied.
+ */
+extern void history_record_down_repair(const HistoryEntry *e,
+									   const char *down_checksum,
+									   const char *old_down_checksum);
+
+/*
+ * Append a failed attempt (action "failed"): direction "up" or "down"
+ * (then down_checksum is the down script's), the error's message and
+ * SQLSTATE; e->duration_us how long it ran.  smig.applied is not touched:
+ * the migration's work was rolled back.
+ */
+extern void history_record_failure(const HistoryEntry *e,
+								   const char *down_checksum,
+								   const char *direction, const char *error,
+								   const char *sqlstate);
 
 #endif							/* SMIG_HISTORY_H */

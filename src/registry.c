@@ -11,8 +11,8 @@
  * other than one outer BEGIN; ... COMMIT; pair, an unknown directive or
  * option.  A refused registration changes nothing.  Lines count from the
  * first line of the text (the file) even inside a "-- smig:up" section;
- * the up section's first line is kept in the options as "up_line", so
- * that the runner reports lines the same way.
+ * the first lines of the up and down sections are kept in the options as
+ * "up_line" and "down_line", so that the runner reports lines the same way.
  *
  * smig.load_dir and smig.register_many register many migrations in one
  * call, lexing only the new or changed ones, and by default synchronise:
@@ -473,6 +473,8 @@ prepare_row(PreparedMigration *pm)
 		appendStringInfoString(&opts, ", \"baseline\": true");
 	if (pm->up_line > 1)
 		appendStringInfo(&opts, ", \"up_line\": %d", pm->up_line);
+	if (pm->down != NULL && pm->down_line > 1)
+		appendStringInfo(&opts, ", \"down_line\": %d", pm->down_line);
 	read_directives(in->up_sql, in->version, &opts, &directive_run_as,
 					&no_transaction);
 	appendStringInfoChar(&opts, '}');
@@ -543,6 +545,8 @@ registry_write(const PreparedMigration *pm)
 			   "  excluded.registered_by, excluded.run_as)"
 			   " RETURNING m.xmax = 0,"
 			   "  (SELECT a.checksum FROM smig.applied a"
+			   "    WHERE a.version_key = m.version_key),"
+			   "  (SELECT a.down_checksum <> m.down_checksum FROM smig.applied a"
 			   "    WHERE a.version_key = m.version_key)",
 			   10, types, values, nulls, SPI_OK_INSERT_RETURNING);
 
@@ -559,6 +563,12 @@ registry_write(const PreparedMigration *pm)
 							in->version, in->name),
 					 errdetail("Its up script differs from the one that was applied."),
 					 errhint("smig.upgrade_head() refuses to run until the original text is restored or SELECT smig.repair() accepts the change.")));
+		if (spi_text(0, 3) != NULL && strcmp(spi_text(0, 3), "t") == 0)
+			ereport(WARNING,
+					(errmsg("applied migration \"%s\" (\"%s\") now has a modified down script",
+							in->version, in->name),
+					 errdetail("Its down script differs from the one registered when it was applied."),
+					 errhint("smig.rollback() and smig.downgrade() refuse to revert it until the original down script is restored or SELECT smig.repair() accepts the change.")));
 	}
 	return result;
 }
@@ -1357,8 +1367,8 @@ smig_register_many(PG_FUNCTION_ARGS)
 					 errhint("Give one of them another version.")));
 
 	registry_sync(items, n, sync, &outcomes);
-	SPI_finish();
 
+	/* before SPI_finish, which frees the outcomes with SPI's memory */
 	foreach(lc, outcomes)
 	{
 		BulkOutcome *o = lfirst(lc);
@@ -1370,6 +1380,7 @@ smig_register_many(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(o->result);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	SPI_finish();
 	return (Datum) 0;
 }
 
@@ -1411,13 +1422,14 @@ smig_unregister(PG_FUNCTION_ARGS)
 	version = spi_text(0, 1);
 	name = spi_text(0, 2);
 	state = spi_text(0, 3);
-	if (strcmp(state, "applied") == 0 || strcmp(state, "modified") == 0)
+	if (strcmp(state, "applied") == 0 || strcmp(state, "modified") == 0 ||
+		strcmp(state, "down-modified") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot unregister applied migration \"%s\" (\"%s\")",
 						version, name),
 				 errdetail("Only a migration that is not applied can be taken back."),
-				 errhint("Undo its changes with a new migration instead; this version of smig cannot run down scripts.")));
+				 errhint("Revert it first with smig.rollback() or smig.downgrade(), or undo its changes with a new migration.")));
 
 	/* not applied now, and not applied by a transaction that committed since */
 	owner_exec("DELETE FROM smig.migration m WHERE m.version_key = $1"

@@ -68,6 +68,19 @@ summary_mark_clean(int64 generation)
 }
 
 /*
+ * Migrations stopped being applied (a revert): they are pending again, so
+ * the generation last left clean no longer is.  clean_gen 0 matches no
+ * registry generation (they start at 1 and only grow).  Called under the
+ * deploy lock, as summary_mark_clean is, so the two cannot interleave.
+ */
+void
+summary_applied_changed(void)
+{
+	owner_exec("UPDATE smig.summary SET clean_gen = 0",
+			   0, NULL, NULL, NULL, SPI_OK_UPDATE);
+}
+
+/*
  * Statement trigger on smig.migration and smig.applied: a write that did
  * not come from smig's own code makes the summary stale.
  */

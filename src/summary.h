@@ -19,4 +19,7 @@ extern bool summary_nothing_to_do(int64 *generation);
 /* A complete upgrade_head() that read *generation left nothing to do. */
 extern void summary_mark_clean(int64 generation);
 
+/* Migrations were reverted: the next upgrade takes the full path. */
+extern void summary_applied_changed(void);
+
 #endif							/* SMIG_SUMMARY_H */

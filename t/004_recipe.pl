@@ -68,6 +68,40 @@ is($node->safe_psql('postgres', q{SELECT string_agg(version || ':' || run_as, ',
 is($ret, 0, 'a deploy login reads the history and the audit log') or diag($err);
 is($out, "3\nt\nt", 'with what happened');
 
+# deployers go down as well as up: what one login applied, the other
+# reverts (its down script runs as smig_deployer), and it applies again
+($ret, $out, $err) = $node->psql('postgres', q{
+    SELECT smig.register('4', 'notes', 'CREATE TABLE notes (id int);', 'DROP TABLE notes;');
+    SELECT version FROM smig.upgrade_head();
+}, extra_params => ['-U', 'deploy_ci']);
+is($ret, 0, 'a deploy login applies a migration with a down script') or diag($err);
+($ret, $out, $err) = $node->psql('postgres', 'SELECT version FROM smig.rollback()',
+    extra_params => ['-U', 'deploy_ops']);
+is($ret, 0, 'the other login reverts it') or diag($err);
+is($out, '4', 'and says which');
+($ret, $out, $err) = $node->psql('postgres', q{SELECT version FROM smig.downgrade('2')},
+    extra_params => ['-U', 'deploy_ops']);
+like($err, qr/migration "3" \("index"\) has no down script/,
+     'a downgrade through a migration without a down script is refused');
+is($node->safe_psql('postgres', q{SELECT to_regclass('app.notes') IS NULL, to_regclass('app.customers_email') IS NULL}),
+   't|f', 'so only the migration with a down script was reverted');
+($ret, $out, $err) = $node->psql('postgres',
+    q{SELECT string_agg(action || ':' || run_as, ',' ORDER BY id) FROM smig.history WHERE version = '4';
+      SELECT version FROM smig.upgrade_head()},
+    extra_params => ['-U', 'deploy_ci']);
+is($out, "apply:smig_deployer,revert:smig_deployer\n4", 'the revert ran as smig_deployer, and it applies again');
+
+# and long deploys, one commit per migration
+($ret, $out, $err) = $node->psql('postgres', q{
+    SELECT smig.register('5', 'tags', 'CREATE TABLE tags (id int);', 'DROP TABLE tags;');
+    CALL smig.upgrade();
+    CALL smig.downgrade_to('4');
+    CALL smig.upgrade();
+}, extra_params => ['-U', 'deploy_ops']);
+is($ret, 0, 'a deploy login CALLs smig.upgrade() and smig.downgrade_to()') or diag($err);
+like($err, qr/applying migration "5" \("tags"\), 1 of 1.*reverting migration "5" \("tags"\), 1 of 1/s,
+     'one migration up, down and up again');
+
 # what the recipe does not grant
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT smig.baseline(\'9\')',
     extra_params => ['-U', 'deploy_ci']);

@@ -1,7 +1,9 @@
 # Behind a real PgBouncer in transaction pooling, what a migration SETs
 # ends with the migration: the next client on the same server backend gets
 # clean settings (0.1 leaked work_mem, search_path and lock_timeout to
-# unrelated clients this way).
+# unrelated clients this way).  And CALL smig.upgrade() from several
+# clients at once applies each migration exactly once: PgBouncer keeps one
+# server connection for the whole CALL, across its commits.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -36,6 +38,7 @@ append_to_file("$dir/users.txt", qq{"$user" ""\n});
 append_to_file("$dir/pgbouncer.ini", <<"INI");
 [databases]
 postgres = host=$host port=$pgport dbname=postgres
+many = host=$host port=$pgport dbname=postgres pool_size=4
 [pgbouncer]
 listen_addr =
 listen_port = $port
@@ -81,6 +84,49 @@ is(pooled(q{SELECT current_setting('statement_timeout')}), '0',
    'not even one made with set_config()');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_tables WHERE tablename = 'pooled'}), '1',
    'while the migration itself took effect');
+
+# three clients CALL smig.upgrade() at once through a pool of four server
+# connections; the first waits inside migration 3 for an advisory lock
+# that a direct session holds, the others wait for the deploy lock
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    CREATE TABLE public.call_pids (version text, pid int);
+    SELECT smig.register('2', 'two', 'INSERT INTO public.call_pids VALUES (''2'', pg_backend_pid())');
+    SELECT smig.register('3', 'long', 'SELECT pg_advisory_xact_lock(4343); INSERT INTO public.call_pids VALUES (''3'', pg_backend_pid())');
+    SELECT smig.register('4', 'four', 'INSERT INTO public.call_pids VALUES (''4'', pg_backend_pid())');
+});
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('SELECT pg_advisory_lock(4343)');
+my @clients;
+for my $i (1 .. 3)
+{
+    my ($out, $err) = ('', '');
+    push @clients, [ IPC::Run::start(
+        [ 'psql', '-XAtq', '-h', $dir, '-p', $port, '-U', $user, '-d', 'many',
+          '-c', 'CALL smig.upgrade()' ], '>', \$out, '2>', \$err), \$out, \$err ];
+}
+$node->poll_query_until('postgres', q{
+    SELECT count(*) FILTER (WHERE wait_event = 'advisory') = 1
+       AND count(*) FILTER (WHERE wait_event = 'object') = 2
+      FROM pg_stat_activity WHERE query = 'CALL smig.upgrade()'})
+  or die 'the three CALLs never got to wait';
+is($node->safe_psql('postgres', 'SELECT string_agg(version, \',\' ORDER BY version) FROM smig.applied'),
+   '1,2', 'while the first CALL waits in migration 3, migration 2 is committed');
+$holder->query_safe('SELECT pg_advisory_unlock(4343)');
+$holder->quit;
+my $failed = 0;
+for my $c (@clients)
+{
+    $c->[0]->finish or $failed++;
+}
+is($failed, 0, 'every CALL through the pooler ends without an error');
+is($node->safe_psql('postgres', q{SELECT string_agg(action || ':' || version, ',' ORDER BY id) FROM smig.history}),
+   'apply:1,apply:2,apply:3,apply:4', 'each migration is applied exactly once');
+is($node->safe_psql('postgres', q{SELECT count(DISTINCT pid) FROM public.call_pids}), '1',
+   'all of them by one server backend: PgBouncer kept the connection for the whole CALL');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_locks WHERE locktype = 'object'
+                                   AND classid = 'pg_extension'::regclass AND objsubid = 1}),
+   '0', 'and no deploy lock is left');
 
 kill 'TERM', slurp_file("$dir/pgbouncer.pid") =~ /(\d+)/;
 $node->stop;

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION smig;
 
 SET client_min_messages = warning;
-SELECT plan(57);
+SELECT plan(61);
 
 SELECT has_schema('smig');
 SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log', 'schema_snapshot']);
@@ -69,6 +69,10 @@ SELECT has_function('smig', 'upgrade_to', ARRAY['text']);
 SELECT has_function('smig', 'apply', ARRAY['text']);
 SELECT has_function('smig', 'baseline', ARRAY['text', 'text']);
 SELECT has_function('smig', 'repair', ARRAY[]::text[]);
+SELECT has_function('smig', 'rollback', ARRAY['integer']);
+SELECT has_function('smig', 'downgrade', ARRAY['text']);
+SELECT isnt_definer('smig', 'rollback', ARRAY['integer'], 'rollback() runs down scripts as their role, not as the owner');
+SELECT col_type_is('smig', 'history', 'down_checksum', 'text', 'history.down_checksum is text');
 SELECT has_function('smig', 'verify_checksum', ARRAY[]::text[]);
 SELECT function_returns('smig', 'current', ARRAY[]::text[], 'text');
 SELECT is_definer('smig', 'status', ARRAY[]::text[], 'status() reads smig''s tables as their owner');

@@ -11,7 +11,9 @@
 #   tap        PostgreSQL::Test::Cluster tests (t/*.pl): primary + standby,
 #              pg_dump + pg_restore, the deploy lock, the guard with and
 #              without preloading, README's deployer recipe as printed,
-#              settings behind a real PgBouncer
+#              settings behind a real PgBouncer, examples/ledger up, down
+#              and up again, long deploys stopped by cancel, session end
+#              and SIGKILL
 # and closes with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,7 +76,7 @@ rc=0; as_postgres pg_prove -v -d smig_tap test/*.sql >"$WORK/pgtap.log" 2>&1 || 
 count pgtap "$WORK/pgtap.log" '^ok ' '^not ok ' $rc
 stop_cluster "$PGT"
 
-echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer)"
+echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys)"
 rc=0; run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || rc=$?
 count tap "$WORK/tap.log" '^ok ' '^not ok ' $rc
 
