@@ -559,8 +559,8 @@ COMMENT ON FUNCTION smig.fingerprint(text[]) IS
     'SHA-256 (hex) of smig.snapshot(schemas): equal on two databases when their schemas are the same.';
 
 /*---- schema drift, verify and assert_head (issue 14) -----------------------
- * Every action that changes migration state records the fingerprint of the
- * schema after it in its last smig.history row (history.c), and the
+ * Every action that changes the schema records the fingerprint of the
+ * schema after it in its last smig.history row (src/schema.c), and the
  * snapshot itself in smig.schema_snapshot, once per distinct fingerprint.
  * smig.drift() compares the snapshot of the last recorded action with now.
  */
@@ -572,6 +572,14 @@ CREATE TABLE smig.schema_snapshot (
 COMMENT ON TABLE smig.schema_snapshot IS
     'The schema snapshots smig.history''s fingerprints name, one per distinct fingerprint.';
 SELECT pg_catalog.pg_extension_config_dump('smig.schema_snapshot', '');
+
+-- The fingerprint smig's code staged for the next history row
+-- (src/schema.c): the default of smig.history.fingerprint, so that every
+-- writer of history carries it without knowing about it.
+CREATE FUNCTION smig._staged_fingerprint() RETURNS text
+AS 'MODULE_PATHNAME', 'smig_staged_fingerprint'
+LANGUAGE C VOLATILE;
+ALTER TABLE smig.history ALTER COLUMN fingerprint SET DEFAULT smig._staged_fingerprint();
 
 -- Called by smig's own code, as the extension owner, at the end of an
 -- action: keep the snapshot, return its fingerprint.
@@ -615,7 +623,7 @@ BEGIN
     SELECT * INTO last FROM smig._last_schema();
     IF last.history_id IS NULL THEN
         RAISE NOTICE 'no schema fingerprint has been recorded yet'
-            USING DETAIL = 'smig records one with every upgrade and baseline.';
+            USING DETAIL = 'smig records one with every upgrade, downgrade and baseline.';
         RETURN;
     END IF;
     IF last.snapshot IS NULL THEN

@@ -457,7 +457,7 @@ apply_pending(FunctionCallInfo fcinfo,
 		entry.duration_us = GetCurrentTimestamp() - started;
 		/* the action's last row carries the schema it leaves */
 		if (i == last_selected)
-			entry.fingerprint = schema_record();
+			schema_stage_fingerprint_if_due();
 		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
 		if (item->down_checksum != NULL)
 			history_record_down_checksum(item->version_key, item->down_checksum);
@@ -569,7 +569,7 @@ smig_baseline(PG_FUNCTION_ARGS)
 	entry.name = name;
 	entry.started_at = GetCurrentTimestamp();
 	entry.duration_us = -1;
-	entry.fingerprint = schema_record();
+	schema_stage_fingerprint();
 	history_record_applied(&entry, "baseline");
 	SPI_finish();
 

@@ -46,6 +46,7 @@
 #include "history.h"
 #include "ownersql.h"
 #include "runner.h"
+#include "schema.h"
 #include "summary.h"
 #include "versions.h"
 
@@ -312,6 +313,9 @@ revert_items(ReturnSetInfo *rsinfo, RevertItem *items, int nitems)
 		entry.run_as = it->run_as;
 		entry.started_at = started;
 		entry.duration_us = GetCurrentTimestamp() - started;
+		/* the action's last row carries the schema it leaves */
+		if (i == nitems - 1)
+			schema_stage_fingerprint_if_due();
 		history_record_revert(&entry, it->down_checksum);
 
 		ereport(NOTICE,

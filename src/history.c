@@ -24,12 +24,12 @@
 	"WITH h AS (" \
 	" INSERT INTO smig.history (action, version, version_key, name," \
 	"   checksum, old_checksum, role, session_role, started_at, duration," \
-	"   txid, detail, run_as, fingerprint)" \
+	"   txid, detail, run_as)" \
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10," \
-	"   pg_catalog.pg_current_xact_id(), $11, $12, $13)" \
+	"   pg_catalog.pg_current_xact_id(), $11, $12)" \
 	" RETURNING id, version_key, version, name, checksum, role, started_at) "
 
-/* Fill the 13 history parameters from e; nulls is "n"/" " per SPI. */
+/* Fill the 12 history parameters from e; nulls is "n"/" " per SPI. */
 static void
 history_params(const HistoryEntry *e, Oid *types, Datum *values, char *nulls)
 {
@@ -70,46 +70,43 @@ history_params(const HistoryEntry *e, Oid *types, Datum *values, char *nulls)
 	types[11] = TEXTOID;
 	values[11] = text_datum_or_null(e->run_as);
 	nulls[11] = e->run_as ? ' ' : 'n';
-	types[12] = TEXTOID;
-	values[12] = text_datum_or_null(e->fingerprint);
-	nulls[12] = e->fingerprint ? ' ' : 'n';
 }
 
 void
 history_record_applied(const HistoryEntry *e, const char *kind)
-{
-	Oid			types[14];
-	Datum		values[14];
-	char		nulls[15];
-
-	history_params(e, types, values, nulls);
-	types[13] = TEXTOID;
-	values[13] = CStringGetTextDatum(kind);
-	nulls[13] = ' ';
-	nulls[14] = '\0';
-
-	owner_exec(HISTORY_INSERT
-			   "INSERT INTO smig.applied (version_key, version, name, checksum,"
-			   "  kind, applied_at, applied_by, history_id)"
-			   " SELECT h.version_key, h.version, h.name, h.checksum, $14,"
-			   "  h.started_at, h.role, h.id FROM h",
-			   14, types, values, nulls, SPI_OK_INSERT);
-}
-
-void
-history_record_repair(const HistoryEntry *e)
 {
 	Oid			types[13];
 	Datum		values[13];
 	char		nulls[14];
 
 	history_params(e, types, values, nulls);
+	types[12] = TEXTOID;
+	values[12] = CStringGetTextDatum(kind);
+	nulls[12] = ' ';
 	nulls[13] = '\0';
+
+	owner_exec(HISTORY_INSERT
+			   "INSERT INTO smig.applied (version_key, version, name, checksum,"
+			   "  kind, applied_at, applied_by, history_id)"
+			   " SELECT h.version_key, h.version, h.name, h.checksum, $13,"
+			   "  h.started_at, h.role, h.id FROM h",
+			   13, types, values, nulls, SPI_OK_INSERT);
+}
+
+void
+history_record_repair(const HistoryEntry *e)
+{
+	Oid			types[12];
+	Datum		values[12];
+	char		nulls[13];
+
+	history_params(e, types, values, nulls);
+	nulls[12] = '\0';
 
 	owner_exec(HISTORY_INSERT
 			   "UPDATE smig.applied a SET checksum = h.checksum FROM h"
 			   " WHERE a.version_key = h.version_key",
-			   13, types, values, nulls, SPI_OK_UPDATE);
+			   12, types, values, nulls, SPI_OK_UPDATE);
 }
 
 /*---- down scripts (downgrade.c, apply.c) ----------------------------------

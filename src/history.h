@@ -20,7 +20,6 @@ typedef struct HistoryEntry
 	TimestampTz started_at;
 	int64		duration_us;	/* < 0: no duration */
 	const char *detail;
-	const char *fingerprint;	/* schema after the action: its last row only */
 } HistoryEntry;
 
 /*

@@ -47,6 +47,7 @@
 #include "args.h"
 #include "downgrade.h"
 #include "history.h"
+#include "schema.h"
 
 PG_FUNCTION_INFO_V1(smig_upgrade_proc);
 PG_FUNCTION_INFO_V1(smig_downgrade_proc);
@@ -81,10 +82,13 @@ run_step(bool up, ApplyPlanItem *item, int k, int n)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
+		/* one fingerprint per call: with its last step */
+		schema_fingerprint_deferred = k < n;
 		if (up)
 			apply_one(item->version);
 		else
 			revert_one(item->version_key);
+		schema_fingerprint_deferred = false;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
@@ -100,6 +104,9 @@ run_step(bool up, ApplyPlanItem *item, int k, int n)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
+		schema_fingerprint_deferred = false;
+		/* the failed attempt carries the schema the call leaves */
+		schema_stage_fingerprint();
 
 		entry.action = "failed";
 		entry.version = item->version;
