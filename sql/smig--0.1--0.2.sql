@@ -787,7 +787,9 @@ RETURNS TABLE (version text, name text, problem text,
                applied_checksum text, registered_checksum text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT s.version, s.name, p.problem, p.applied_checksum, p.registered_checksum
-      FROM smig._state() s
+      FROM (SELECT * FROM smig._state() s0
+             WHERE s0.state IN ('modified', 'missing')
+                OR s0.applied_down_checksum <> s0.registered_down_checksum) s
      CROSS JOIN LATERAL (VALUES
            (1, CASE WHEN s.state IN ('modified', 'missing') THEN s.state END,
             s.applied_checksum, s.registered_checksum),
@@ -800,6 +802,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION smig.verify_checksum() IS
     'Applied migrations whose registered up script changed (modified), whose down script changed (down-modified; the checksums are the down script''s) or that are no longer registered (missing); empty when all is well.';
+-- (the rows with a problem first, then one row per problem: as fast as
+-- 0.1's single filter over _state(), where a row per script and version
+-- took twice as long at 10,000 migrations)
 
 -- reverts are listed with what their down scripts changed
 CREATE OR REPLACE VIEW smig.migration_ddl AS
