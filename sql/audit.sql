@@ -73,6 +73,76 @@ SELECT version, name, change, command_tag, object_type, object_identity
   FROM smig.migration_ddl WHERE version IN ('1', '2') ORDER BY ddl_log_id;
 SELECT change, count(*) FROM smig.migration_ddl WHERE version = '3' GROUP BY 1 ORDER BY 1;
 
+-- migration_ddl lists each object once per statement, though PostgreSQL
+-- reports some twice: the sequence of a serial or identity column
+-- (created, then owned by its column), a table with a foreign key (created,
+-- then given the constraint), a dropped view with its "_RETURN" rule
+SELECT smig.register('4', 'twice_reported', $mig$
+CREATE TABLE aud.serials (id serial PRIMARY KEY, n int GENERATED ALWAYS AS IDENTITY);
+CREATE TABLE aud.parts (k int, id int REFERENCES aud.serials) PARTITION BY RANGE (k);
+CREATE TABLE aud.parts_1 PARTITION OF aud.parts FOR VALUES FROM (0) TO (10);
+CREATE VIEW aud.v AS SELECT id FROM aud.serials;
+DROP VIEW aud.v;
+CREATE MATERIALIZED VIEW aud.mv AS SELECT 1 AS a;
+DROP MATERIALIZED VIEW aud.mv;
+$mig$);
+SELECT version FROM smig.upgrade_head();
+-- the log keeps every row PostgreSQL reported ...
+SELECT command_tag, object_type, object_identity, count(*) AS rows
+  FROM smig.ddl_log WHERE version = '4'
+ GROUP BY 1, 2, 3 HAVING count(*) > 1 OR object_type = 'rule' ORDER BY 3;
+-- ... and the view lists each object once
+SELECT change, command_tag, object_type, object_identity
+  FROM smig.migration_ddl WHERE version = '4' ORDER BY ddl_log_id;
+
+-- "who changed this table": README's query, exactly as printed there (the
+-- test checks that it is), lists the table and what belongs to it: its
+-- indexes (also one renamed and then dropped), constraints, triggers,
+-- columns and defaults, whether a migration changed them or not
+SELECT smig.register('5', 'accounts', $mig$
+CREATE TABLE accounts (id int PRIMARY KEY, email text DEFAULT '');
+CREATE INDEX accounts_email_idx ON accounts (email);
+CREATE FUNCTION aud.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER accounts_stamp BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION aud.stamp();
+$mig$);
+SELECT smig.register('6', 'email_key', 'ALTER TABLE accounts ADD CONSTRAINT accounts_email_key UNIQUE (email);');
+SELECT version FROM smig.upgrade_head();
+ALTER TABLE accounts DROP CONSTRAINT accounts_email_key;
+ALTER INDEX accounts_email_idx RENAME TO accounts_email;
+DROP INDEX accounts_email;
+ALTER TABLE accounts ALTER COLUMN email DROP DEFAULT;
+DROP TRIGGER accounts_stamp ON accounts;
+ALTER TABLE accounts DROP COLUMN email;
+CREATE TABLE accounts_archive (id int PRIMARY KEY);
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set readme :abs_srcdir '/README.md'
+CREATE TEMP TABLE readme_query (q text);
+INSERT INTO readme_query VALUES ($readme$SELECT logged_at, role, session_role, command_tag, object_type, object_identity,
+       coalesce(version, 'NOT A MIGRATION') AS through, left(statement, 50)
+  FROM smig.ddl_log
+ WHERE object_identity = 'public.accounts' OR relation = 'public.accounts'
+ ORDER BY id;$readme$);
+SELECT position(q IN pg_read_file(:'readme')) > 0 AS printed_in_readme FROM readme_query;
+DO $$ BEGIN EXECUTE 'CREATE TEMP VIEW who_changed AS ' || (SELECT q FROM readme_query); END $$;
+SELECT command_tag, object_type, object_identity, through, "left" FROM who_changed;
+-- with indexes on both columns it can use
+CREATE FUNCTION pg_temp.explain_lines(query text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+        RETURN NEXT line;
+    END LOOP;
+END $$;
+SET enable_seqscan = off;
+SELECT count(*) AS index_scans
+  FROM pg_temp.explain_lines((SELECT q FROM readme_query)) AS e(line)
+ WHERE line LIKE '%Index Scan on ddl_log_%';
+RESET enable_seqscan;
+DROP VIEW who_changed;
+DROP TABLE readme_query;
+
 -- the log is append-only, even for a superuser
 UPDATE smig.ddl_log SET version = '1' WHERE version IS NULL;
 DELETE FROM smig.ddl_log;
@@ -112,6 +182,7 @@ SELECT event, object_identity, schema_name, role, session_role = session_user AS
   FROM smig.ddl_log WHERE role = 'regress_app_user' ORDER BY id;
 
 DROP VIEW log;
+DROP TABLE accounts, accounts_archive;
 DROP SCHEMA aud CASCADE;
 DROP EXTENSION smig CASCADE;
 DROP OWNED BY regress_app_user;

@@ -36,6 +36,29 @@ SELECT pg_temp.try(format('SELECT smig.load_dir(%L)', :'fixtures' || '/two_downs
 SELECT pg_temp.try(format('SELECT smig.load_dir(%L)', :'fixtures' || '/no_such_dir'));
 SELECT count(*) AS registered FROM smig.migration;
 
+-- a relative path is relative to the data directory: errors name the
+-- directory the server read, made absolute and canonical
+CREATE FUNCTION pg_temp.try_hint(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    msg text;
+    hint text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+    RETURN replace(SQLSTATE || ': ' || msg || ' HINT: ' || hint,
+                   current_setting('data_directory'), '<datadir>');
+END $$;
+SELECT pg_temp.try_hint($$SELECT smig.load_dir('no_such_dir')$$);
+SELECT pg_temp.try_hint($$SELECT smig.load_dir('./a/../no_such_dir/')$$);
+SELECT format('ln -s %s %s/smig_regress_rel', :'fixtures' || '/unrecognized',
+              current_setting('data_directory')) AS ln \gset
+COPY (SELECT 1) TO PROGRAM :'ln';
+SELECT pg_temp.try_hint($$SELECT smig.load_dir('smig_regress_rel')$$);
+SELECT format('rm %s/smig_regress_rel', current_setting('data_directory')) AS rm \gset
+COPY (SELECT 1) TO PROGRAM :'rm';
+
 -- reading server files needs pg_read_server_files
 CREATE ROLE regress_reader;
 GRANT USAGE ON SCHEMA smig TO regress_reader;

@@ -90,7 +90,9 @@ LANGUAGE sql STABLE AS $$
                     ELSE 'pending' END
              WHEN a.checksum IS NULL THEN 'baselined'
              WHEN m.version_key IS NULL THEN 'missing'
-             WHEN a.checksum <> m.checksum THEN 'modified'
+             WHEN a.checksum <> m.checksum THEN
+               CASE WHEN m.options @> '{"run_on_change": true}' THEN 'outdated'
+                    ELSE 'modified' END
              WHEN a.down_checksum <> m.down_checksum THEN 'down-modified'
              ELSE 'applied'
            END,
@@ -900,6 +902,177 @@ COMMENT ON PROCEDURE smig.downgrade_to(text) IS
     'Revert every applied migration above target (''base'' or ''0'': all), committing after each; a failure leaves the earlier reverts done and records the failed attempt.';
 -- (REVOKE ... ON ALL FUNCTIONS does not cover procedures)
 REVOKE ALL ON PROCEDURE smig.upgrade(text), smig.downgrade_to(text) FROM PUBLIC;
+/*---- repeatable migrations and run-on-change (issue 19) ----------------------
+ * A repeatable migration (Flyway's R__<name>.sql: views, functions) has a
+ * name and no version.  upgrade_head() applies it after the versioned
+ * migrations whenever its checksum differs from the one it was last
+ * applied with; every application is a history row.  Wherever smig names
+ * a migration by its version (status(), pending(), the history, the audit
+ * log, unregister(), apply()), a repeatable one is "R__<name>", which no
+ * version can be.  A versioned migration with the option run_on_change
+ * (Liquibase's runOnChange) is applied again when its up script changes,
+ * instead of counting as modified: its state is then "outdated".
+ */
+CREATE TABLE smig.repeatable (
+    name          text COLLATE "C" PRIMARY KEY,
+    up_sql        text NOT NULL,
+    checksum      text NOT NULL,
+    options       jsonb NOT NULL DEFAULT '{}',
+    registered_at timestamptz NOT NULL DEFAULT now(),
+    registered_by name NOT NULL,
+    run_as        name NOT NULL
+);
+COMMENT ON TABLE smig.repeatable IS
+    'Registered repeatable migrations (R__<name>.sql): what the files say now.';
+
+-- The checksum each repeatable migration was last applied with: a summary
+-- of smig.history, written with each history row (src/history.c).  It
+-- outlives the registration, as the history does.
+CREATE TABLE smig.repeatable_applied (
+    name       text COLLATE "C" PRIMARY KEY,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL,
+    applied_by name NOT NULL,
+    history_id bigint NOT NULL
+);
+COMMENT ON TABLE smig.repeatable_applied IS
+    'The checksum each repeatable migration was last applied with; derived from smig.history by smig.';
+
+CREATE TRIGGER repeatable_summary_touch
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON smig.repeatable
+    FOR EACH STATEMENT EXECUTE FUNCTION smig._summary_touch();
+CREATE TRIGGER repeatable_applied_summary_touch
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON smig.repeatable_applied
+    FOR EACH STATEMENT EXECUTE FUNCTION smig._summary_touch();
+SELECT pg_catalog.pg_extension_config_dump('smig.repeatable', '');
+SELECT pg_catalog.pg_extension_config_dump('smig.repeatable_applied', '');
+
+-- a repeatable migration's history rows have version R__<name> and no key
+ALTER TABLE smig.history ALTER COLUMN version_key DROP NOT NULL;
+COMMENT ON COLUMN smig.history.version_key IS
+    'The sort key of version; NULL for a repeatable migration (version R__<name>).';
+
+-- The state of every registered repeatable migration: pending (never
+-- applied), applied (with its current checksum) or outdated (changed since
+-- it was last applied: upgrade_head() applies it again).
+CREATE FUNCTION smig._repeatable_state()
+RETURNS TABLE (name text, version text, state text,
+               registered_checksum text, applied_checksum text,
+               applied_at timestamptz, applied_by name, run_as name)
+LANGUAGE sql STABLE AS $$
+    SELECT r.name, 'R__' || r.name,
+           CASE WHEN a.name IS NULL THEN 'pending'
+                WHEN a.checksum <> r.checksum THEN 'outdated'
+                ELSE 'applied' END,
+           r.checksum, a.checksum, a.applied_at, a.applied_by, r.run_as
+      FROM smig.repeatable r
+      LEFT JOIN smig.repeatable_applied a ON a.name = r.name
+$$;
+
+-- status() and pending() list the repeatable migrations after the
+-- versioned ones, in name order (the order upgrade_head() applies them)
+CREATE OR REPLACE FUNCTION smig.status()
+RETURNS TABLE (version text, name text, state text,
+               applied_at timestamptz, applied_by name, run_as name,
+               checksum text, has_down boolean, down_checksum text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT u.version, u.name, u.state, u.applied_at, u.applied_by, u.run_as,
+           u.checksum, u.has_down, u.down_checksum
+      FROM (SELECT s.version_key, NULL::text AS repeatable, s.version, s.name,
+                   s.state, s.applied_at, s.applied_by, s.run_as,
+                   coalesce(s.registered_checksum, s.applied_checksum) AS checksum,
+                   s.has_down,
+                   CASE WHEN s.registered_checksum IS NULL THEN s.applied_down_checksum
+                        ELSE s.registered_down_checksum END AS down_checksum
+              FROM smig._state() s
+            UNION ALL
+            SELECT NULL, r.name, r.version, r.name, r.state, r.applied_at,
+                   r.applied_by, r.run_as, r.registered_checksum, false, NULL
+              FROM smig._repeatable_state() r) u
+     ORDER BY u.version_key COLLATE "C" NULLS LAST, u.repeatable COLLATE "C"
+$$;
+COMMENT ON FUNCTION smig.status() IS
+    'One row per known version: its state (applied, pending, modified, down-modified, missing, out-of-order, baselined, outdated), the role it runs as, the checksums of its up and down scripts and whether it has a down script; then the repeatable migrations (pending, applied, outdated).';
+
+CREATE OR REPLACE FUNCTION smig.pending()
+RETURNS TABLE (version text, name text, out_of_order boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p.version, p.name, p.out_of_order
+      FROM (SELECT s.version_key, NULL::text AS repeatable, s.version, s.name,
+                   s.state = 'out-of-order' AS out_of_order
+              FROM smig._state() s
+             WHERE s.state IN ('pending', 'out-of-order', 'outdated')
+            UNION ALL
+            SELECT NULL, r.name, r.version, r.name, false
+              FROM smig._repeatable_state() r
+             WHERE r.state IN ('pending', 'outdated')) p
+     ORDER BY p.version_key COLLATE "C" NULLS LAST, p.repeatable COLLATE "C"
+$$;
+COMMENT ON FUNCTION smig.pending() IS
+    'Migrations upgrade_head() would apply, in apply order: pending versions (out_of_order marks those below smig.current()), run-on-change ones whose text changed, then new or changed repeatable migrations.';
+
+CREATE FUNCTION smig.register_repeatable(name text, up_sql text,
+                                         options jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'smig_register_repeatable'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.register_repeatable(text, text, jsonb) IS
+    'Add or update a repeatable migration (R__<name>); returns new, changed or unchanged.';
+
+/*---- the audit trail: who changed a table, and per migration (issue 19) -----
+ * ddl_log.relation names the table an index, column, default, constraint,
+ * trigger, rule or policy belongs to, so "who changed this table" finds
+ * them with the table (an index's identity does not name its table).
+ * Rows logged before 0.2 have none.
+ */
+ALTER TABLE smig.ddl_log ADD COLUMN relation text;
+COMMENT ON COLUMN smig.ddl_log.relation IS
+    'For an index, column, default, constraint, trigger, rule or policy: the table (or view) it belongs to, named as object_identity names it.';
+-- 0.1's index on object_identity was COLLATE "C", which a query in the
+-- database's collation (README's "who changed" query) cannot use;
+-- text_pattern_ops compares bytes as cheaply and serves plain "=".  The
+-- index on relation only holds the rows that have one.
+DROP INDEX smig.ddl_log_object_identity_idx;
+CREATE INDEX ddl_log_object_identity_idx ON smig.ddl_log (object_identity text_pattern_ops);
+CREATE INDEX ddl_log_relation_idx ON smig.ddl_log (relation text_pattern_ops)
+    WHERE relation IS NOT NULL;
+
+-- migration_ddl lists each object once per statement: PostgreSQL reports
+-- some objects twice for one command (the sequence of an identity or
+-- serial column: created, then owned by its column; a table with a
+-- foreign key: created, then given the constraint), and a dropped view's
+-- "_RETURN" rule is part of the view.  A migration applied twice in one
+-- transaction (a repeatable or run-on-change one) gets the rows of its own
+-- application only.
+CREATE OR REPLACE VIEW smig.migration_ddl AS
+SELECT x.history_id, x.version, x.name, x.applied_at, x.applied_by, x.change,
+       x.command_tag, x.object_type, x.object_identity, x.schema_name,
+       x.detail, x.ddl_log_id, x.action
+  FROM (SELECT DISTINCT ON (h.id, d.event, d.command_tag, d.object_type,
+                            d.object_identity, d.statement)
+               h.id AS history_id, h.version, h.name, h.started_at AS applied_at,
+               h.role AS applied_by,
+               CASE WHEN d.event = 'sql_drop' THEN 'dropped'
+                    WHEN d.event = 'table_rewrite' THEN 'rewrote'
+                    WHEN d.command_tag LIKE 'CREATE%' THEN 'created'
+                    ELSE 'altered' END AS change,
+               d.command_tag, d.object_type, d.object_identity, d.schema_name,
+               d.detail, d.id AS ddl_log_id, h.action
+          FROM smig.history h
+          JOIN smig.ddl_log d ON d.txid = h.txid AND d.version = h.version
+         WHERE h.action IN ('apply', 'baseline', 'revert')
+           AND d.logged_at >= h.started_at
+           AND NOT EXISTS (SELECT FROM smig.history n
+                            WHERE n.txid = h.txid AND n.version = h.version
+                              AND n.action IN ('apply', 'baseline', 'revert')
+                              AND n.id > h.id AND n.started_at <= d.logged_at)
+           AND NOT (d.event = 'sql_drop' AND d.object_type = 'rule'
+                    AND d.object_identity LIKE '"\_RETURN" on %')
+         ORDER BY h.id, d.event, d.command_tag, d.object_type,
+                  d.object_identity, d.statement, d.id) x
+ ORDER BY x.history_id, x.ddl_log_id;
+COMMENT ON VIEW smig.migration_ddl IS
+    'Per applied migration, the objects it created, altered, dropped or rewrote: each once per statement.';
 
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.

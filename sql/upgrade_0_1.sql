@@ -96,6 +96,18 @@ SELECT version FROM smig.upgrade_head();
 SELECT version, state, run_as FROM smig.status();
 SELECT action, version, run_as, checksum_scheme FROM smig.history ORDER BY id;
 SELECT tableowner FROM pg_tables WHERE tablename = 'up_two';
+-- repeatable migrations, run on change and the audit log's relation work
+-- on an upgraded database
+SELECT smig.register_repeatable('up_view', 'CREATE OR REPLACE VIEW up_view AS SELECT id FROM up_one;');
+SELECT smig.register('3', 'seed', 'COMMENT ON TABLE up_one IS ''one'';', NULL, '{"run_on_change": true}');
+SELECT version FROM smig.upgrade_head();
+SELECT smig.register('3', 'seed', 'COMMENT ON TABLE up_one IS ''uno'';', NULL, '{"run_on_change": true}');
+SELECT version FROM smig.upgrade_head();
+SELECT version, state FROM smig.status();
+SELECT action, version, version_key IS NULL AS no_key FROM smig.history WHERE id > 2 ORDER BY id;
+CREATE INDEX up_one_id ON up_one (id);
+SELECT object_identity, relation FROM smig.ddl_log WHERE object_identity = 'public.up_one_id';
+DROP VIEW up_view;
 
 -- reverting: a migration 0.1 applied has no recorded down checksum (0.1
 -- recorded none), so its registered down script runs with a NOTICE saying

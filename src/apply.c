@@ -14,6 +14,12 @@
  *		and that the caller may act as the role it runs as;
  *	 4. per migration: the runner (as the migration's role), one history
  *		row, one NOTICE, one result row.
+ * The work is the pending versioned migrations in version order (with
+ * run-on-change ones whose up script changed, "outdated"), then the new
+ * or changed repeatable migrations in name order.  upgrade_head() and
+ * upgrade_to() apply both, as Flyway's migrate does with or without a
+ * target; apply(version) applies exactly the one named ("R__<name>" for a
+ * repeatable migration).
  * All of it happens in the caller's transaction: a failure anywhere rolls
  * back every migration of the call and its history.
  *-------------------------------------------------------------------------
@@ -37,6 +43,7 @@
 #include "compat.h"
 #include "history.h"
 #include "ownersql.h"
+#include "repeatable.h"
 #include "runner.h"
 #include "schema.h"
 #include "smig.h"
@@ -68,7 +75,7 @@ typedef struct WorkItem
 	char	   *version_key;
 	char	   *version;
 	char	   *name;
-	char	   *state;			/* pending, out-of-order, modified */
+	char	   *state;			/* pending, out-of-order, modified, outdated */
 	char	   *up_sql;
 	char	   *checksum;
 	char	   *down_checksum;	/* of its down script, NULL without one */
@@ -79,9 +86,20 @@ typedef struct WorkItem
 	char	   *registered_by;	/* who vouched for the text */
 	Oid			run_as_oid;		/* set by check_selected */
 	int			up_line;		/* line of its file where up_sql starts */
+	bool		repeatable;		/* version is R__<name>, version_key NULL */
 } WorkItem;
 
-/* Every pending, out-of-order and modified version, in version order. */
+/* What apply(version) compares: the version key, or a repeatable's label. */
+static const char *
+work_key(const WorkItem *item)
+{
+	return item->repeatable ? item->version : item->version_key;
+}
+
+/*
+ * Every pending, out-of-order, modified and outdated (run-on-change)
+ * version, in version order.
+ */
 static WorkItem *
 read_work(int *nitems)
 {
@@ -97,7 +115,7 @@ read_work(int *nitems)
 			   "  m.registered_by, m.down_checksum"
 			   " FROM smig._state() s"
 			   " LEFT JOIN smig.migration m ON m.version_key = s.version_key"
-			   " WHERE s.state IN ('pending', 'out-of-order', 'modified')"
+			   " WHERE s.state IN ('pending', 'out-of-order', 'modified', 'outdated')"
 			   " ORDER BY s.version_key COLLATE \"C\"",
 			   0, NULL, NULL, NULL, SPI_OK_SELECT);
 
@@ -119,6 +137,51 @@ read_work(int *nitems)
 		items[i].down_checksum = spi_text(i, 13);
 	}
 	*nitems = (int) SPI_processed;
+	return items;
+}
+
+/*
+ * Append to items (*nitems of them) every new or changed repeatable
+ * migration, in name order: they run after the versioned ones.
+ */
+static WorkItem *
+read_repeatable_work(WorkItem *items, int *nitems)
+{
+	uint64		i;
+	int			n = *nitems;
+
+	owner_exec("SELECT s.version, s.name, s.state, r.up_sql, r.checksum,"
+			   "  coalesce((r.options ->> 'transactional')::boolean, true),"
+			   "  r.options ->> 'lock_timeout', r.run_as,"
+			   "  coalesce((r.options ->> 'up_line')::integer, 1),"
+			   "  r.registered_by"
+			   " FROM smig._repeatable_state() s"
+			   " JOIN smig.repeatable r ON r.name = s.name"
+			   " WHERE s.state IN ('pending', 'outdated')"
+			   " ORDER BY s.name COLLATE \"C\"",
+			   0, NULL, NULL, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return items;
+
+	items = repalloc(items, (n + SPI_processed) * sizeof(WorkItem));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		WorkItem   *item = &items[n + i];
+
+		memset(item, 0, sizeof(WorkItem));
+		item->repeatable = true;
+		item->version = spi_text(i, 1);
+		item->name = spi_text(i, 2);
+		item->state = spi_text(i, 3);
+		item->up_sql = spi_text(i, 4);
+		item->checksum = spi_text(i, 5);
+		item->transactional = strcmp(spi_text(i, 6), "t") == 0;
+		item->lock_timeout = spi_text(i, 7);
+		item->run_as = spi_text(i, 8);
+		item->up_line = atoi(spi_text(i, 9));
+		item->registered_by = spi_text(i, 10);
+	}
+	*nitems = n + (int) SPI_processed;
 	return items;
 }
 
@@ -253,7 +316,10 @@ check_selected(WorkItem *item, const char *current_version)
 										  RUNNER_SCRIPT_UP);
 }
 
-/* Explain why version cannot be applied by smig.apply(version). */
+/*
+ * Explain why version cannot be applied by smig.apply(version); key is
+ * its version key, or for a repeatable migration its label.
+ */
 static void
 refuse_unselectable(const char *version, const char *key)
 {
@@ -261,6 +327,23 @@ refuse_unselectable(const char *version, const char *key)
 	Datum		values[1] = {CStringGetTextDatum(key)};
 	char	   *state;
 
+	if (repeatable_is_label(version))
+	{
+		values[0] = CStringGetTextDatum(repeatable_label_name(version));
+		owner_exec("SELECT s.state FROM smig._repeatable_state() s WHERE s.name = $1",
+				   1, types, values, NULL, SPI_OK_SELECT);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("repeatable migration \"%s\" is not registered",
+							repeatable_label_name(version)),
+					 errhint("Register it with smig.register_repeatable() or smig.load_dir().")));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("repeatable migration \"%s\" is not pending",
+						repeatable_label_name(version)),
+				 errdetail("It was last applied with its current checksum; it runs again when it changes.")));
+	}
 	owner_exec("SELECT s.state FROM smig._state() s WHERE s.version_key = $1",
 			   1, types, values, NULL, SPI_OK_SELECT);
 	state = SPI_processed ? spi_text(0, 1) : NULL;
@@ -300,7 +383,8 @@ check_target(const char *target, const char *key)
 				 errmsg("migration \"%s\" is not registered", target),
 				 errdetail("smig.upgrade_to() applies pending migrations up to and including a registered version."),
 				 errhint("Name a version that smig.status() lists, or register it first.")));
-	if (strcmp(state, "pending") == 0 || strcmp(state, "out-of-order") == 0)
+	if (strcmp(state, "pending") == 0 || strcmp(state, "out-of-order") == 0 ||
+		strcmp(state, "outdated") == 0)
 		return;
 	read_current(&current_version, &current_key);
 	if (current_key != NULL && strcmp(key, current_key) < 0)
@@ -330,6 +414,28 @@ apply_put_result(ReturnSetInfo *rsinfo, const char *version, const char *name,
 	values[1] = CStringGetTextDatum(name);
 	values[2] = IntervalPGetDatum(duration);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* The NOTICE for one applied migration. */
+static void
+report_applied(const WorkItem *item, int64 duration_us)
+{
+	if (item->repeatable)
+		ereport(NOTICE,
+				(errmsg("applied repeatable migration \"%s\"", item->name),
+				 errdetail("Duration: %.3f ms.", duration_us / 1000.0)));
+	else if (strcmp(item->state, "outdated") == 0)
+		ereport(NOTICE,
+				(errmsg("applied migration \"%s\" (\"%s\") again",
+						item->version, item->name),
+				 errdetail("Its up script changed, and it runs on change. Duration: %.3f ms.",
+						   duration_us / 1000.0)));
+	else
+		ereport(NOTICE,
+				(errmsg("applied %smigration \"%s\" (\"%s\")",
+						item->baseline ? "baseline " : "",
+						item->version, item->name),
+				 errdetail("Duration: %.3f ms.", duration_us / 1000.0)));
 }
 
 /*
@@ -375,6 +481,7 @@ apply_pending(FunctionCallInfo fcinfo,
 	}
 	read_current(&current_version, &current_key);
 	items = read_work(&nitems);
+	items = read_repeatable_work(items, &nitems);
 	refuse_modified(items, nitems);
 
 	/* select, and check everything selected before running anything */
@@ -383,9 +490,10 @@ apply_pending(FunctionCallInfo fcinfo,
 		WorkItem   *item = &items[i];
 		bool		selected = strcmp(item->state, "modified") != 0;
 
-		if (target_key && strcmp(item->version_key, target_key) > 0)
+		if (target_key && !item->repeatable &&
+			strcmp(item->version_key, target_key) > 0)
 			selected = false;
-		if (only_key && strcmp(item->version_key, only_key) != 0)
+		if (only_key && strcmp(work_key(item), only_key) != 0)
 			selected = false;
 		if (!selected)
 		{
@@ -409,12 +517,13 @@ apply_pending(FunctionCallInfo fcinfo,
 			if (items[i].state == NULL)
 				continue;
 			p = palloc(sizeof(ApplyPlanItem));
-			p->version_key = pstrdup(items[i].version_key);
+			/* a repeatable migration has no version key */
+			p->version_key = items[i].version_key ? pstrdup(items[i].version_key) : NULL;
 			p->version = pstrdup(items[i].version);
 			p->name = pstrdup(items[i].name);
-			p->checksum = pstrdup(items[i].checksum);
+			p->checksum = items[i].checksum ? pstrdup(items[i].checksum) : NULL;
 			p->down_checksum = NULL;
-			p->run_as = pstrdup(items[i].run_as);
+			p->run_as = items[i].run_as ? pstrdup(items[i].run_as) : NULL;
 			*plan = lappend(*plan, p);
 		}
 		MemoryContextSwitchTo(oldcxt2);
@@ -441,8 +550,10 @@ apply_pending(FunctionCallInfo fcinfo,
 		script.lock_timeout = item->lock_timeout;
 		script.run_as = item->run_as_oid;
 		script.kind = RUNNER_SCRIPT_UP;
-		script.empty_history = current_key == NULL && !applied_any;
+		script.empty_history = current_key == NULL && !applied_any &&
+			!item->repeatable;
 		script.first_line = item->up_line;
+		script.repeatable = item->repeatable;
 
 		started = GetCurrentTimestamp();
 		runner_run(&script);
@@ -458,16 +569,16 @@ apply_pending(FunctionCallInfo fcinfo,
 		/* the action's last row carries the schema it leaves */
 		if (i == last_selected)
 			schema_stage_fingerprint_if_due();
-		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
-		if (item->down_checksum != NULL)
+		if (item->repeatable)
+			history_record_repeatable(&entry);
+		else if (strcmp(item->state, "outdated") == 0)
+			history_record_reapplied(&entry);
+		else
+			history_record_applied(&entry, item->baseline ? "baseline" : "migration");
+		if (!item->repeatable && item->down_checksum != NULL)
 			history_record_down_checksum(item->version_key, item->down_checksum);
 		applied_any = true;
-
-		ereport(NOTICE,
-				(errmsg("applied %smigration \"%s\" (\"%s\")",
-						item->baseline ? "baseline " : "",
-						item->version, item->name),
-				 errdetail("Duration: %.3f ms.", entry.duration_us / 1000.0)));
+		report_applied(item, entry.duration_us);
 
 		if (rsinfo)
 			apply_put_result(rsinfo, item->version, item->name, entry.duration_us);
@@ -498,6 +609,14 @@ smig_upgrade_to(PG_FUNCTION_ARGS)
 
 	args_require(fcinfo, 0, "target");
 	target = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (repeatable_is_label(target))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot upgrade to repeatable migration \"%s\"",
+						repeatable_label_name(target)),
+				 errdetail("A repeatable migration has no version: smig.upgrade_to() applies the versioned migrations up to a version, then every new or changed repeatable migration."),
+				 errhint("Name a version, or apply it alone with SELECT * FROM smig.apply('%s').",
+						 target)));
 	apply_pending(fcinfo, target, version_key_or_error(target), NULL, NULL, NULL);
 	return (Datum) 0;
 }
@@ -510,7 +629,9 @@ smig_apply(PG_FUNCTION_ARGS)
 
 	args_require(fcinfo, 0, "version");
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	apply_pending(fcinfo, NULL, NULL, version, version_key_or_error(version), NULL);
+	apply_pending(fcinfo, NULL, NULL, version,
+				  repeatable_is_label(version) ? version
+				  : version_key_or_error(version), NULL);
 	return (Datum) 0;
 }
 
@@ -529,7 +650,9 @@ apply_plan(const char *target)
 void
 apply_one(const char *version)
 {
-	apply_pending(NULL, NULL, NULL, version, version_key_or_error(version), NULL);
+	apply_pending(NULL, NULL, NULL, version,
+				  repeatable_is_label(version) ? version
+				  : version_key_or_error(version), NULL);
 }
 
 /*---- baseline and repair ---------------------------------------------------*/

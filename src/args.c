@@ -6,7 +6,8 @@
  * script that passes an unset variable must stop, not report success.
  * Names end up in NOTICEs, status listings and the history, so a name
  * that cannot be seen (blank) or that breaks a line (control characters)
- * is refused where migrations are named: register, load_dir, baseline.
+ * is refused where migrations are named: register, load_dir, baseline,
+ * register_repeatable.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -56,23 +57,35 @@ args_escape(const char *name, int maxlen)
 	return buf.data;
 }
 
-void
-args_check_name(const char *name, const char *version)
+/*
+ * Is name neither blank (empty or only spaces) nor holding a control
+ * character?  *control says whether it holds one.
+ */
+static bool
+name_is_valid(const char *name, bool *control)
 {
 	const char *p;
 	bool		blank = true;
-	bool		control = false;
 
+	*control = false;
 	for (p = name; *p; p++)
 	{
 		unsigned char c = (unsigned char) *p;
 
 		if (c < 0x20 || c == 0x7F)
-			control = true;
+			*control = true;
 		else if (c != ' ')
 			blank = false;
 	}
-	if (!blank && !control)
+	return !blank && !*control;
+}
+
+void
+args_check_name(const char *name, const char *version)
+{
+	bool		control;
+
+	if (name_is_valid(name, &control))
 		return;
 
 	if (version != NULL)
@@ -89,4 +102,20 @@ args_check_name(const char *name, const char *version)
 			 control
 			 ? errdetail("A baseline name must not contain control characters such as line breaks or tabs.")
 			 : errdetail("A baseline name must not be empty or only spaces.")));
+}
+
+void
+args_check_repeatable_name(const char *name)
+{
+	bool		control;
+
+	if (name_is_valid(name, &control))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid name \"%s\" for a repeatable migration",
+					args_escape(name, 60)),
+			 control
+			 ? errdetail("A migration name must not contain control characters such as line breaks or tabs.")
+			 : errdetail("A migration name must not be empty or only spaces.")));
 }

@@ -24,6 +24,9 @@ extern void args_require(FunctionCallInfo fcinfo, int argno,
  */
 extern void args_check_name(const char *name, const char *version);
 
+/* The same for the name of a repeatable migration, its identity. */
+extern void args_check_repeatable_name(const char *name);
+
 /*
  * s for a message: control characters as C escapes (\n, \t, \x01) and
  * backslashes doubled; clipped to maxlen bytes on a character boundary,

@@ -95,11 +95,35 @@ audit_tables_exist(void)
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("ddl_log", nsp));
 }
 
-/* The columns every ddl_log INSERT fills from parameters $1..$5. */
+/*
+ * The columns every ddl_log INSERT fills from parameters $1..$5; the
+ * statement goes on with object_type, object_identity, schema_name and
+ * detail (and relation, for LOG_INSERT_RELATION).
+ */
 #define LOG_INSERT(event) \
 	"INSERT INTO smig.ddl_log (txid, event, session_role, role, statement," \
 	" version, command_tag, object_type, object_identity, schema_name, detail)" \
 	" SELECT pg_catalog.pg_current_xact_id(), '" event "', $1, $2, $3, $4, $5,"
+#define LOG_INSERT_RELATION(event) \
+	"INSERT INTO smig.ddl_log (txid, event, session_role, role, statement," \
+	" version, command_tag, object_type, object_identity, schema_name, detail," \
+	" relation)" \
+	" SELECT pg_catalog.pg_current_xact_id(), '" event "', $1, $2, $3, $4, $5,"
+
+/*
+ * Does smig.ddl_log have its column "relation" (0.2)?  Between installing
+ * the 0.2 library and ALTER EXTENSION smig UPDATE (whose own DDL fires the
+ * triggers too) the log is still 0.1's, and the triggers write what it
+ * has.
+ */
+static bool
+log_has_relation(void)
+{
+	Oid			nsp = get_namespace_oid("smig", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("ddl_log", nsp) : InvalidOid;
+
+	return OidIsValid(relid) && get_attnum(relid, "relation") != InvalidAttrNumber;
+}
 
 /*
  * Commands whose text may hold a password (OPTIONS (password '...'),
@@ -177,10 +201,12 @@ event_data(FunctionCallInfo fcinfo, const char *fn)
 
 /*
  * The body of the ddl_command_end and sql_drop triggers: check the guard
- * with guard_query, then write the event's rows with plan.
+ * with guard_query, then write the event's rows with plan (plan_01 into
+ * a log still at 0.1).
  */
 static void
-audit_event(EventTriggerData *trigdata, OwnerPlan *plan, const char *guard_query)
+audit_event(EventTriggerData *trigdata, OwnerPlan *plan, OwnerPlan *plan_01,
+			const char *guard_query)
 {
 	Datum		values[LOG_NARGS + 1];
 	char		nulls[LOG_NARGS + 2];
@@ -201,7 +227,8 @@ audit_event(EventTriggerData *trigdata, OwnerPlan *plan, const char *guard_query
 		values[LOG_NARGS] = CStringGetTextDatum(NOT_LOGGED_DETAIL);
 		nulls[LOG_NARGS] = statement_may_hold_password(trigdata->tag) ? ' ' : 'n';
 		nulls[LOG_NARGS + 1] = '\0';
-		owner_exec_plan(plan, values, nulls, SPI_OK_INSERT);
+		owner_exec_plan(log_has_relation() ? plan : plan_01, values, nulls,
+						SPI_OK_INSERT);
 	}
 	SPI_finish();
 }
@@ -211,6 +238,13 @@ Datum
 smig_audit_ddl_command_end(PG_FUNCTION_ARGS)
 {
 	static OwnerPlan plan = {
+		LOG_INSERT_RELATION("ddl_command_end")
+		" c.object_type, c.object_identity, c.schema_name, $6, c.relation"
+		" FROM" DDL_COMMANDS("c")
+		" WHERE NOT c.in_extension AND NOT " SMIG_OWN("c"),
+		LOG_NARGS + 1, LOG_TYPES_DETAIL, NULL
+	};
+	static OwnerPlan plan_01 = {
 		LOG_INSERT("ddl_command_end")
 		" c.object_type, c.object_identity, c.schema_name, $6"
 		" FROM" DDL_COMMANDS("c")
@@ -218,7 +252,7 @@ smig_audit_ddl_command_end(PG_FUNCTION_ARGS)
 		LOG_NARGS + 1, LOG_TYPES_DETAIL, NULL
 	};
 
-	audit_event(event_data(fcinfo, "smig_audit_ddl_command_end"), &plan,
+	audit_event(event_data(fcinfo, "smig_audit_ddl_command_end"), &plan, &plan_01,
 				"SELECT c.object_identity"
 				" FROM" DDL_COMMANDS("c")
 				" WHERE NOT c.in_extension"
@@ -233,6 +267,19 @@ Datum
 smig_audit_sql_drop(PG_FUNCTION_ARGS)
 {
 	static OwnerPlan plan = {
+		LOG_INSERT_RELATION("sql_drop")
+		" d.object_type, d.object_identity, d.schema_name, $6,"
+		/* a dropped index: its table as logged when it was made or altered */
+		"  CASE WHEN d.object_type = 'index' THEN"
+		"   (SELECT l.relation FROM smig.ddl_log l"
+		"     WHERE l.object_identity OPERATOR(pg_catalog.=) d.object_identity"
+		"     AND l.relation IS NOT NULL ORDER BY l.id DESC LIMIT 1)"
+		"  ELSE d.relation END"
+		" FROM" DROPPED_OBJECTS("d")
+		" WHERE (d.original OR d.normal) AND NOT " SMIG_OWN("d"),
+		LOG_NARGS + 1, LOG_TYPES_DETAIL, NULL
+	};
+	static OwnerPlan plan_01 = {
 		LOG_INSERT("sql_drop")
 		" d.object_type, d.object_identity, d.schema_name, $6"
 		" FROM" DROPPED_OBJECTS("d")
@@ -240,7 +287,7 @@ smig_audit_sql_drop(PG_FUNCTION_ARGS)
 		LOG_NARGS + 1, LOG_TYPES_DETAIL, NULL
 	};
 
-	audit_event(event_data(fcinfo, "smig_audit_sql_drop"), &plan,
+	audit_event(event_data(fcinfo, "smig_audit_sql_drop"), &plan, &plan_01,
 				"SELECT d.object_identity"
 				" FROM" DROPPED_OBJECTS("d")
 				" WHERE (d.original OR d.normal) AND NOT d.is_temporary"

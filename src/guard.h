@@ -68,28 +68,52 @@ extern char *guard_statement_text(Node *parsetree);
  * NULL for them: they take the schema of the table they sit on, the first
  * of their address names.  Only evaluated for those three types.
  *
+ * "relation" is the table (or view) that an object belonging to one sits
+ * on, as pg_identify_object names the table: for a column, default,
+ * constraint, trigger, rule or policy the first two of its address names
+ * (schema and table); for an index its pg_index row (when it exists, so
+ * not for a dropped index).  NULL for other objects.
+ */
+#define BELONGS_TO_TABLE(o) \
+	"(" o ".object_type IN ('table constraint', 'default value', 'trigger', 'rule', 'policy')" \
+	" OR " o ".object_type LIKE '% column')"
+
+/*
  * DDL_COMMANDS(o): pg_event_trigger_ddl_commands() as alias "o" with
- * classid, objid, object_type, object_identity, in_extension and that
- * schema_name.
+ * classid, objid, object_type, object_identity, in_extension, that
+ * schema_name and relation.
  */
 #define DDL_COMMANDS(o) \
 	" (SELECT c0.classid, c0.objid, c0.object_type, c0.object_identity," \
 	"   c0.in_extension, CASE WHEN c0.object_type IN ('trigger', 'rule', 'policy')" \
 	"   THEN (pg_catalog.pg_identify_object_as_address(c0.classid, c0.objid," \
 	"         c0.objsubid)).object_names[1]" \
-	"   ELSE c0.schema_name END AS schema_name" \
+	"   ELSE c0.schema_name END AS schema_name," \
+	"   CASE WHEN c0.object_type = 'index'" \
+	"   THEN (SELECT (pg_catalog.pg_identify_object(" \
+	"           'pg_catalog.pg_class'::pg_catalog.regclass, ix.indrelid, 0)).identity" \
+	"         FROM pg_catalog.pg_index ix" \
+	"         WHERE ix.indexrelid OPERATOR(pg_catalog.=) c0.objid)" \
+	"   WHEN " BELONGS_TO_TABLE("c0") \
+	"   THEN (SELECT pg_catalog.format('%I.%I', ad.object_names[1], ad.object_names[2])" \
+	"         FROM pg_catalog.pg_identify_object_as_address(c0.classid, c0.objid," \
+	"              c0.objsubid) ad)" \
+	"   END AS relation" \
 	"   FROM pg_catalog.pg_event_trigger_ddl_commands() c0) " o
 
 /*
  * DROPPED_OBJECTS(o): pg_event_trigger_dropped_objects() as alias "o"
- * with original, normal, is_temporary, object_type, object_identity and
- * that schema_name.
+ * with original, normal, is_temporary, object_type, object_identity, that
+ * schema_name and relation.
  */
 #define DROPPED_OBJECTS(o) \
 	" (SELECT d0.original, d0.normal, d0.is_temporary, d0.object_type," \
 	"   d0.object_identity, CASE WHEN d0.schema_name IS NULL" \
 	"   AND d0.object_type IN ('trigger', 'rule', 'policy')" \
-	"   THEN d0.address_names[1] ELSE d0.schema_name END AS schema_name" \
+	"   THEN d0.address_names[1] ELSE d0.schema_name END AS schema_name," \
+	"   CASE WHEN " BELONGS_TO_TABLE("d0") \
+	"   THEN pg_catalog.format('%I.%I', d0.address_names[1], d0.address_names[2])" \
+	"   END AS relation" \
 	"   FROM pg_catalog.pg_event_trigger_dropped_objects() d0) " o
 
 /*

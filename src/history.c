@@ -4,7 +4,8 @@
  *	  (the current state that history implies).
  *
  * Each action is one statement: the history row is inserted and
- * smig.applied updated from it in the same CTE, so the two never disagree.
+ * smig.applied (or, for a repeatable migration, smig.repeatable_applied)
+ * updated from it in the same CTE, so the two never disagree.
  * The acting role is captured before switching to the extension owner
  * for the write (ownersql.c).
  *-------------------------------------------------------------------------
@@ -217,4 +218,39 @@ history_record_failure(const HistoryEntry *e, const char *down_checksum,
 			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
 			   "  pg_catalog.pg_current_xact_id(), $11, $12, $13, $14, $15, $16, $17)",
 			   17, types, values, nulls, SPI_OK_INSERT);
+void
+history_record_reapplied(const HistoryEntry *e)
+{
+	Oid			types[12];
+	Datum		values[12];
+	char		nulls[13];
+
+	history_params(e, types, values, nulls);
+	nulls[12] = '\0';
+
+	owner_exec(HISTORY_INSERT
+			   "UPDATE smig.applied a SET name = h.name, checksum = h.checksum,"
+			   "  applied_at = h.started_at, applied_by = h.role, history_id = h.id"
+			   " FROM h WHERE a.version_key = h.version_key",
+			   12, types, values, nulls, SPI_OK_UPDATE);
+}
+
+void
+history_record_repeatable(const HistoryEntry *e)
+{
+	Oid			types[12];
+	Datum		values[12];
+	char		nulls[13];
+
+	history_params(e, types, values, nulls);
+	nulls[12] = '\0';
+
+	owner_exec(HISTORY_INSERT
+			   "INSERT INTO smig.repeatable_applied AS r (name, checksum,"
+			   "  applied_at, applied_by, history_id)"
+			   " SELECT h.name, h.checksum, h.started_at, h.role, h.id FROM h"
+			   " ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum,"
+			   "  applied_at = excluded.applied_at, applied_by = excluded.applied_by,"
+			   "  history_id = excluded.history_id",
+			   12, types, values, nulls, SPI_OK_INSERT);
 }

@@ -11,8 +11,8 @@
 typedef struct HistoryEntry
 {
 	const char *action;			/* apply, baseline, repair, revert, failed */
-	const char *version;
-	const char *version_key;
+	const char *version;		/* a repeatable migration: R__<name> */
+	const char *version_key;	/* NULL for a repeatable migration */
 	const char *name;
 	const char *checksum;		/* NULL for a baseline without SQL */
 	const char *old_checksum;	/* repair only */
@@ -67,5 +67,17 @@ extern void history_record_failure(const HistoryEntry *e,
 								   const char *down_checksum,
 								   const char *direction, const char *error,
 								   const char *sqlstate);
+/*
+ * Append one more application of an applied run-on-change migration, and
+ * make it (its checksum, time and role) what smig.applied records.
+ */
+extern void history_record_reapplied(const HistoryEntry *e);
+
+/*
+ * Append an application of a repeatable migration (e->name; version
+ * R__<name>, version_key NULL) and record its checksum in
+ * smig.repeatable_applied.
+ */
+extern void history_record_repeatable(const HistoryEntry *e);
 
 #endif							/* SMIG_HISTORY_H */

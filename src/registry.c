@@ -54,6 +54,7 @@
 #include "migfile.h"
 #include "ownersql.h"
 #include "registry.h"
+#include "repeatable.h"
 #include "sqllex.h"
 #include "summary.h"
 #include "version.h"
@@ -222,11 +223,12 @@ directive_role(char *arg, int line, const char *version)
 /*
  * Read the "-- smig:" directives of an up script into buf as JSON object
  * members (each preceded by ", "); *run_as gets the run-as role, if any,
- * and *no_transaction is set by "-- smig:no-transaction".
+ * *no_transaction is set by "-- smig:no-transaction" and *run_on_change
+ * by "-- smig:run-on-change".
  */
 static void
 read_directives(const char *sql, const char *version, StringInfo buf,
-				char **run_as, bool *no_transaction)
+				char **run_as, bool *no_transaction, bool *run_on_change)
 {
 	size_t		pos = 0;
 	const char *name;
@@ -255,23 +257,29 @@ read_directives(const char *sql, const char *version, StringInfo buf,
 		}
 		else if (strcmp(n, "run-as") == 0 && arg_len > 0)
 			*run_as = directive_role(a, line, version);
+		else if (strcmp(n, "run-on-change") == 0 && arg_len == 0)
+		{
+			appendStringInfoString(buf, ", \"run_on_change\": true");
+			*run_on_change = true;
+		}
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_SYNTAX_ERROR),
 					 errmsg("unrecognized directive \"-- smig:%s%s%s\" at line %d of migration \"%s\"",
 							n, arg_len ? " " : "", a, line, version),
-					 errhint("Known directives are \"-- smig:no-transaction\", \"-- smig:lock-timeout <duration>\" and \"-- smig:run-as <role>\".")));
+					 errhint("Known directives are \"-- smig:no-transaction\", \"-- smig:lock-timeout <duration>\", \"-- smig:run-as <role>\" and \"-- smig:run-on-change\".")));
 	}
 }
 
 /*
  * Check the options argument: an object with known keys of the right type.
  * *run_as gets the "run_as" option (a role name, taken as written), if any;
- * *transactional the "transactional" option (0 or 1), if given.
+ * *transactional and *run_on_change the boolean options of those names (0
+ * or 1), if given.
  */
 static void
 check_options(Jsonb *options, const char *version, char **run_as,
-			  int *transactional)
+			  int *transactional, int *run_on_change)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -293,11 +301,14 @@ check_options(Jsonb *options, const char *version, char **run_as,
 		{
 			bool		ok;
 
-			if (strcmp(key, "transactional") == 0 || strcmp(key, "baseline") == 0)
+			if (strcmp(key, "transactional") == 0 || strcmp(key, "baseline") == 0 ||
+				strcmp(key, "run_on_change") == 0)
 			{
 				ok = v.type == jbvBool;
 				if (ok && strcmp(key, "transactional") == 0)
 					*transactional = v.val.boolean ? 1 : 0;
+				if (ok && strcmp(key, "run_on_change") == 0)
+					*run_on_change = v.val.boolean ? 1 : 0;
 			}
 			else if (strcmp(key, "run_as") == 0)
 			{
@@ -319,7 +330,7 @@ check_options(Jsonb *options, const char *version, char **run_as,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unrecognized option \"%s\" for migration \"%s\"",
 								key, version),
-						 errhint("Known options are \"transactional\", \"lock_timeout\", \"run_as\" and \"baseline\".")));
+						 errhint("Known options are \"transactional\", \"lock_timeout\", \"run_as\", \"baseline\" and \"run_on_change\".")));
 			if (!ok)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -370,26 +381,19 @@ resolve_run_as(const char *option, const char *directive, const char *version)
 }
 
 /*
- * A migration as the registry would store it, built in two steps before
- * the lexing of its scripts (registry_check), so that a bulk call can
- * compare what it built with the registry and lex only what is new or
- * changed.
+ * A repeatable migration has no down script: each run replaces what the
+ * last one made, so there is nothing to go back to.
  */
-typedef struct PreparedMigration
+static void
+refuse_repeatable_down(const MigrationInput *in)
 {
-	const MigrationInput *in;
-	char	   *key;			/* version sort key */
-	const char *up;				/* the up script, after splitting sections */
-	const char *down;			/* the down script, or NULL */
-	int			up_line;		/* first line of each script in the text */
-	int			down_line;
-	char	   *checksum;		/* of up */
-	char	   *opts;			/* from directives: JSON with a "_" member */
-	char	   *opts_final;		/* the same without "_", or NULL for {} */
-	const char *registered_by;	/* current_user (set beforehand, or here) */
-	char	   *run_as;
-	bool		transactional;	/* runs inside a transaction (the default) */
-} PreparedMigration;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("repeatable migration \"%s\" cannot have a down script",
+					in->name),
+			 errdetail("A repeatable migration runs again whenever it changes, replacing what its last run made; there is no earlier state to go back to."),
+			 errhint("Remove the \"-- smig:down\" section; to remove its objects, drop them in a versioned migration.")));
+}
 
 /* Step 1: the version, the name, and the up and down scripts. */
 static void
@@ -409,8 +413,18 @@ prepare_scripts(const MigrationInput *in, PreparedMigration *pm)
 	pm->in = in;
 	pm->up_line = 1;
 	pm->down_line = 1;
-	pm->key = version_key_or_error(in->version);
-	args_check_name(in->name, in->version);
+	if (in->repeatable)
+	{
+		pm->key = NULL;
+		args_check_repeatable_name(in->name);
+		if (down != NULL)
+			refuse_repeatable_down(in);
+	}
+	else
+	{
+		pm->key = version_key_or_error(in->version);
+		args_check_name(in->name, in->version);
+	}
 
 	/* one text with -- smig:up / -- smig:down sections */
 	sections = sqllex_split_sections(up, up_len, &us, &ue, &ds, &de,
@@ -431,6 +445,8 @@ prepare_scripts(const MigrationInput *in, PreparedMigration *pm)
 		up = pnstrdup(in->up_sql + us, ue - us);
 		down = script_is_blank(in->up_sql + ds, de - ds)
 			? NULL : pnstrdup(in->up_sql + ds, de - ds);
+		if (down != NULL && in->repeatable)
+			refuse_repeatable_down(in);
 		pm->up_line = sqllex_line_at(in->up_sql, up_len, us);
 		pm->down_line = sqllex_line_at(in->up_sql, up_len, ds);
 	}
@@ -439,10 +455,10 @@ prepare_scripts(const MigrationInput *in, PreparedMigration *pm)
 }
 
 /*
- * Lex the scripts (after prepare_row): what a migration cannot run is
+ * Lex the scripts (after registry_prepare): what a migration cannot run is
  * refused here.
  */
-static void
+void
 registry_check(const PreparedMigration *pm)
 {
 	check_script(pm->up, "up", pm->in->version, pm->up_line);
@@ -456,6 +472,46 @@ registry_check(const PreparedMigration *pm)
 	}
 }
 
+/*
+ * Options that do not fit the kind of migration: a repeatable one cannot
+ * be a baseline, and always runs on change; a baseline migration, which
+ * builds a whole schema for an empty database, cannot run again.
+ */
+static void
+check_kind_options(const PreparedMigration *pm)
+{
+	const MigrationInput *in = pm->in;
+	bool		baseline = in->baseline;
+
+	if (in->options)
+	{
+		JsonbValue *v = getKeyJsonValueFromContainer(&in->options->root,
+													 "baseline", strlen("baseline"),
+													 NULL);
+
+		if (v != NULL && v->type == jbvBool && v->val.boolean)
+			baseline = true;
+	}
+	if (in->repeatable && baseline)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("repeatable migration \"%s\" cannot be a baseline migration",
+						in->name),
+				 errdetail("A baseline migration has a version: the schema as of that version.")));
+	if (in->repeatable && pm->run_on_change)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("repeatable migration \"%s\" does not take the run-on-change option",
+						in->name),
+				 errdetail("A repeatable migration always runs again when it changes."),
+				 errhint("Remove the option, or the \"-- smig:run-on-change\" directive.")));
+	if (baseline && pm->run_on_change)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("baseline migration \"%s\" cannot run on change", in->version),
+				 errdetail("A baseline migration builds the whole schema of an empty database; it cannot run again on a database it built.")));
+}
+
 /* Step 2: options, directives, the roles, and the checksum. */
 static void
 prepare_row(PreparedMigration *pm)
@@ -465,7 +521,9 @@ prepare_row(PreparedMigration *pm)
 	char	   *directive_run_as = NULL;
 	char	   *option_run_as = NULL;
 	bool		no_transaction = false;
+	bool		directive_run_on_change = false;
 	int			transactional = -1;
+	int			run_on_change = -1;
 
 	initStringInfo(&opts);
 	appendStringInfoString(&opts, "{\"_\": 0");
@@ -476,12 +534,15 @@ prepare_row(PreparedMigration *pm)
 	if (pm->down != NULL && pm->down_line > 1)
 		appendStringInfo(&opts, ", \"down_line\": %d", pm->down_line);
 	read_directives(in->up_sql, in->version, &opts, &directive_run_as,
-					&no_transaction);
+					&no_transaction, &directive_run_on_change);
 	appendStringInfoChar(&opts, '}');
 	if (in->options)
 		check_options(in->options, in->version, &option_run_as,
-					  &transactional);
+					  &transactional, &run_on_change);
 	pm->transactional = transactional < 0 ? !no_transaction : transactional == 1;
+	pm->run_on_change = run_on_change < 0 ? directive_run_on_change
+		: run_on_change == 1;
+	check_kind_options(pm);
 	/* a copy of its size: a bulk call builds one per file */
 	pm->opts = pstrdup(opts.data);
 	pfree(opts.data);
@@ -557,7 +618,9 @@ registry_write(const PreparedMigration *pm)
 	{
 		char	   *applied_checksum = spi_text(0, 2);
 
-		if (applied_checksum && strcmp(applied_checksum, pm->checksum) != 0)
+		/* a run-on-change migration is applied again instead */
+		if (applied_checksum && strcmp(applied_checksum, pm->checksum) != 0 &&
+			!pm->run_on_change)
 			ereport(WARNING,
 					(errmsg("applied migration \"%s\" (\"%s\") is now modified",
 							in->version, in->name),
@@ -573,18 +636,24 @@ registry_write(const PreparedMigration *pm)
 	return result;
 }
 
+void
+registry_prepare(const MigrationInput *in, PreparedMigration *pm)
+{
+	prepare_scripts(in, pm);
+	prepare_row(pm);
+}
+
 RegisterResult
 registry_upsert(const MigrationInput *in)
 {
 	PreparedMigration pm = {0};
 
-	prepare_scripts(in, &pm);
-	prepare_row(&pm);
+	registry_prepare(in, &pm);
 	registry_check(&pm);
-	return registry_write(&pm);
+	return in->repeatable ? repeatable_write(&pm) : registry_write(&pm);
 }
 
-static const char *
+const char *
 register_result_name(RegisterResult r)
 {
 	switch (r)
@@ -706,22 +775,13 @@ varlena_array(Datum *values, bool *nulls, int n, Oid typid)
 											  typid, -1, false, TYPALIGN_INT));
 }
 
-/* A row of registry_compare's result. */
-typedef struct CompareRow
-{
-	int			item;			/* index into items, or -1: no file */
-	char	   *key;
-	char	   *version;
-	char	   *name;
-	char	   *run_as;
-} CompareRow;
-
 /*
- * The one query: every item that is new or differs from its registry row,
- * and (when sync) every registry row without an item, in version order.
+ * The one query: every one of the n prepared versioned migrations that is
+ * new or differs from its registry row (item: its index in pms), and (when
+ * sync) every registry row without one (item -1), in version order.
  */
-static CompareRow *
-registry_compare(BulkItem *items, int n, bool sync, int *nrows)
+static RegistryDiff *
+registry_compare(PreparedMigration **pms, int n, bool sync, int *nrows)
 {
 	Oid			types[10] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
@@ -729,7 +789,7 @@ registry_compare(BulkItem *items, int n, bool sync, int *nrows)
 	Datum		values[10];
 	Datum	   *col[8];
 	bool	   *colnull[8];
-	CompareRow *rows;
+	RegistryDiff *rows;
 	int			c;
 	int			i;
 	uint64		r;
@@ -741,7 +801,7 @@ registry_compare(BulkItem *items, int n, bool sync, int *nrows)
 	}
 	for (i = 0; i < n; i++)
 	{
-		PreparedMigration *pm = &items[i].pm;
+		PreparedMigration *pm = pms[i];
 
 		col[0][i] = CStringGetTextDatum(pm->key);
 		col[1][i] = CStringGetTextDatum(pm->in->version);
@@ -758,8 +818,7 @@ registry_compare(BulkItem *items, int n, bool sync, int *nrows)
 	for (c = 0; c < 8; c++)
 		values[c] = varlena_array(col[c], colnull[c], n,
 								  c == 6 ? JSONBOID : TEXTOID);
-	values[8] = CStringGetTextDatum(n > 0 ? items[0].pm.registered_by
-									: GetUserNameFromId(GetUserId(), false));
+	values[8] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
 	values[9] = BoolGetDatum(sync);
 
 	/*
@@ -786,7 +845,7 @@ registry_compare(BulkItem *items, int n, bool sync, int *nrows)
 			   " ORDER BY coalesce(f.key COLLATE \"C\", m.version_key)",
 			   10, types, values, NULL, SPI_OK_SELECT);
 
-	rows = palloc0(Max(SPI_processed, 1) * sizeof(CompareRow));
+	rows = palloc0(Max(SPI_processed, 1) * sizeof(RegistryDiff));
 	for (r = 0; r < SPI_processed; r++)
 	{
 		char	   *idx = spi_text(r, 1);
@@ -808,7 +867,7 @@ registry_compare(BulkItem *items, int n, bool sync, int *nrows)
  * only a superuser may drop.
  */
 static bool
-may_drop_registration(const CompareRow *row)
+may_drop_registration(const RegistryDiff *row)
 {
 	Oid			roleid;
 
@@ -820,13 +879,48 @@ may_drop_registration(const CompareRow *row)
 	return is_member_of_role(GetUserId(), roleid);
 }
 
-/* Drop one registration whose file is gone; false if it was kept. */
+/*
+ * Drop the registration of a versioned migration whose file is gone.
+ * *applied says whether it was applied (it is then "missing"); false if
+ * there was none to drop.
+ */
 static bool
-drop_registration(const CompareRow *row, List **outcomes)
+drop_versioned(const RegistryDiff *row, bool *applied)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
-	bool		applied;
+
+	values[0] = CStringGetTextDatum(row->key);
+	owner_exec("DELETE FROM smig.migration m WHERE m.version_key = $1"
+			   " RETURNING EXISTS (SELECT FROM smig.applied a"
+			   "   WHERE a.version_key = m.version_key)",
+			   1, types, values, NULL, SPI_OK_DELETE_RETURNING);
+	if (SPI_processed == 0)
+		return false;
+	*applied = strcmp(spi_text(0, 1), "t") == 0;
+	if (*applied)
+		ereport(WARNING,
+				(errmsg("applied migration \"%s\" (\"%s\") is now missing",
+						row->version, row->name),
+				 errdetail("Its file is gone, so it is no longer registered."),
+				 errhint("Restore the file, or undo its changes with a new migration.")));
+	else
+		ereport(NOTICE,
+				(errmsg("unregistered migration \"%s\" (\"%s\")",
+						row->version, row->name),
+				 errdetail("Its file is gone.")));
+	return true;
+}
+
+/*
+ * Drop one registration whose file is gone; false if it was kept.  A
+ * repeatable migration is dropped with a NOTICE, applied or not: what it
+ * made stays, and so does its history, but it no longer runs.
+ */
+static bool
+drop_registration(const RegistryDiff *row, List **outcomes)
+{
+	bool		applied = false;
 	BulkOutcome *o;
 
 	if (!may_drop_registration(row))
@@ -842,25 +936,16 @@ drop_registration(const CompareRow *row, List **outcomes)
 		return false;
 	}
 
-	values[0] = CStringGetTextDatum(row->key);
-	owner_exec("DELETE FROM smig.migration m WHERE m.version_key = $1"
-			   " RETURNING EXISTS (SELECT FROM smig.applied a"
-			   "   WHERE a.version_key = m.version_key)",
-			   1, types, values, NULL, SPI_OK_DELETE_RETURNING);
-	if (SPI_processed == 0)
-		return false;
-	applied = strcmp(spi_text(0, 1), "t") == 0;
-	if (applied)
-		ereport(WARNING,
-				(errmsg("applied migration \"%s\" (\"%s\") is now missing",
-						row->version, row->name),
-				 errdetail("Its file is gone, so it is no longer registered."),
-				 errhint("Restore the file, or undo its changes with a new migration.")));
-	else
+	if (row->repeatable)
+	{
+		if (!repeatable_delete(row->name))
+			return false;
 		ereport(NOTICE,
-				(errmsg("unregistered migration \"%s\" (\"%s\")",
-						row->version, row->name),
-				 errdetail("Its file is gone.")));
+				(errmsg("unregistered repeatable migration \"%s\"", row->name),
+				 errdetail("Its file is gone. The objects it made and its history stay.")));
+	}
+	else if (!drop_versioned(row, &applied))
+		return false;
 
 	o = palloc(sizeof(BulkOutcome));
 	o->version = row->version;
@@ -870,52 +955,40 @@ drop_registration(const CompareRow *row, List **outcomes)
 	return true;
 }
 
-/*
- * Register items (SPI connected), lexing only new or changed ones; when
- * sync, drop registrations without an item.  Items must have distinct
- * versions.  Returns how many registrations changed; *outcomes gets a
- * BulkOutcome for each.  The caller has called action_begin() when sync,
- * action_check_writable() otherwise.
- */
-static int
-registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
+/* Lex what a comparison found new or changed (rows of pms). */
+static void
+check_diff(RegistryDiff *rows, int nrows, PreparedMigration **pms,
+		   const char **files)
 {
-	CompareRow *rows;
-	int			nrows;
-	int			changed = 0;
 	int			i;
-	const char *registrant = GetUserNameFromId(GetUserId(), false);
 
-	*outcomes = NIL;
-	for (i = 0; i < n; i++)
-	{
-		ErrorContextCallback cb;
-
-		items[i].pm.registered_by = registrant;
-		push_file_context(&cb, items[i].file);
-		prepare_scripts(&items[i].in, &items[i].pm);
-		prepare_row(&items[i].pm);
-		pop_file_context(&cb, items[i].file);
-	}
-
-	rows = registry_compare(items, n, sync, &nrows);
-
-	/* lex what is new or changed: all of it, before anything is written */
 	for (i = 0; i < nrows; i++)
 	{
 		ErrorContextCallback cb;
 
 		if (rows[i].item < 0)
 			continue;
-		push_file_context(&cb, items[rows[i].item].file);
-		registry_check(&items[rows[i].item].pm);
-		pop_file_context(&cb, items[rows[i].item].file);
+		push_file_context(&cb, files[rows[i].item]);
+		registry_check(pms[rows[i].item]);
+		pop_file_context(&cb, files[rows[i].item]);
 	}
+}
 
-	/* then write and drop, in version order */
+/*
+ * Write and drop what a comparison found (after check_diff); returns how
+ * many registrations changed.
+ */
+static int
+write_diff(RegistryDiff *rows, int nrows, PreparedMigration **pms,
+		   const char **files, List **outcomes)
+{
+	int			changed = 0;
+	int			i;
+
 	for (i = 0; i < nrows; i++)
 	{
-		BulkItem   *it;
+		PreparedMigration *pm;
+		const char *file;
 		ErrorContextCallback cb;
 		RegisterResult r;
 		BulkOutcome *o;
@@ -926,19 +999,82 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 				changed++;
 			continue;
 		}
-		it = &items[rows[i].item];
-		push_file_context(&cb, it->file);
-		r = registry_write(&it->pm);
-		pop_file_context(&cb, it->file);
+		pm = pms[rows[i].item];
+		file = files[rows[i].item];
+		push_file_context(&cb, file);
+		r = pm->in->repeatable ? repeatable_write(pm) : registry_write(pm);
+		pop_file_context(&cb, file);
 		if (r == REGISTER_UNCHANGED)
 			continue;
 		changed++;
 		o = palloc(sizeof(BulkOutcome));
-		o->version = pstrdup(it->in.version);
-		o->name = pstrdup(it->in.name);
+		o->version = pstrdup(pm->in->version);
+		o->name = pstrdup(pm->in->name);
 		o->result = register_result_name(r);
 		*outcomes = lappend(*outcomes, o);
 	}
+	return changed;
+}
+
+/*
+ * Register items (SPI connected), lexing only new or changed ones; when
+ * sync, drop registrations without an item.  Items must have distinct
+ * versions (repeatable ones distinct names).  The versioned migrations are
+ * compared with smig.migration and written in version order, then the
+ * repeatable ones with smig.repeatable, in name order.  Returns how many
+ * registrations changed; *outcomes gets a BulkOutcome for each.  The
+ * caller has called action_begin() when sync, action_check_writable()
+ * otherwise.
+ */
+static int
+registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
+{
+	PreparedMigration **versioned = palloc(Max(n, 1) * sizeof(PreparedMigration *));
+	PreparedMigration **repeatable = palloc(Max(n, 1) * sizeof(PreparedMigration *));
+	const char **vfiles = palloc(Max(n, 1) * sizeof(char *));
+	const char **rfiles = palloc(Max(n, 1) * sizeof(char *));
+	int			nv = 0;
+	int			nr = 0;
+	RegistryDiff *vrows;
+	RegistryDiff *rrows;
+	int			nvrows;
+	int			nrrows;
+	int			changed;
+	int			i;
+	const char *registrant = GetUserNameFromId(GetUserId(), false);
+
+	*outcomes = NIL;
+	for (i = 0; i < n; i++)
+	{
+		ErrorContextCallback cb;
+
+		items[i].pm.registered_by = registrant;
+		push_file_context(&cb, items[i].file);
+		registry_prepare(&items[i].in, &items[i].pm);
+		pop_file_context(&cb, items[i].file);
+		if (items[i].in.repeatable)
+		{
+			rfiles[nr] = items[i].file;
+			repeatable[nr++] = &items[i].pm;
+		}
+		else
+		{
+			vfiles[nv] = items[i].file;
+			versioned[nv++] = &items[i].pm;
+		}
+	}
+
+	vrows = registry_compare(versioned, nv, sync, &nvrows);
+	rrows = repeatable_compare(repeatable, nr, sync, &nrrows);
+
+	/*
+	 * Lex everything new or changed before writing anything, so that a
+	 * refused file leaves no NOTICE about drops that did not happen.
+	 */
+	check_diff(vrows, nvrows, versioned, vfiles);
+	check_diff(rrows, nrrows, repeatable, rfiles);
+	changed = write_diff(vrows, nvrows, versioned, vfiles, outcomes);
+	changed += write_diff(rrows, nrrows, repeatable, rfiles, outcomes);
 	if (changed > 0)
 		summary_registry_changed();
 	return changed;
@@ -1070,6 +1206,48 @@ read_migration_file(int dfd, const char *dir, const char *file,
 }
 
 /*
+ * The directory a load_dir() path names, made absolute (a relative path is
+ * relative to the data directory, the server's working directory) and
+ * canonical ("a/./b/../c" is "a/c"), so that errors show which directory
+ * the server read.
+ */
+static char *
+resolve_dir(const char *path)
+{
+	char	   *abs = make_absolute_path(path);
+	char	   *result;
+
+	if (abs == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	result = pstrdup(abs);
+	free(abs);
+	canonicalize_path(result);
+	return result;
+}
+
+/* An R__ file: a repeatable migration, or a U__ file, which cannot be. */
+static void
+read_repeatable_entry(int dfd, const char *path, const char *file,
+					  const MigFileName *parsed, ReadBuffer *rb,
+					  BulkItem *it)
+{
+	if (parsed->kind == MIGFILE_REPEATABLE_DOWN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("down migration file \"%s\" has no version", file),
+				 errdetail("A down file U<version>__<name>.sql belongs to the migration V<version>__<name>.sql; a repeatable migration (R__<name>.sql) has no down script."),
+				 errhint("Give it the version of the migration it undoes, or remove it from \"%s\".",
+						 path)));
+	it->file = pstrdup(file);
+	it->in.name = pnstrdup(parsed->name, parsed->name_len);
+	it->in.version = repeatable_label(it->in.name);
+	it->in.repeatable = true;
+	it->in.up_sql = read_migration_file(dfd, path, file, rb);
+}
+
+/*
  * smig.load_dir(path text, sync boolean DEFAULT true) returns integer
  *
  * Register the migration files of a server directory; with sync, also
@@ -1090,6 +1268,9 @@ smig_load_dir(PG_FUNCTION_ARGS)
 	int			cap = 64;
 	BulkItem   *items;
 	int			nitems = 0;
+	BulkItem   *repeatables;
+	int			nrepeatables = 0;
+	int			rcap = 16;
 	ReadBuffer	rb;
 	List	   *outcomes;
 	int			changed = 0;
@@ -1101,7 +1282,7 @@ smig_load_dir(PG_FUNCTION_ARGS)
 		args_require(fcinfo, 1, "sync");
 		sync = PG_GETARG_BOOL(1);
 	}
-	path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	path = resolve_dir(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -1120,6 +1301,7 @@ smig_load_dir(PG_FUNCTION_ARGS)
 				 errmsg("could not open migration directory \"%s\": %m", path)));
 
 	entries = palloc(cap * sizeof(DirEntry));
+	repeatables = palloc0(rcap * sizeof(BulkItem));
 	rb.cap = 65536;
 	rb.data = palloc(rb.cap);
 	while ((de = ReadDir(dir, path)) != NULL)
@@ -1139,8 +1321,22 @@ smig_load_dir(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized migration file name \"%s\"", de->d_name),
-					 errdetail("Migration files are named V<version>__<name>.sql, <version>_<name>.sql or <version>_<name>.up.sql; down scripts U<version>__<name>.sql or <version>_<name>.down.sql; baselines B<version>__<name>.sql."),
+					 errdetail("Migration files are named V<version>__<name>.sql, <version>_<name>.sql or <version>_<name>.up.sql; down scripts U<version>__<name>.sql or <version>_<name>.down.sql; baselines B<version>__<name>.sql; repeatable migrations R__<name>.sql."),
 					 errhint("Rename the file, or move it out of \"%s\".", path)));
+		if (e.parsed.kind == MIGFILE_REPEATABLE ||
+			e.parsed.kind == MIGFILE_REPEATABLE_DOWN)
+		{
+			if (nrepeatables == rcap)
+			{
+				rcap *= 2;
+				repeatables = repalloc(repeatables, rcap * sizeof(BulkItem));
+				memset(repeatables + nrepeatables, 0,
+					   (rcap - nrepeatables) * sizeof(BulkItem));
+			}
+			read_repeatable_entry(dirfd(dir), path, de->d_name, &e.parsed,
+								  &rb, &repeatables[nrepeatables++]);
+			continue;
+		}
 
 		e.file = pstrdup(de->d_name);
 		/* re-parse: parsed points into de, which ReadDir reuses */
@@ -1160,8 +1356,8 @@ smig_load_dir(PG_FUNCTION_ARGS)
 
 	qsort(entries, nentries, sizeof(DirEntry), direntry_cmp);
 
-	/* pair up and down files; read them */
-	items = palloc0(Max(nentries, 1) * sizeof(BulkItem));
+	/* pair up and down files; then the repeatable migrations */
+	items = palloc0((nentries + nrepeatables + 1) * sizeof(BulkItem));
 	for (i = 0; i < nentries;)
 	{
 		DirEntry   *up = &entries[i];
@@ -1199,6 +1395,8 @@ smig_load_dir(PG_FUNCTION_ARGS)
 		it->in.baseline = up->parsed.kind == MIGFILE_BASELINE;
 		i = j;
 	}
+	memcpy(items + nitems, repeatables, nrepeatables * sizeof(BulkItem));
+	nitems += nrepeatables;
 
 	SPI_connect();
 	changed = registry_sync(items, nitems, sync, &outcomes);
@@ -1237,8 +1435,9 @@ bulk_item_from_json(JsonbValue *obj, int elem, BulkItem *it)
 	JsonbIterator *jit;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
-	JsonbValue *members[5] = {0};
-	static const char *const keys[5] = {"version", "name", "up_sql", "down_sql", "options"};
+	JsonbValue *members[6] = {0};
+	static const char *const keys[6] = {"version", "name", "up_sql", "down_sql",
+	"options", "repeatable"};
 	char	   *key = NULL;
 
 	if (obj->type != jbvBinary || !JsonContainerIsObject(obj->val.binary.data))
@@ -1258,22 +1457,42 @@ bulk_item_from_json(JsonbValue *obj, int elem, BulkItem *it)
 		}
 		if (tok != WJB_VALUE)
 			continue;
-		for (k = 0; k < 5; k++)
+		for (k = 0; k < 6; k++)
 			if (strcmp(key, keys[k]) == 0)
 				break;
-		if (k == 5)
+		if (k == 6)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized key \"%s\" in element %d of migrations",
 							key, elem),
-					 errhint("Known keys are \"version\", \"name\", \"up_sql\", \"down_sql\" and \"options\".")));
+					 errhint("Known keys are \"version\", \"name\", \"up_sql\", \"down_sql\", \"options\" and \"repeatable\".")));
 		members[k] = palloc(sizeof(JsonbValue));
 		*members[k] = v;
 	}
 
 	it->file = NULL;
-	it->in.version = json_string_member(members[0], "version", elem, true);
+	if (members[5] != NULL && members[5]->type != jbvNull &&
+		members[5]->type != jbvBool)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"repeatable\" of element %d of migrations must be a JSON boolean",
+						elem)));
+	it->in.repeatable = members[5] != NULL && members[5]->type == jbvBool &&
+		members[5]->val.boolean;
 	it->in.name = json_string_member(members[1], "name", elem, true);
+	if (it->in.repeatable)
+	{
+		/* a repeatable migration is named by its label where versions go */
+		if (members[0] != NULL && members[0]->type != jbvNull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("element %d of migrations is a repeatable migration with a version", elem),
+					 errdetail("A repeatable migration (R__<name>.sql) has a name and no version."),
+					 errhint("Leave out \"version\", or \"repeatable\".")));
+		it->in.version = repeatable_label(it->in.name);
+	}
+	else
+		it->in.version = json_string_member(members[0], "version", elem, true);
 	it->in.up_sql = json_string_member(members[2], "up_sql", elem, true);
 	it->in.down_sql = json_string_member(members[3], "down_sql", elem, false);
 	it->in.options = NULL;
@@ -1281,13 +1500,20 @@ bulk_item_from_json(JsonbValue *obj, int elem, BulkItem *it)
 		it->in.options = JsonbValueToJsonb(members[4]);
 }
 
-/* Order items by version key, for the duplicate check. */
+/*
+ * Order items for the duplicate check: by version key, and repeatable
+ * migrations (whose key is NULL until prepared) after them, by name.
+ */
 static int
 bulk_item_cmp(const void *a, const void *b)
 {
 	const BulkItem *x = *(const BulkItem *const *) a;
 	const BulkItem *y = *(const BulkItem *const *) b;
 
+	if (x->in.repeatable != y->in.repeatable)
+		return x->in.repeatable ? 1 : -1;
+	if (x->in.repeatable)
+		return strcmp(x->in.name, y->in.name);
 	return strcmp(x->pm.key, y->pm.key);
 }
 
@@ -1352,19 +1578,29 @@ smig_register_many(PG_FUNCTION_ARGS)
 	SPI_connect();
 	/* versions must be distinct: "1" and "001" are one migration */
 	for (i = 0; i < n; i++)
-		items[i].pm.key = version_key_or_error(items[i].in.version);
+		if (!items[i].in.repeatable)
+			items[i].pm.key = version_key_or_error(items[i].in.version);
 	sorted = palloc(Max(n, 1) * sizeof(BulkItem *));
 	for (i = 0; i < n; i++)
 		sorted[i] = &items[i];
 	qsort(sorted, n, sizeof(BulkItem *), bulk_item_cmp);
 	for (i = 1; i < n; i++)
-		if (strcmp(sorted[i - 1]->pm.key, sorted[i]->pm.key) == 0)
+	{
+		if (bulk_item_cmp(&sorted[i - 1], &sorted[i]) != 0)
+			continue;
+		if (sorted[i]->in.repeatable)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("migration version \"%s\" is given twice: as \"%s\" and as \"%s\"",
-							sorted[i]->in.version, sorted[i - 1]->in.version,
-							sorted[i]->in.version),
-					 errhint("Give one of them another version.")));
+					 errmsg("repeatable migration \"%s\" is given twice",
+							sorted[i]->in.name),
+					 errhint("Give one of them another name.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("migration version \"%s\" is given twice: as \"%s\" and as \"%s\"",
+						sorted[i]->in.version, sorted[i - 1]->in.version,
+						sorted[i]->in.version),
+				 errhint("Give one of them another version.")));
+	}
 
 	registry_sync(items, n, sync, &outcomes);
 
@@ -1392,7 +1628,9 @@ smig_register_many(PG_FUNCTION_ARGS)
  * Take back a registered migration that is not applied (pending, out of
  * order, or below a baseline), so that one bad registration does not
  * block every upgrade.  An applied migration stays: its row is what
- * status and verify compare the database against.
+ * status and verify compare the database against.  A repeatable
+ * migration ("R__<name>") is taken back applied or not, as load_dir()
+ * drops one whose file is gone (repeatable.c).
  */
 Datum
 smig_unregister(PG_FUNCTION_ARGS)
@@ -1407,6 +1645,11 @@ smig_unregister(PG_FUNCTION_ARGS)
 	args_require(fcinfo, 0, "version");
 	action_begin("unregister migrations");
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (repeatable_is_label(version))
+	{
+		repeatable_unregister(version);
+		PG_RETURN_VOID();
+	}
 	key = version_key_or_error(version);
 	values[0] = CStringGetTextDatum(key);
 
@@ -1423,7 +1666,8 @@ smig_unregister(PG_FUNCTION_ARGS)
 	name = spi_text(0, 2);
 	state = spi_text(0, 3);
 	if (strcmp(state, "applied") == 0 || strcmp(state, "modified") == 0 ||
-		strcmp(state, "down-modified") == 0)
+		strcmp(state, "down-modified") == 0 ||
+		strcmp(state, "outdated") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot unregister applied migration \"%s\" (\"%s\")",

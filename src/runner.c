@@ -211,9 +211,12 @@ runner_error_callback(void *arg)
 							pos);
 		internalerrquery(query.data);
 	}
-	errcontext("line %d of the %s script of migration \"%s\" (\"%s\")",
-			   line, script_kind_name(script->kind),
-			   script->version, script->name);
+	if (script->repeatable)
+		errcontext("line %d of repeatable migration \"%s\"", line, script->name);
+	else
+		errcontext("line %d of the %s script of migration \"%s\" (\"%s\")",
+				   line, script_kind_name(script->kind),
+				   script->version, script->name);
 }
 
 /* Raise the error for a statement that SPI_execute refused with rc. */
@@ -254,12 +257,11 @@ report_spi_refusal(int rc)
 }
 
 /*
- * The first migration of an empty history failed because what it creates
- * already exists: most likely a database built before smig (by hand or by
- * another tool).  Say so, unless the error carries a hint of its own.
+ * The error being handled says that what the script creates already
+ * exists: give it hint, unless it carries a hint of its own.
  */
 static void
-hint_baseline(void)
+hint_already_exists(const char *hint)
 {
 	ErrorData  *edata = CopyErrorData();
 
@@ -271,11 +273,30 @@ hint_baseline(void)
 		 edata->sqlerrcode == ERRCODE_DUPLICATE_COLUMN))
 	{
 		FlushErrorState();
-		edata->hint = pstrdup("smig's history is empty, but the database already holds this object. "
-							  "If the schema was built before smig, record the version it is at with SELECT smig.baseline('<version>') instead of applying the migrations that built it.");
+		edata->hint = pstrdup(hint);
 		ReThrowError(edata);
 	}
 	FreeErrorData(edata);
+}
+
+/*
+ * The first migration of an empty history failed because what it creates
+ * already exists: most likely a database built before smig (by hand or by
+ * another tool).  A repeatable migration that fails so was not written to
+ * run again.
+ */
+static void
+hint_baseline(void)
+{
+	hint_already_exists("smig's history is empty, but the database already holds this object. "
+						"If the schema was built before smig, record the version it is at with SELECT smig.baseline('<version>') instead of applying the migrations that built it.");
+}
+
+static void
+hint_rerunnable(void)
+{
+	hint_already_exists("A repeatable migration runs again whenever it changes, so it must work on the objects its last run made: "
+						"use CREATE OR REPLACE, or DROP ... IF EXISTS before CREATE.");
 }
 
 void
@@ -346,7 +367,9 @@ runner_run(const RunnerScript *script)
 		current_version = NULL;
 		current_statement = NULL;
 		MemoryContextSwitchTo(oldcontext);
-		if (script->empty_history)
+		if (script->repeatable)
+			hint_rerunnable();
+		else if (script->empty_history)
 			hint_baseline();
 		PG_RE_THROW();
 	}

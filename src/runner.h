@@ -26,6 +26,9 @@ typedef struct RunnerScript
 	int			first_line;		/* line of its file where sql starts (a
 								 * "-- smig:up" section: the registry's
 								 * options ->> 'up_line'); 0 means 1 */
+	bool		repeatable;		/* a repeatable migration: version is its
+								 * label R__<name>, errors name it as
+								 * repeatable migration "<name>" */
 } RunnerScript;
 
 /*
@@ -35,6 +38,7 @@ typedef struct RunnerScript
  * pair is not sent.  An error keeps the statement's message, SQLSTATE,
  * detail and hint, and gets one CONTEXT line:
  *   line <n> of the <up|down> script of migration "<version>" ("<name>")
+ *   line <n> of repeatable migration "<name>"
  * Zero-initialise the struct: fields added later default to 0.
  */
 extern void runner_run(const RunnerScript *script);

@@ -35,7 +35,10 @@ version_key_or_error(const char *version)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid migration version: \"%s\"", version),
-				 errdetail("A version is one or more groups of digits separated by \".\" or \"_\", such as \"1\", \"1.2.10\" or \"2026_11_22_1200\".")));
+				 errdetail("A version is one or more groups of digits separated by \".\" or \"_\", such as \"1\", \"1.2.10\" or \"2026_11_22_1200\"."),
+				 strncmp(version, "R__", 3) == 0
+				 ? errhint("\"R__<name>\" names a repeatable migration, which has no version; register one with smig.register_repeatable().")
+				 : 0));
 	return key;
 }
 

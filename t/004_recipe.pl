@@ -44,13 +44,24 @@ is($out, '2', 'and it was applied');
 }, extra_params => ['-U', 'deploy_ops']);
 is($ret, 0, 'the second login changes objects the first one created') or diag($err);
 
+# a repeatable migration registered by one login, applied by the other
+($ret, $out, $err) = $node->psql('postgres',
+    q{SELECT smig.register_repeatable('views', 'CREATE OR REPLACE VIEW customer_emails AS SELECT id, email FROM customers;')},
+    extra_params => ['-U', 'deploy_ops']);
+is($ret, 0, 'the second login registers a repeatable migration') or diag($err);
+($ret, $out, $err) = $node->psql('postgres', 'SELECT version FROM smig.upgrade_head()',
+    extra_params => ['-U', 'deploy_ci']);
+is($ret, 0, 'the first login applies it') or diag($err);
+is($out, 'R__views', 'and it was applied');
+
 # the start-up check through the bulk path: the same files sent again by
 # the other login are unchanged (both act as smig_deployer), nothing to do
 ($ret, $out, $err) = $node->psql('postgres', q{
     SELECT count(*) FROM smig.register_many('[
       {"version": "1", "name": "customers", "up_sql": "CREATE TABLE customers (id int PRIMARY KEY);"},
       {"version": "2", "name": "email", "up_sql": "ALTER TABLE customers ADD COLUMN email text;"},
-      {"version": "3", "name": "index", "up_sql": "CREATE INDEX customers_email ON customers (email);"}]');
+      {"version": "3", "name": "index", "up_sql": "CREATE INDEX customers_email ON customers (email);"},
+      {"repeatable": true, "name": "views", "up_sql": "CREATE OR REPLACE VIEW customer_emails AS SELECT id, email FROM customers;"}]');
     SELECT count(*) FROM smig.upgrade_head();
 }, extra_params => ['-U', 'deploy_ci']);
 is($ret, 0, 'a deploy login checks at start-up with register_many') or diag($err);
@@ -61,12 +72,12 @@ is($node->safe_psql('postgres',
           WHERE c.relnamespace = 'app'::regnamespace}),
    'smig_deployer', 'every object belongs to smig_deployer');
 is($node->safe_psql('postgres', q{SELECT string_agg(version || ':' || run_as, ',' ORDER BY version) FROM smig.status()}),
-   '1:smig_deployer,2:smig_deployer,3:smig_deployer', 'every migration runs as smig_deployer');
+   '1:smig_deployer,2:smig_deployer,3:smig_deployer,R__views:smig_deployer', 'every migration runs as smig_deployer');
 ($ret, $out, $err) = $node->psql('postgres',
     q{SELECT count(*) FROM smig.history; SELECT count(*) > 0 FROM smig.migration_ddl; SELECT count(*) > 0 FROM smig.ddl_log},
     extra_params => ['-U', 'deploy_ops']);
 is($ret, 0, 'a deploy login reads the history and the audit log') or diag($err);
-is($out, "3\nt\nt", 'with what happened');
+is($out, "4\nt\nt", 'with what happened');
 
 # deployers go down as well as up: what one login applied, the other
 # reverts (its down script runs as smig_deployer), and it applies again

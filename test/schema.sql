@@ -7,10 +7,11 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION smig;
 
 SET client_min_messages = warning;
-SELECT plan(61);
+SELECT plan(67);
 
 SELECT has_schema('smig');
-SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log', 'schema_snapshot']);
+SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log',
+                               'repeatable', 'repeatable_applied', 'schema_snapshot']);
 SELECT sequences_are('smig', ARRAY['history_id_seq', 'ddl_log_id_seq']);
 
 -- registry
@@ -22,6 +23,11 @@ SELECT col_is_null('smig', 'migration', 'down_sql', 'migration.down_sql is optio
 SELECT col_type_is('smig', 'migration', 'checksum', 'text', 'migration.checksum is text');
 SELECT col_type_is('smig', 'migration', 'options', 'jsonb', 'migration.options is jsonb');
 SELECT col_type_is('smig', 'migration', 'registered_at', 'timestamp with time zone', 'migration.registered_at is timestamptz');
+
+-- repeatable migrations
+SELECT col_is_pk('smig', 'repeatable', 'name', 'a repeatable migration is keyed by its name');
+SELECT col_is_pk('smig', 'repeatable_applied', 'name', 'repeatable_applied is keyed by the name');
+SELECT col_is_null('smig', 'history', 'version_key', 'history.version_key is NULL for a repeatable migration');
 
 -- applied
 SELECT col_is_pk('smig', 'applied', 'version_key', 'applied is keyed by the version sort key');
@@ -49,6 +55,7 @@ SELECT col_type_is('smig', 'ddl_log', 'logged_at', 'timestamp with time zone', '
 SELECT col_is_null('smig', 'ddl_log', 'version', 'ddl_log.version is NULL for unmanaged DDL');
 SELECT col_not_null('smig', 'ddl_log', 'role', 'ddl_log.role is always recorded');
 SELECT has_index('smig', 'ddl_log', 'ddl_log_object_identity_idx', 'ddl_log is indexed by object, for "who changed X"');
+SELECT has_index('smig', 'ddl_log', 'ddl_log_relation_idx', 'ddl_log is indexed by the table an object belongs to');
 SELECT has_trigger('smig', 'ddl_log', 'ddl_log_append_only', 'ddl_log refuses UPDATE and DELETE');
 SELECT has_trigger('smig', 'ddl_log', 'ddl_log_no_truncate', 'ddl_log refuses TRUNCATE');
 SELECT set_eq($$SELECT evtevent::text FROM pg_event_trigger WHERE evtname LIKE 'smig\_%'$$,
@@ -64,6 +71,7 @@ SELECT results_eq($$SELECT object_identity, version FROM smig.ddl_log WHERE obje
 SELECT has_function('smig', 'register', ARRAY['text', 'text', 'text', 'text', 'jsonb']);
 SELECT has_function('smig', 'load_dir', ARRAY['text', 'boolean']);
 SELECT has_function('smig', 'register_many', ARRAY['jsonb', 'boolean']);
+SELECT has_function('smig', 'register_repeatable', ARRAY['text', 'text', 'jsonb']);
 SELECT has_function('smig', 'upgrade_head', ARRAY[]::text[]);
 SELECT has_function('smig', 'upgrade_to', ARRAY['text']);
 SELECT has_function('smig', 'apply', ARRAY['text']);
@@ -76,6 +84,7 @@ SELECT col_type_is('smig', 'history', 'down_checksum', 'text', 'history.down_che
 SELECT has_function('smig', 'verify_checksum', ARRAY[]::text[]);
 SELECT function_returns('smig', 'current', ARRAY[]::text[], 'text');
 SELECT is_definer('smig', 'status', ARRAY[]::text[], 'status() reads smig''s tables as their owner');
+SELECT is_definer('smig', 'pending', ARRAY[]::text[], 'pending() reads smig''s tables as their owner');
 SELECT isnt_definer('smig', 'upgrade_head', ARRAY[]::text[], 'upgrade_head() runs migrations as the caller');
 
 -- privileges: nothing for PUBLIC (grantee 0 in an ACL)
@@ -100,8 +109,9 @@ SELECT ok(NOT has_table_privilege('pg_monitor', 'smig.history', 'INSERT'),
 SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'smig'$$,
     ARRAY['smig.migration', 'smig.applied', 'smig.history', 'smig.history_id_seq',
-          'smig.ddl_log', 'smig.ddl_log_id_seq', 'smig.schema_snapshot'],
-    'registry, applied, history, the DDL log and the schema snapshots are dumped');
+          'smig.ddl_log', 'smig.ddl_log_id_seq', 'smig.repeatable', 'smig.repeatable_applied',
+          'smig.schema_snapshot'],
+    'registry, applied, history, the DDL log, the repeatable migrations and the schema snapshots are dumped');
 
 SELECT * FROM finish();
 ROLLBACK;

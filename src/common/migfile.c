@@ -3,8 +3,8 @@
  *	  Migration file-name conventions (see migfile.h for the list).
  *
  * Only the exact, case-sensitive forms are recognized: a ".sql" suffix
- * (not ".SQL"), the prefixes 'V', 'U' and 'B', and the ".up"/".down"
- * infixes.  Every version found must satisfy version_is_valid() (which
+ * (not ".SQL"), the prefixes 'V', 'U' and 'B' (with a version), 'R__' and
+ * 'U__' (without one), and the ".up"/".down" infixes.  Every version found must satisfy version_is_valid() (which
  * also bounds its length) and every name must be non-empty; anything
  * else ending in ".sql" is MIGFILE_UNRECOGNIZED, so that load_dir can
  * complain about it instead of skipping it silently.
@@ -112,6 +112,13 @@ migfile_parse(const char *filename, MigFileName *out)
 	len -= strlen(".sql");
 	if (len == 0)
 		return MIGFILE_UNRECOGNIZED;
+
+	/* R__<name> and U__<name>: no version */
+	if ((filename[0] == 'R' || filename[0] == 'U') &&
+		len > 3 && filename[1] == '_' && filename[2] == '_')
+		return found(out, filename[0] == 'R' ? MIGFILE_REPEATABLE
+					 : MIGFILE_REPEATABLE_DOWN,
+					 filename + 1, 0, filename + 3, len - 3);
 
 	switch (filename[0])
 	{

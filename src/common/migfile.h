@@ -6,6 +6,7 @@
  *	  V<version>__<name>.sql         up (Flyway)
  *	  U<version>__<name>.sql         down (Flyway undo)
  *	  B<version>__<name>.sql         baseline migration
+ *	  R__<name>.sql                  repeatable migration (Flyway): no version
  *	  <version>_<name>.sql           up
  *	  <version>_<name>.up.sql        up (golang-migrate)
  *	  <version>_<name>.down.sql      down
@@ -27,13 +28,18 @@ typedef enum MigFileKind
 	MIGFILE_UNRECOGNIZED,		/* a ".sql" file that fits no convention */
 	MIGFILE_UP,
 	MIGFILE_DOWN,
-	MIGFILE_BASELINE
+	MIGFILE_BASELINE,
+	MIGFILE_REPEATABLE,			/* R__<name>.sql: version is empty */
+	MIGFILE_REPEATABLE_DOWN		/* U__<name>.sql: a down script for a
+								 * repeatable migration, which cannot have
+								 * one (load_dir says so) */
 } MigFileKind;
 
 typedef struct MigFileName
 {
 	MigFileKind kind;
-	const char *version;		/* points into the file name */
+	const char *version;		/* points into the file name; empty (length
+								 * 0) for the two repeatable kinds */
 	size_t		version_len;
 	const char *name;			/* points into the file name */
 	size_t		name_len;

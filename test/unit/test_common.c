@@ -872,12 +872,21 @@ static char *
 file(const char *filename)
 {
 	static char out[512];
-	static const char *const kinds[] = {"not-sql", "unrecognized", "up", "down", "baseline"};
+	static const char *const kinds[] = {"not-sql", "unrecognized", "up", "down", "baseline",
+	"repeatable", "repeatable-down"};
 	MigFileName mf;
 	MigFileKind k = migfile_parse(filename, &mf);
 
 	if (k != mf.kind)
 		snprintf(out, sizeof(out), "returned %d but out->kind %d", (int) k, (int) mf.kind);
+	else if (k == MIGFILE_REPEATABLE || k == MIGFILE_REPEATABLE_DOWN)
+	{
+		if (mf.version_len != 0 || mf.name < filename ||
+			mf.name + mf.name_len > filename + strlen(filename))
+			snprintf(out, sizeof(out), "spans outside the file name");
+		else
+			snprintf(out, sizeof(out), "%s %.*s", kinds[k], (int) mf.name_len, mf.name);
+	}
 	else if (k == MIGFILE_UP || k == MIGFILE_DOWN || k == MIGFILE_BASELINE)
 	{
 		if (mf.version < filename || mf.name < filename ||
@@ -923,7 +932,14 @@ test_files(void)
 
 	check_str("no version", file("foo.sql"), "unrecognized");
 	check_str("V with a single underscore", file("V1_init.sql"), "unrecognized");
-	check_str("Flyway repeatable", file("R__repeatable.sql"), "unrecognized");
+	check_str("Flyway repeatable", file("R__views.sql"), "repeatable views");
+	check_str("Flyway repeatable keeps underscores and dots", file("R__a__b.c.sql"),
+			  "repeatable a__b.c");
+	check_str("undo of a repeatable", file("U__views.sql"), "repeatable-down views");
+	check_str("repeatable without a name", file("R__.sql"), "unrecognized");
+	check_str("repeatable with a version", file("R1__x.sql"), "unrecognized");
+	check_str("repeatable with one underscore", file("R_x.sql"), "unrecognized");
+	check_str("lower-case repeatable prefix", file("r__x.sql"), "unrecognized");
 	check_str("no name", file("1.sql"), "unrecognized");
 	check_str("only the suffix", file(".sql"), "unrecognized");
 	check_str("empty Flyway name", file("V1__.sql"), "unrecognized");
