@@ -218,6 +218,8 @@ history_record_failure(const HistoryEntry *e, const char *down_checksum,
 			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
 			   "  pg_catalog.pg_current_xact_id(), $11, $12, $13, $14, $15, $16, $17)",
 			   17, types, values, nulls, SPI_OK_INSERT);
+}
+
 void
 history_record_reapplied(const HistoryEntry *e)
 {
