@@ -30,7 +30,9 @@ args_escape(const char *name, int maxlen)
 {
 	StringInfoData buf;
 	int			len = (int) strlen(name);
-	int			clip = pg_mbcliplen(name, len, maxlen);
+	/* text that is not valid in the encoding (a file name) is shown bytewise */
+	bool		valid = pg_verifymbstr(name, len, true);
+	int			clip = valid ? pg_mbcliplen(name, len, maxlen) : Min(len, maxlen);
 	int			i;
 
 	initStringInfo(&buf);
@@ -38,7 +40,9 @@ args_escape(const char *name, int maxlen)
 	{
 		unsigned char c = (unsigned char) name[i];
 
-		if (c == '\n')
+		if (!valid && c >= 0x80)
+			appendStringInfo(&buf, "\\x%02X", c);
+		else if (c == '\n')
 			appendStringInfoString(&buf, "\\n");
 		else if (c == '\r')
 			appendStringInfoString(&buf, "\\r");
@@ -72,6 +76,20 @@ args_check_name(const char *name, const char *version)
 		else if (c != ' ')
 			blank = false;
 	}
+	/*
+	 * A name from a file name (load_dir) need not be valid text; stored, it
+	 * would make smig's tables, the append-only history too, fail to
+	 * restore from pg_dump and to convert to other client encodings.
+	 */
+	if (!pg_verifymbstr(name, (int) (p - name), true))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 version != NULL
+				 ? errmsg("invalid name \"%s\" for migration \"%s\"",
+						  args_escape(name, 60), version)
+				 : errmsg("invalid baseline name \"%s\"", args_escape(name, 60)),
+				 errdetail("A name must be valid text in encoding \"%s\".",
+						   GetDatabaseEncodingName())));
 	if (!blank && !control)
 		return;
 
