@@ -61,8 +61,13 @@ SET ROLE regress_unreg;
 \set VERBOSITY terse
 SELECT smig.unregister('7');
 RESET ROLE;
-GRANT EXECUTE ON FUNCTION smig.unregister(text) TO regress_unreg;
+GRANT EXECUTE ON FUNCTION smig.unregister(text),
+    smig.register(text, text, text, text, jsonb) TO regress_unreg;
 SET ROLE regress_unreg;
+-- only what it could have registered: not a superuser's migration ...
+SELECT smig.unregister('7');
+-- ... but its own
+SELECT smig.register('7', 'below_baseline', 'SELECT 1;');
 SELECT smig.unregister('7');
 RESET ROLE;
 \set VERBOSITY default

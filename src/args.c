@@ -31,7 +31,9 @@ args_escape(const char *name, int maxlen)
 {
 	StringInfoData buf;
 	int			len = (int) strlen(name);
-	int			clip = pg_mbcliplen(name, len, maxlen);
+	/* text that is not valid in the encoding (a file name) is shown bytewise */
+	bool		valid = pg_verifymbstr(name, len, true);
+	int			clip = valid ? pg_mbcliplen(name, len, maxlen) : Min(len, maxlen);
 	int			i;
 
 	initStringInfo(&buf);
@@ -39,7 +41,9 @@ args_escape(const char *name, int maxlen)
 	{
 		unsigned char c = (unsigned char) name[i];
 
-		if (c == '\n')
+		if (!valid && c >= 0x80)
+			appendStringInfo(&buf, "\\x%02X", c);
+		else if (c == '\n')
 			appendStringInfoString(&buf, "\\n");
 		else if (c == '\r')
 			appendStringInfoString(&buf, "\\r");
@@ -80,11 +84,34 @@ name_is_valid(const char *name, bool *control)
 	return !blank && !*control;
 }
 
+/*
+ * A name from a file name (load_dir) need not be valid text; stored, it
+ * would make smig's tables, the append-only history too, fail to restore
+ * from pg_dump and to convert to other client encodings.
+ */
+static void
+require_text(const char *name, const char *version, bool repeatable)
+{
+	if (!pg_verifymbstr(name, (int) strlen(name), true))
+		ereport(ERROR,
+			(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+			 repeatable
+			 ? errmsg("invalid name \"%s\" for a repeatable migration",
+					  args_escape(name, 60))
+			 : version != NULL
+			 ? errmsg("invalid name \"%s\" for migration \"%s\"",
+					  args_escape(name, 60), version)
+			 : errmsg("invalid baseline name \"%s\"", args_escape(name, 60)),
+			 errdetail("A name must be valid text in encoding \"%s\".",
+					   GetDatabaseEncodingName())));
+}
+
 void
 args_check_name(const char *name, const char *version)
 {
 	bool		control;
 
+	require_text(name, version, false);
 	if (name_is_valid(name, &control))
 		return;
 
@@ -109,6 +136,7 @@ args_check_repeatable_name(const char *name)
 {
 	bool		control;
 
+	require_text(name, NULL, true);
 	if (name_is_valid(name, &control))
 		return;
 	ereport(ERROR,

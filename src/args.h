@@ -18,8 +18,9 @@ extern void args_require(FunctionCallInfo fcinfo, int argno,
 
 /*
  * Refuse (22023) a migration name that is blank (empty or only spaces) or
- * holds a control character (a byte below 0x20, or 0x7F); the name is
- * shown escaped.  version names the migration, or is NULL for the name of
+ * holds a control character (a byte below 0x20, or 0x7F), and (22021) one
+ * that is not valid text in the database encoding; the name is shown
+ * escaped.  version names the migration, or is NULL for the name of
  * a baseline set with smig.baseline().
  */
 extern void args_check_name(const char *name, const char *version);
@@ -29,8 +30,9 @@ extern void args_check_repeatable_name(const char *name);
 
 /*
  * s for a message: control characters as C escapes (\n, \t, \x01) and
- * backslashes doubled; clipped to maxlen bytes on a character boundary,
- * with "..." after a clipped text.
+ * backslashes doubled, and in a text that is not valid in the database
+ * encoding (a file name) every byte above 0x7F too; clipped to maxlen bytes
+ * on a character boundary, with "..." after a clipped text.
  */
 extern char *args_escape(const char *s, int maxlen);
 

@@ -257,7 +257,7 @@ smig_audit_ddl_command_end(PG_FUNCTION_ARGS)
 				" FROM" DDL_COMMANDS("c")
 				" WHERE NOT c.in_extension"
 				" AND (" MANAGED_SCHEMA("c") " OR " MANAGED_SCHEMA_OBJECT("c")
-				"  OR " MANAGED_DEPENDENT("c") ")"
+				"  OR " MANAGED_DEPENDENT("c") " OR " MANAGED_PINNED("c") ")"
 				" LIMIT 1");
 	PG_RETURN_VOID();
 }

@@ -12,7 +12,8 @@
  *	 then rolled back, which undoes ordinary DDL.  A trigger, rule or
  *	 policy counts in the schema of its table, and so does a table
  *	 (temporary too) inheriting from a managed table or extended
- *	 statistics on one (guard.h: DDL_COMMANDS, MANAGED_DEPENDENT);
+ *	 statistics on one, and a temporary object that depends on a managed
+ *	 relation (guard.h: DDL_COMMANDS, MANAGED_DEPENDENT, MANAGED_PINNED);
  *
  *	 before it starts, from its parse tree (guard_judge), for what cannot
  *	 be judged or undone afterwards: the commands that commit internally

@@ -136,6 +136,36 @@ extern char *guard_statement_text(Node *parsetree);
 	"   AND pn.oid OPERATOR(pg_catalog.=) pc.relnamespace" \
 	"   AND " MANAGED_NSPNAME("pn.nspname") ")))"
 
+/*
+ * MANAGED_PINNED(o): a temporary object of alias "o" (from DDL_COMMANDS)
+ * that depends on a managed relation: on a table, view or sequence, on its
+ * row type or an array of it, itself or through one of its parts (a view's
+ * rule, a column default, a constraint, a trigger).  A temporary view on
+ * app.t, for one, makes a migration's ALTER COLUMN ... TYPE, DROP COLUMN or
+ * DROP TABLE on app.t fail while the session that made it lives.
+ */
+#define MANAGED_PINNED(o) \
+	"((" o ".schema_name = 'pg_temp' OR " o ".schema_name LIKE 'pg!_temp!_%' ESCAPE '!')" \
+	" AND EXISTS (SELECT FROM pg_catalog.pg_depend d, pg_catalog.pg_class pc," \
+	"   pg_catalog.pg_namespace pn" \
+	"   WHERE d.deptype IN ('n', 'a')" \
+	"   AND ((d.classid OPERATOR(pg_catalog.=) " o ".classid" \
+	"     AND d.objid OPERATOR(pg_catalog.=) " o ".objid)" \
+	"    OR EXISTS (SELECT FROM pg_catalog.pg_depend p" \
+	"     WHERE p.classid OPERATOR(pg_catalog.=) d.classid" \
+	"     AND p.objid OPERATOR(pg_catalog.=) d.objid AND p.deptype IN ('a', 'i')" \
+	"     AND p.refclassid OPERATOR(pg_catalog.=) " o ".classid" \
+	"     AND p.refobjid OPERATOR(pg_catalog.=) " o ".objid))" \
+	"   AND pc.oid OPERATOR(pg_catalog.=) CASE d.refclassid" \
+	"    WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN d.refobjid" \
+	"    WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN (SELECT" \
+	"     coalesce(NULLIF(t.typrelid, 0), e.typrelid)" \
+	"     FROM pg_catalog.pg_type t LEFT JOIN pg_catalog.pg_type e" \
+	"      ON e.oid OPERATOR(pg_catalog.=) t.typelem" \
+	"     WHERE t.oid OPERATOR(pg_catalog.=) d.refobjid) END" \
+	"   AND pn.oid OPERATOR(pg_catalog.=) pc.relnamespace" \
+	"   AND " MANAGED_NSPNAME("pn.nspname") "))"
+
 /* MANAGED_SCHEMA_OBJECT(o): o is a schema the guard protects. */
 #define MANAGED_SCHEMA_OBJECT(o) \
 	"(" o ".object_type = 'schema' AND " o ".object_identity NOT IN" \

@@ -1312,11 +1312,24 @@ smig_load_dir(PG_FUNCTION_ARGS)
 		if (migfile_parse(de->d_name, &e.parsed) == MIGFILE_NOT_SQL)
 			continue;
 		/* regular files only, or links to them (stat only when unsure) */
-		if (de->d_type != DT_REG &&
-			((de->d_type != DT_UNKNOWN && de->d_type != DT_LNK) ||
-			 fstatat(dirfd(dir), de->d_name, &st, 0) != 0 ||
-			 !S_ISREG(st.st_mode)))
-			continue;
+		if (de->d_type != DT_REG)
+		{
+			if (de->d_type != DT_UNKNOWN && de->d_type != DT_LNK)
+				continue;
+			/*
+			 * A link whose target cannot be read is not a file that is gone:
+			 * synchronising would drop its migration, and upgrade_head()
+			 * would run the later ones without it.
+			 */
+			if (fstatat(dirfd(dir), de->d_name, &st, 0) != 0)
+				ereport(ERROR,
+						(errcode_for_file_access(),
+						 errmsg("could not stat migration file \"%s/%s\": %m",
+								path, de->d_name),
+						 errhint("Restore the file the link points to, or remove the link.")));
+			if (!S_ISREG(st.st_mode))
+				continue;
+		}
 		if (e.parsed.kind == MIGFILE_UNRECOGNIZED)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1639,6 +1652,7 @@ smig_unregister(PG_FUNCTION_ARGS)
 	char	   *key;
 	char	   *name;
 	char	   *state;
+	RegistryDiff row = {0};
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 
@@ -1654,7 +1668,7 @@ smig_unregister(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(key);
 
 	SPI_connect();
-	owner_exec("SELECT m.version, m.name, s.state FROM smig.migration m"
+	owner_exec("SELECT m.version, m.name, s.state, m.run_as FROM smig.migration m"
 			   " JOIN smig._state() s ON s.version_key = m.version_key"
 			   " WHERE m.version_key = $1",
 			   1, types, values, NULL, SPI_OK_SELECT);
@@ -1665,6 +1679,17 @@ smig_unregister(PG_FUNCTION_ARGS)
 	version = spi_text(0, 1);
 	name = spi_text(0, 2);
 	state = spi_text(0, 3);
+	/* as synchronising: only a registration the caller could have made */
+	row.run_as = spi_text(0, 4);
+	if (!may_drop_registration(&row))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to unregister migration \"%s\" (\"%s\")",
+						version, name),
+				 row.run_as && OidIsValid(get_role_oid(row.run_as, true))
+				 ? errdetail("It runs as role \"%s\", and role \"%s\" is not a member of it.",
+							 row.run_as, GetUserNameFromId(GetUserId(), false))
+				 : errdetail("It records no existing role to run as; only a superuser may unregister it.")));
 	if (strcmp(state, "applied") == 0 || strcmp(state, "modified") == 0 ||
 		strcmp(state, "down-modified") == 0 ||
 		strcmp(state, "outdated") == 0)
@@ -1675,10 +1700,14 @@ smig_unregister(PG_FUNCTION_ARGS)
 				 errdetail("Only a migration that is not applied can be taken back."),
 				 errhint("Revert it first with smig.rollback() or smig.downgrade(), or undo its changes with a new migration.")));
 
-	/* not applied now, and not applied by a transaction that committed since */
+	/*
+	 * not applied now, and not applied by a transaction that committed
+	 * since (a baseline set at its very version, with no SQL and so no
+	 * checksum, does not apply it)
+	 */
 	owner_exec("DELETE FROM smig.migration m WHERE m.version_key = $1"
 			   " AND NOT EXISTS (SELECT FROM smig.applied a"
-			   "   WHERE a.version_key = m.version_key)",
+			   "   WHERE a.version_key = m.version_key AND a.checksum IS NOT NULL)",
 			   1, types, values, NULL, SPI_OK_DELETE);
 	if (SPI_processed == 0)
 		ereport(ERROR,

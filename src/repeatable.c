@@ -34,6 +34,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -245,12 +246,45 @@ smig_register_repeatable(PG_FUNCTION_ARGS)
  * smig.unregister('R__<name>'), after action_begin(): take back a
  * repeatable migration, applied or not.
  */
+/*
+ * Refuse to take back a repeatable migration the caller could not have
+ * registered (as unregister() and synchronisation do for versioned ones):
+ * it must be a member of the run-as role; a registration whose role is
+ * gone only a superuser may drop.
+ */
+static void
+check_may_unregister(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	char	   *run_as;
+	Oid			roleid;
+
+	values[0] = CStringGetTextDatum(name);
+	owner_exec("SELECT run_as FROM smig.repeatable WHERE name = $1",
+			   1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return;					/* not registered: the delete says so */
+	run_as = spi_text(0, 1);
+	roleid = run_as ? get_role_oid(run_as, true) : InvalidOid;
+	if (OidIsValid(roleid) ? is_member_of_role(GetUserId(), roleid) : superuser())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to unregister repeatable migration \"%s\"", name),
+			 OidIsValid(roleid)
+			 ? errdetail("It runs as role \"%s\", and role \"%s\" is not a member of it.",
+						 run_as, GetUserNameFromId(GetUserId(), false))
+			 : errdetail("It records no existing role to run as; only a superuser may unregister it.")));
+}
+
 void
 repeatable_unregister(const char *label)
 {
 	const char *name = repeatable_label_name(label);
 
 	SPI_connect();
+	check_may_unregister(name);
 	if (!repeatable_delete(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -54,6 +54,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/portal.h"
 
 #include "runner.h"
 #include "sqllex.h"
@@ -318,7 +319,24 @@ runner_run(const RunnerScript *script)
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
 	sec_context = saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
 	if (script->run_as != saved_userid)
+	{
 		sec_context |= SECURITY_RESTRICTED_OPERATION;
+
+		/*
+		 * A cursor the session has open (DECLARE, a PL/pgSQL cursor, a
+		 * protocol-level portal, one an earlier migration left) can be
+		 * read by name, FETCH or a refcursor, with the rights of whoever
+		 * opened it: no place for another role's text.
+		 */
+		if (!ThereAreNoReadyPortals())
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_CURSOR_STATE),
+					 errmsg("cannot run migration \"%s\" (\"%s\") as role \"%s\" while cursors are open",
+							script->version, script->name,
+							GetUserNameFromId(script->run_as, false)),
+					 errdetail("Its statements could read the open cursors, which were opened with other rights."),
+					 errhint("Close them first (CLOSE ALL), or apply the migration in a transaction without open cursors.")));
+	}
 	SetUserIdAndSecContext(script->run_as, sec_context);
 	gucnest = NewGUCNestLevel();
 	if (script->lock_timeout)
