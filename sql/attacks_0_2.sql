@@ -83,6 +83,16 @@ SET ROLE regress_a02_other;
 SELECT smig.unregister('2');
 RESET ROLE;
 SELECT version, state FROM smig.status();
+-- the same for a repeatable migration
+GRANT EXECUTE ON FUNCTION smig.register_repeatable(text, text, jsonb) TO regress_a02_other;
+SET ROLE regress_a02_other;
+SELECT smig.register_repeatable('others_view', 'SELECT 1;');
+SET ROLE regress_a02_dep;
+SELECT smig.unregister('R__others_view');
+SET ROLE regress_a02_other;
+SELECT smig.unregister('R__others_view');
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION smig.register_repeatable(text, text, jsonb) FROM regress_a02_other;
 
 -- 3. (load_dir) a file name that is not valid UTF-8 was stored as the
 -- migration's name, in the append-only history too: pg_dump's output no
