@@ -163,7 +163,7 @@ CREATE ROLE regress_rep_other;
 GRANT CREATE ON SCHEMA public TO regress_rep_owner;
 GRANT SELECT ON accounts TO regress_rep_owner;
 GRANT USAGE ON SCHEMA smig TO regress_rep_other;
-GRANT EXECUTE ON FUNCTION smig.upgrade_head(),
+GRANT EXECUTE ON FUNCTION smig.upgrade_head(), smig.unregister(text),
     smig.register_repeatable(text, text, jsonb) TO regress_rep_other;
 SELECT pg_temp.write('R__owned.sql', E'-- smig:run-as regress_rep_owner\nCREATE OR REPLACE VIEW owned AS SELECT count(*) AS n FROM accounts;');
 SELECT smig.load_dir(:'dir') AS loaded;
@@ -174,9 +174,11 @@ RESET ROLE;
 SELECT version FROM smig.upgrade_head();
 SELECT viewowner FROM pg_views WHERE viewname = 'owned';
 SELECT version, role, run_as FROM smig.history WHERE version = 'R__owned';
--- the registrant must be a member of the run-as role
+-- the registrant must be a member of the run-as role, and so must whoever
+-- takes it back
 SET ROLE regress_rep_other;
 SELECT smig.register_repeatable('sneaky', 'SELECT 1;', '{"run_as": "regress_rep_owner"}');
+SELECT smig.unregister('R__owned');
 RESET ROLE;
 
 -- unregister() takes a repeatable migration back, applied or not; its

@@ -14,7 +14,9 @@
  * The ProcessUtility_hook (guard.c) adds one writer:
  *	 utility		  REASSIGN OWNED: one row per object whose owner changes
  * Each row carries the time, txid, session and current role, command tag,
- * object type, identity and schema, the statement (its own text, not the
+ * object type, identity and schema, the table the object belongs to (for
+ * an index, column, default, constraint, trigger, rule or policy:
+ * "relation", see guard.h), the statement (its own text, not the
  * rest of the client's query string: guard_statement_text; none for
  * commands whose text may hold a password), and the
  * version of the migration that ran it: runner_current_version(), a C variable that no

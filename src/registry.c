@@ -20,6 +20,13 @@
  * registration" below).  smig.unregister takes back a migration that is
  * not applied.
  *
+ * Repeatable migrations (R__<name>.sql) go through the same validation
+ * (registry_prepare, registry_check: a MigrationInput with repeatable set
+ * and its label R__<name> as the version); their table, its comparison
+ * and its drops are repeatable.c's.  A run-on-change migration (option or
+ * directive) is validated here like any other; that a change makes it
+ * "outdated" rather than "modified" is smig._state()'s.
+ *
  * Changing the up script of an applied migration is allowed (the registry
  * follows the files) but makes the migration "modified": a WARNING says
  * so, and smig.upgrade_head() refuses until it is restored or repaired.

@@ -21,9 +21,9 @@
  * baseline or run-on-change option.  This file holds what differs: the
  * table and its comparison in a bulk call.  Taking one back, by
  * unregister() or because its file is gone, is allowed whether or not it
- * was applied: what it made and its history stay, and registering the
- * same text again does not run it again (its checksum is the one last
- * applied).
+ * was applied, to a member of the role it runs as: what it made and its
+ * history stay, and registering the same text again does not run it again
+ * (its checksum is the one last applied).
  *
  * The apply side is apply.c's loop, which reads smig._repeatable_state().
  *-------------------------------------------------------------------------
@@ -36,6 +36,7 @@
 #include "utils/array.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/acl.h"
 #include "utils/jsonb.h"
 
 #include "action.h"
@@ -244,51 +245,37 @@ smig_register_repeatable(PG_FUNCTION_ARGS)
 
 /*
  * smig.unregister('R__<name>'), after action_begin(): take back a
- * repeatable migration, applied or not.
+ * repeatable migration, applied or not.  As when load_dir() drops one
+ * whose file is gone, only a member of the role it runs as may: one who
+ * could have registered it (superusers; for a role that is gone, only
+ * they).
  */
-/*
- * Refuse to take back a repeatable migration the caller could not have
- * registered (as unregister() and synchronisation do for versioned ones):
- * it must be a member of the run-as role; a registration whose role is
- * gone only a superuser may drop.
- */
-static void
-check_may_unregister(const char *name)
-{
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1];
-	char	   *run_as;
-	Oid			roleid;
-
-	values[0] = CStringGetTextDatum(name);
-	owner_exec("SELECT run_as FROM smig.repeatable WHERE name = $1",
-			   1, types, values, NULL, SPI_OK_SELECT);
-	if (SPI_processed == 0)
-		return;					/* not registered: the delete says so */
-	run_as = spi_text(0, 1);
-	roleid = run_as ? get_role_oid(run_as, true) : InvalidOid;
-	if (OidIsValid(roleid) ? is_member_of_role(GetUserId(), roleid) : superuser())
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("permission denied to unregister repeatable migration \"%s\"", name),
-			 OidIsValid(roleid)
-			 ? errdetail("It runs as role \"%s\", and role \"%s\" is not a member of it.",
-						 run_as, GetUserNameFromId(GetUserId(), false))
-			 : errdetail("It records no existing role to run as; only a superuser may unregister it.")));
-}
-
 void
 repeatable_unregister(const char *label)
 {
 	const char *name = repeatable_label_name(label);
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	char	   *run_as;
+	Oid			roleid;
 
 	SPI_connect();
-	check_may_unregister(name);
-	if (!repeatable_delete(name))
+	owner_exec("SELECT r.run_as FROM smig.repeatable r WHERE r.name = $1",
+			   1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("repeatable migration \"%s\" is not registered", name)));
+	run_as = spi_text(0, 1);
+	roleid = get_role_oid(run_as, true);
+	if (OidIsValid(roleid) ? !is_member_of_role(GetUserId(), roleid) : !superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to unregister repeatable migration \"%s\"", name),
+				 errdetail("It runs as role \"%s\", and role \"%s\" is not a member of it.",
+						   run_as, GetUserNameFromId(GetUserId(), false)),
+				 errhint("A member of role \"%s\" can take it back.", run_as)));
+	(void) repeatable_delete(name);
 	summary_registry_changed();
 	SPI_finish();
 

@@ -6,8 +6,12 @@
  * register/load_dir that changed the registry; clean_gen, the generation a
  * complete upgrade_head() read after taking the deploy lock and then left
  * with nothing pending or modified; and "stale", set by a statement
- * trigger when anything other than smig's own code writes smig.migration
- * or smig.applied (a superuser by hand, a restore).  When clean_gen equals
+ * trigger when anything other than smig's own code writes smig.migration,
+ * smig.applied, smig.repeatable or smig.repeatable_applied (a superuser by
+ * hand, a restore).  Registering, changing or dropping a repeatable
+ * migration bumps registry_gen as a versioned one does, so the fast path
+ * never hides a changed repeatable migration, and an unchanged start-up
+ * with repeatable migrations stays on it.  When clean_gen equals
  * registry_gen and nothing is stale, upgrade_head() answers from this one
  * row, so its cost does not grow with the history.
  *
