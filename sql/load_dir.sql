@@ -54,10 +54,10 @@ SELECT pg_temp.try_hint($$SELECT smig.load_dir('no_such_dir')$$);
 SELECT pg_temp.try_hint($$SELECT smig.load_dir('./a/../no_such_dir/')$$);
 SELECT format('ln -s %s %s/smig_regress_rel', :'fixtures' || '/unrecognized',
               current_setting('data_directory')) AS ln \gset
-COPY (SELECT 1) TO PROGRAM :'ln';
+COPY (SELECT 1 WHERE false) TO PROGRAM :'ln';
 SELECT pg_temp.try_hint($$SELECT smig.load_dir('smig_regress_rel')$$);
 SELECT format('rm %s/smig_regress_rel', current_setting('data_directory')) AS rm \gset
-COPY (SELECT 1) TO PROGRAM :'rm';
+COPY (SELECT 1 WHERE false) TO PROGRAM :'rm';
 
 -- reading server files needs pg_read_server_files
 CREATE ROLE regress_reader;

@@ -22,7 +22,7 @@ BEGIN
 END $$;
 CREATE FUNCTION pg_temp.remove(file text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
+    EXECUTE format('COPY (SELECT 1 WHERE false) TO PROGRAM %L',
                    'rm -f ' || current_setting('regress.dir') || '/' || file);
 END $$;
 -- how many times each repeatable migration was applied
@@ -34,7 +34,7 @@ CREATE VIEW fp AS
     SELECT clean_gen = registry_gen AS up_to_date, stale FROM smig.summary;
 
 \set mkdir 'rm -rf ' :dir ' && mkdir -p ' :dir
-COPY (SELECT 1) TO PROGRAM :'mkdir';
+COPY (SELECT 1 WHERE false) TO PROGRAM :'mkdir';
 SELECT pg_temp.write('V1__accounts.sql', 'CREATE TABLE accounts (id int PRIMARY KEY);');
 SELECT pg_temp.write('V2__email.sql', 'ALTER TABLE accounts ADD COLUMN email text;');
 -- the view needs V2's column: it runs after every versioned migration
@@ -260,7 +260,7 @@ SELECT smig.unregister('R__sections');
 -- files: a down file for a repeatable migration, a blank name, a down section
 \set bad :dir '/bad'
 \set mkbad 'mkdir -p ' :bad
-COPY (SELECT 1) TO PROGRAM :'mkbad';
+COPY (SELECT 1 WHERE false) TO PROGRAM :'mkbad';
 SELECT pg_temp.write('bad/U__views.sql', 'DROP VIEW account_emails;');
 SELECT smig.load_dir(:'bad');
 SELECT pg_temp.remove('bad/U__views.sql');
@@ -315,7 +315,7 @@ SELECT smig.register('20', 'base', 'SELECT 1;', NULL, '{"baseline": true, "run_o
 SELECT smig.register('20', 'base', 'SELECT 1;', NULL, '{"run_on_change": 1}');
 
 \set rmdir 'rm -rf ' :dir
-COPY (SELECT 1) TO PROGRAM :'rmdir';
+COPY (SELECT 1 WHERE false) TO PROGRAM :'rmdir';
 DROP VIEW runs, fp;
 DROP EXTENSION smig CASCADE;
 DROP TABLE accounts, settings CASCADE;
