@@ -9,7 +9,9 @@
  *	 3. READ COMMITTED: a REPEATABLE READ or SERIALIZABLE snapshot predates
  *		the lock, so it could miss what a concurrent upgrader committed;
  *	 4. the deploy lock, held until the transaction ends.
- * Registration only needs 2 (action_check_writable).
+ * Registration only needs 2 (action_check_writable).  Both first check
+ * that the database's smig objects are the version this library serves
+ * (check_sql_version).
  *
  * The deploy lock is a heavyweight lock on a tag no SQL can name: the
  * object lock (pg_extension, the smig extension's OID, sub-id 1).  Core
@@ -29,9 +31,13 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
-#include "catalog/pg_extension_d.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -39,6 +45,8 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
 
 #include "action.h"
 #include "ownersql.h"
@@ -47,9 +55,50 @@
 /* Sub-ids of the object locks on smig's pg_extension row. */
 #define SMIG_LOCK_DEPLOY	1
 
+/*
+ * The library serves the SQL objects of its own version only.  Between
+ * installing a new library and ALTER EXTENSION smig UPDATE, a database
+ * still has the old version's tables and functions: refuse to change
+ * anything, and say so, rather than fail on a column the old tables lack.
+ * The audit triggers and the read-only functions go on working meanwhile;
+ * they use only what every version has.
+ */
+static void
+check_sql_version(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("smig"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		datum = heap_getattr(tuple, Anum_pg_extension_extversion,
+										 RelationGetDescr(rel), &isnull);
+		char	   *sql_version = isnull ? "?" : TextDatumGetCString(datum);
+
+		if (strcmp(sql_version, SMIG_LIBRARY_VERSION) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("smig's objects in this database are version %s, but its library is version %s",
+							sql_version, SMIG_LIBRARY_VERSION),
+					 errdetail("The library serves only the objects of its own version. Until they are updated, DDL is still logged and the read-only functions work, but nothing can be registered, applied or reverted."),
+					 errhint("Run ALTER EXTENSION smig UPDATE in this database.")));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
 void
 action_check_writable(const char *what)
 {
+	check_sql_version();
 	if (RecoveryInProgress())
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
