@@ -1,8 +1,9 @@
 /* smig--0.1--0.2.sql — everything changed since 0.1.
  *
- * There is no smig--0.2.sql: CREATE EXTENSION smig installs 0.1 and then
- * runs this script, so a new 0.2 database and one upgraded from 0.1 are
- * made by the same statements.
+ * make builds smig--0.2.sql, which a new CREATE EXTENSION smig runs, from
+ * smig--0.1.sql and this script, so a new 0.2 database and one upgraded
+ * from 0.1 are made by the same statements (t/008_extension_upgrade.pl
+ * compares their catalogs).  Keep the privileges section last.
  */
 
 \echo Use "ALTER EXTENSION smig UPDATE TO '0.2'" to load this file. \quit
@@ -1080,3 +1081,27 @@ COMMENT ON VIEW smig.migration_ddl IS
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA smig FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA smig FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA smig FROM PUBLIC;
+
+-- GRANT and REVOKE in an extension script are recorded as the objects'
+-- initial privileges (pg_init_privs), and pg_dump leaves initial privileges
+-- out.  So the grants this script carries over to re-created functions, and
+-- those the REVOKEs above find on 0.1's objects, would be dumped by no one,
+-- and a dump restored into a new database would lose them.  They are the
+-- grantees', not smig's: keep only the owner's entries as initial, as a new
+-- install has them.
+UPDATE pg_catalog.pg_init_privs i
+   SET initprivs = ARRAY(SELECT e FROM pg_catalog.unnest(i.initprivs) e
+                          WHERE (SELECT pg_catalog.bool_and(x.grantee OPERATOR(pg_catalog.=) o.owner)
+                                   FROM pg_catalog.aclexplode(ARRAY[e]) x))
+  FROM (SELECT p.oid, 'pg_catalog.pg_proc'::pg_catalog.regclass AS classoid, p.proowner AS owner
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace OPERATOR(pg_catalog.=) 'smig'::pg_catalog.regnamespace
+        UNION ALL
+        SELECT c.oid, 'pg_catalog.pg_class'::pg_catalog.regclass, c.relowner
+          FROM pg_catalog.pg_class c
+         WHERE c.relnamespace OPERATOR(pg_catalog.=) 'smig'::pg_catalog.regnamespace) o
+ WHERE i.objoid OPERATOR(pg_catalog.=) o.oid
+   AND i.classoid OPERATOR(pg_catalog.=) o.classoid
+   AND i.privtype OPERATOR(pg_catalog.=) 'e'
+   AND EXISTS (SELECT FROM pg_catalog.unnest(i.initprivs) e, pg_catalog.aclexplode(ARRAY[e]) x
+                WHERE x.grantee OPERATOR(pg_catalog.<>) o.owner);

@@ -80,6 +80,14 @@ RESET ROLE;
 SELECT count(*) AS public_function_grants
   FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
  WHERE p.pronamespace = 'smig'::regnamespace AND a.grantee = 0;
+-- the deployer's grants are the deployer's, not smig's initial privileges
+-- (pg_dump leaves initial privileges out: a restore would lose them)
+SELECT count(*) AS deployer_initial_privileges
+  FROM pg_init_privs i, aclexplode(i.initprivs) a
+ WHERE a.grantee = 'regress_up_deployer'::regrole;
+SELECT count(*) AS deployer_grants
+  FROM pg_proc p, aclexplode(p.proacl) a
+ WHERE p.pronamespace = 'smig'::regnamespace AND a.grantee = 'regress_up_deployer'::regrole;
 -- the upgrade's own DDL was not logged as unmanaged DDL
 SELECT count(*) AS logged_by_upgrade FROM smig.ddl_log
  WHERE object_identity LIKE 'pg_temp.smig%' OR object_identity LIKE 'smig.%';
