@@ -34,6 +34,37 @@ build_install() {
     make -s install >/dev/null
 }
 
+# smig 0.1's release commit: t/008_extension_upgrade.pl upgrades a database
+# that the real 0.1 set up.
+SMIG_0_1_COMMIT=7b32beb042bec226cdc24f5bc653ea3a852dbdfb
+
+# build_old_release DIR: build smig 0.1 from its release commit and install
+# it into a copy of this PostgreSQL tree under DIR (PostgreSQL's binaries
+# find their files relative to themselves), and export SMIG_OLD_INSTALL, the
+# copy's installation directory, for t/008.  Returns non-zero, and exports
+# nothing, when this checkout has no history to build 0.1 from.
+build_old_release() {
+    local dir=$1 bindir sharedir incdir libdir d cfg
+    git cat-file -e "$SMIG_0_1_COMMIT^{commit}" 2>/dev/null || return 1
+    bindir=$("$PG_CONFIG" --bindir)
+    sharedir=$("$PG_CONFIG" --sharedir)
+    incdir=$("$PG_CONFIG" --pkgincludedir)
+    libdir=$("$PG_CONFIG" --pkglibdir)
+    for d in "$(dirname "$bindir")" "$sharedir" "$incdir"; do
+        mkdir -p "$dir/root$d"
+        cp -a "$d/." "$dir/root$d/"
+    done
+    rm -f "$dir/root$sharedir"/extension/smig.control "$dir/root$sharedir"/extension/smig--*.sql \
+          "$dir/root$libdir/smig.so"
+    mkdir -p "$dir/src"
+    git archive "$SMIG_0_1_COMMIT" | tar -x -C "$dir/src"
+    cfg="$dir/root$bindir/pg_config"
+    make -s -C "$dir/src" PG_CONFIG="$cfg" >/dev/null 2>&1
+    make -s -C "$dir/src" PG_CONFIG="$cfg" install >/dev/null
+    SMIG_OLD_INSTALL="$dir/root$(dirname "$bindir")"
+    export SMIG_OLD_INSTALL
+}
+
 # Run a command as the postgres OS user (initdb and postgres refuse root).
 as_postgres() {
     if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi

@@ -13,7 +13,8 @@
 #              without preloading, README's deployer recipe as printed,
 #              settings behind a real PgBouncer, examples/ledger up, down
 #              and up again, long deploys stopped by cancel, session end
-#              and SIGKILL
+#              and SIGKILL, the 0.1 -> 0.2 extension upgrade from a
+#              database the real smig 0.1 set up (built from git)
 # and closes with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,7 +77,15 @@ rc=0; as_postgres pg_prove -v -d smig_tap test/*.sql >"$WORK/pgtap.log" 2>&1 || 
 count pgtap "$WORK/pgtap.log" '^ok ' '^not ok ' $rc
 stop_cluster "$PGT"
 
-echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys)"
+echo "== smig 0.1, for the extension upgrade test"
+make_pg_dir OLD old-release
+if build_old_release "$OLD"; then
+    echo "   built from $SMIG_0_1_COMMIT"
+else
+    echo "   this checkout has no history of $SMIG_0_1_COMMIT: t/008_extension_upgrade.pl is skipped"
+fi
+
+echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys, extension upgrade)"
 rc=0; run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || rc=$?
 count tap "$WORK/tap.log" '^ok ' '^not ok ' $rc
 
