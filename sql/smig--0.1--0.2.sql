@@ -1075,6 +1075,305 @@ SELECT x.history_id, x.version, x.name, x.applied_at, x.applied_by, x.change,
 COMMENT ON VIEW smig.migration_ddl IS
     'Per applied migration, the objects it created, altered, dropped or rewrote: each once per statement.';
 
+/*---- adopting a database another tool managed (issue 17) --------------------
+ * smig.adopt() reads the history table of another migration tool, records
+ * each entry it says is applied as an 'import' row of smig.history (the
+ * tool, its version and name, when, by whom, its checksum where it kept
+ * one), and baselines smig at the tool's current version (src/adopt.c).
+ * smig._adopt_source() finds and checks the tool's table, and
+ * smig._adopt_entries() reads it; adopt() runs them as the owner after
+ * checking that the caller may read that table.
+ */
+ALTER TABLE smig.history
+    ADD COLUMN imported_from text,
+    ADD COLUMN imported_by text;
+COMMENT ON COLUMN smig.history.imported_from IS
+    'For an import row (smig.adopt): the tool whose history it came from (its table is in detail).';
+COMMENT ON COLUMN smig.history.imported_by IS
+    'For an import row (smig.adopt): who applied it, as that tool recorded (NULL where it records no one).';
+ALTER TABLE smig.history DROP CONSTRAINT history_action_check;
+ALTER TABLE smig.history ADD CONSTRAINT history_action_check
+    CHECK (action IN ('apply', 'baseline', 'repair', 'revert', 'failed', 'import'));
+
+-- The tools smig.adopt() reads: name, default table, the columns that
+-- identify its table, and columns it must not have (tables of the same
+-- name that other tools make).
+CREATE FUNCTION smig._adopt_tools()
+RETURNS TABLE (tool text, default_table text, needs text[], lacks text[])
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    VALUES ('flyway', 'public.flyway_schema_history',
+            ARRAY['installed_rank', 'version', 'description', 'type', 'script', 'checksum',
+                  'installed_by', 'installed_on', 'success'], ARRAY[]::text[]),
+           ('liquibase', 'public.databasechangelog',
+            ARRAY['id', 'author', 'filename', 'dateexecuted', 'orderexecuted', 'exectype', 'md5sum'],
+            ARRAY[]::text[]),
+           ('alembic', 'public.alembic_version', ARRAY['version_num'], ARRAY[]::text[]),
+           ('golang-migrate', 'public.schema_migrations', ARRAY['version', 'dirty'], ARRAY[]::text[]),
+           ('dbmate', 'public.schema_migrations', ARRAY['version'], ARRAY['dirty', 'name', 'applied_at']),
+           ('goose', 'public.goose_db_version', ARRAY['id', 'version_id', 'is_applied', 'tstamp'],
+            ARRAY[]::text[]),
+           ('sqitch', 'sqitch.changes',
+            ARRAY['change_id', 'script_hash', 'change', 'project', 'committed_at', 'committer_name',
+                  'committer_email'], ARRAY[]::text[]),
+           ('prisma', 'public._prisma_migrations',
+            ARRAY['id', 'checksum', 'finished_at', 'migration_name', 'rolled_back_at', 'started_at'],
+            ARRAY[]::text[]),
+           ('node-pg-migrate', 'public.pgmigrations', ARRAY['id', 'name', 'run_on'], ARRAY[]::text[]),
+           ('schema_migrations', 'public.schema_migrations', ARRAY['version', 'name', 'applied_at'],
+            ARRAY['dirty'])
+$$;
+
+-- Which tool and table to adopt from: the ones named (tool NULL: the one
+-- tool whose table this database has; tbl NULL: the tool's default table),
+-- checked to have that tool's shape.
+CREATE FUNCTION smig._adopt_source(tool text, tbl regclass)
+RETURNS TABLE (source_tool text, source_table regclass)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    cols text[];
+    matches text[] := '{}';
+    found_tbl regclass;
+    missing text;
+    extra text;
+BEGIN
+    IF _adopt_source.tool IS NULL THEN
+        FOR t IN SELECT * FROM smig._adopt_tools() ORDER BY 1 LOOP
+            found_tbl := coalesce(_adopt_source.tbl, pg_catalog.to_regclass(t.default_table));
+            CONTINUE WHEN found_tbl IS NULL;
+            SELECT pg_catalog.array_agg(a.attname::text) INTO cols
+              FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid OPERATOR(pg_catalog.=) found_tbl AND a.attnum OPERATOR(pg_catalog.>) 0
+               AND NOT a.attisdropped;
+            IF t.needs OPERATOR(pg_catalog.<@) cols AND NOT (t.lacks OPERATOR(pg_catalog.&&) cols) THEN
+                matches := matches OPERATOR(pg_catalog.||) t.tool;
+            END IF;
+        END LOOP;
+        IF pg_catalog.cardinality(matches) OPERATOR(pg_catalog.=) 0 THEN
+            RAISE EXCEPTION 'found no other migration tool''s history table'
+                USING ERRCODE = 'undefined_table',
+                      DETAIL = 'smig.adopt() reads the tables of Flyway, Liquibase, Alembic, golang-migrate, dbmate, goose, Sqitch, Prisma, node-pg-migrate and a schema_migrations(version, name, applied_at) table, in their default places.',
+                      HINT = 'Name the tool, and its table if it is not in its default place: smig.adopt(''flyway'', history_table => ''app.flyway_schema_history'').';
+        ELSIF pg_catalog.cardinality(matches) OPERATOR(pg_catalog.>) 1 THEN
+            RAISE EXCEPTION 'found the history tables of more than one migration tool: %',
+                    pg_catalog.array_to_string(matches, ', ')
+                USING ERRCODE = 'ambiguous_parameter',
+                      HINT = 'Name the tool to adopt from: smig.adopt(''' OPERATOR(pg_catalog.||) matches[1] OPERATOR(pg_catalog.||) ''').';
+        END IF;
+        _adopt_source.tool := matches[1];
+    END IF;
+
+    SELECT * INTO t FROM smig._adopt_tools() x WHERE x.tool OPERATOR(pg_catalog.=) _adopt_source.tool;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unrecognized migration tool "%"', _adopt_source.tool
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The tools smig.adopt() reads are: ' OPERATOR(pg_catalog.||)
+                         (SELECT pg_catalog.string_agg(x.tool, ', ' ORDER BY x.tool) FROM smig._adopt_tools() x)
+                         OPERATOR(pg_catalog.||) '.';
+    END IF;
+    found_tbl := coalesce(_adopt_source.tbl, pg_catalog.to_regclass(t.default_table));
+    IF found_tbl IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist', t.default_table
+            USING ERRCODE = 'undefined_table',
+                  DETAIL = pg_catalog.format('%s keeps its history there by default.', t.tool),
+                  HINT = 'If it is elsewhere, name it: history_table => ''schema.table''.';
+    END IF;
+    SELECT pg_catalog.array_agg(a.attname::text) INTO cols
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid OPERATOR(pg_catalog.=) found_tbl AND a.attnum OPERATOR(pg_catalog.>) 0
+       AND NOT a.attisdropped;
+    SELECT pg_catalog.string_agg(c, ', ') INTO missing FROM pg_catalog.unnest(t.needs) c
+     WHERE NOT c OPERATOR(pg_catalog.=) ANY (cols);
+    SELECT pg_catalog.string_agg(c, ', ') INTO extra FROM pg_catalog.unnest(t.lacks) c
+     WHERE c OPERATOR(pg_catalog.=) ANY (cols);
+    IF missing IS NOT NULL OR extra IS NOT NULL THEN
+        RAISE EXCEPTION 'table % is not %''s history table', found_tbl, t.tool
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = CASE WHEN missing IS NOT NULL
+                                THEN pg_catalog.format('It lacks the column(s) %s.', missing)
+                                ELSE pg_catalog.format('It has the column(s) %s, which %s''s table does not.', extra, t.tool) END,
+                  HINT = coalesce((SELECT pg_catalog.format('Its columns are those of %s''s: smig.adopt(%L).', o.tool, o.tool)
+                                     FROM smig._adopt_tools() o
+                                    WHERE o.tool OPERATOR(pg_catalog.<>) t.tool
+                                      AND o.needs OPERATOR(pg_catalog.<@) cols
+                                      AND NOT (o.lacks OPERATOR(pg_catalog.&&) cols)
+                                    ORDER BY o.tool LIMIT 1),
+                                  'Name the right tool, or the right table with history_table.');
+    END IF;
+    RETURN QUERY SELECT t.tool, found_tbl;
+END
+$$;
+
+-- What the tool's table says is applied now, in the order it was applied:
+-- version (as the tool writes it), name, when, by whom, the tool's
+-- checksum ("kind:value"), and a problem that stops the adoption (a failed
+-- last migration, a dirty or unfinished one).
+CREATE FUNCTION smig._adopt_entries(tool text, tbl regclass)
+RETURNS TABLE (ord bigint, version text, name text, applied_at timestamptz,
+               applied_by text, checksum text, problem text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    CASE tool
+    WHEN 'flyway' THEN
+        -- skipped: failed attempts (but a failed last one stops the
+        -- adoption), schema creation markers, undo and delete markers, and
+        -- the versions they took back
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            WITH r AS (SELECT f.*, f.installed_rank = pg_catalog.max(f.installed_rank) OVER () AS is_last
+                         FROM %s f)
+            SELECT r.installed_rank::bigint,
+                   CASE WHEN r.version IS NULL
+                        THEN 'R__' || pg_catalog.regexp_replace(r.script, '^(.*/)?R__(.*)\.[a-z]+$', '\2')
+                        ELSE r.version::text END,
+                   r.description::text, r.installed_on::timestamptz, r.installed_by::text,
+                   'crc32:' || r.checksum,
+                   CASE WHEN NOT r.success THEN 'it failed' END
+              FROM r
+             WHERE (r.success OR r.is_last)
+               AND r.type NOT IN ('SCHEMA', 'DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')
+               AND NOT EXISTS (SELECT FROM r u
+                                WHERE u.success AND u.version = r.version
+                                  AND u.type IN ('DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')
+                                  AND u.installed_rank > r.installed_rank
+                                  AND NOT EXISTS (SELECT FROM r a
+                                                   WHERE a.success AND a.version = r.version
+                                                     AND a.installed_rank > u.installed_rank
+                                                     AND a.type NOT IN ('DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')))
+             ORDER BY r.installed_rank$q$, tbl);
+    WHEN 'liquibase' THEN
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            SELECT c.orderexecuted::bigint, c.id::text,
+                   c.filename || '::' || c.id || '::' || c.author,
+                   c.dateexecuted::timestamptz, NULL::text,
+                   'liquibase-md5:' || c.md5sum, NULL::text
+              FROM %s c
+             WHERE c.exectype IN ('EXECUTED', 'RERAN', 'MARK_RAN')
+             ORDER BY c.orderexecuted, c.dateexecuted$q$, tbl);
+    WHEN 'alembic' THEN
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            SELECT pg_catalog.row_number() OVER (ORDER BY a.version_num), a.version_num::text,
+                   'alembic head ' || a.version_num, NULL::timestamptz, NULL::text, NULL::text, NULL::text
+              FROM %s a$q$, tbl);
+    WHEN 'golang-migrate' THEN
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            SELECT 1::bigint, g.version::text, 'golang-migrate version ' || g.version,
+                   NULL::timestamptz, NULL::text, NULL::text,
+                   CASE WHEN g.dirty THEN 'it is marked dirty: it failed half-way, and golang-migrate needs "force" after a manual fix' END
+              FROM %s g$q$, tbl);
+    WHEN 'dbmate' THEN
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            SELECT pg_catalog.row_number() OVER (ORDER BY d.version), d.version::text,
+                   'dbmate migration ' || d.version, NULL::timestamptz, NULL::text, NULL::text, NULL::text
+              FROM %s d$q$, tbl);
+    WHEN 'goose' THEN
+        -- each version's last row says whether it is applied; 0 is goose's
+        -- own marker
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            SELECT l.id::bigint, l.version_id::text, 'goose migration ' || l.version_id,
+                   l.tstamp::timestamptz, NULL::text, NULL::text, NULL::text
+              FROM (SELECT DISTINCT ON (g.version_id) g.* FROM %s g
+                     ORDER BY g.version_id, g.id DESC) l
+             WHERE l.is_applied AND l.version_id <> 0
+             ORDER BY l.id$q$, tbl);
+    WHEN 'sqitch' THEN
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            SELECT pg_catalog.row_number() OVER (ORDER BY s.committed_at, s.change_id),
+                   s.change::text, s.project || ':' || s.change, s.committed_at::timestamptz,
+                   s.committer_name || ' <' || s.committer_email || '>',
+                   'sha1:' || s.script_hash, NULL::text
+              FROM %s s
+             ORDER BY s.committed_at, s.change_id$q$, tbl);
+    WHEN 'prisma' THEN
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            SELECT pg_catalog.row_number() OVER (ORDER BY p.started_at, p.migration_name),
+                   coalesce(pg_catalog.substring(p.migration_name, '^([0-9]+)_.'), p.migration_name::text),
+                   coalesce(pg_catalog.substring(p.migration_name, '^[0-9]+_(.+)$'), p.migration_name::text),
+                   p.finished_at::timestamptz, NULL::text, 'sha256:' || p.checksum,
+                   CASE WHEN p.finished_at IS NULL THEN 'it did not finish: it failed or is still running (prisma migrate resolve)' END
+              FROM %s p
+             WHERE p.rolled_back_at IS NULL
+             ORDER BY p.started_at, p.migration_name$q$, tbl);
+    WHEN 'node-pg-migrate' THEN
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            SELECT n.id::bigint,
+                   coalesce(pg_catalog.substring(n.name, '^([0-9]+)[_-].'), n.name::text),
+                   coalesce(pg_catalog.substring(n.name, '^[0-9]+[_-](.+)$'), n.name::text),
+                   n.run_on::timestamptz, NULL::text, NULL::text, NULL::text
+              FROM %s n
+             ORDER BY n.id$q$, tbl);
+    WHEN 'schema_migrations' THEN
+        RETURN QUERY EXECUTE pg_catalog.format($q$
+            SELECT pg_catalog.row_number() OVER (ORDER BY s.applied_at, s.version),
+                   s.version::text, s.name::text, s.applied_at::timestamptz,
+                   NULL::text, NULL::text, NULL::text
+              FROM %s s
+             ORDER BY s.applied_at, s.version$q$, tbl);
+    END CASE;
+END
+$$;
+
+CREATE FUNCTION smig.adopt(source text DEFAULT NULL, baseline text DEFAULT NULL,
+                           history_table regclass DEFAULT NULL)
+RETURNS TABLE (tool text, version text, name text, applied_at timestamptz, applied_by text)
+AS 'MODULE_PATHNAME', 'smig_adopt'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.adopt(text, text, regclass) IS
+    'Take over a database another migration tool managed: import its history into smig.history and baseline at its current version.';
+
+-- The checksum another tool would have recorded for a script (src/adopt.c).
+CREATE FUNCTION smig._foreign_checksum(kind text, script text) RETURNS text
+AS 'MODULE_PATHNAME', 'smig_foreign_checksum'
+LANGUAGE C IMMUTABLE;
+
+-- Are the files registered now the ones the other tool applied?  One row
+-- per imported migration with a recorded checksum that the registered text
+-- does not give, or that is not registered (matched by version, or for a
+-- tool without versions by name); Liquibase's checksums are listed as not
+-- checked.
+CREATE FUNCTION smig.verify_adopted()
+RETURNS TABLE (version text, name text, tool text, problem text,
+               recorded_checksum text, registered_checksum text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH imports AS (
+        SELECT DISTINCT ON (coalesce(h.version_key, h.version)) h.*
+          FROM smig.history h
+         WHERE h.action OPERATOR(pg_catalog.=) 'import' AND h.checksum IS NOT NULL
+         ORDER BY coalesce(h.version_key, h.version), h.id DESC),
+    f AS (
+        SELECT i.id, i.version, i.name, i.imported_from, i.checksum AS recorded,
+               coalesce(m.up_sql, r.up_sql) AS script,
+               (m.version_key IS NOT NULL OR r.name IS NOT NULL) AS registered
+          FROM imports i
+          -- by version; a tool without versions (Sqitch) by the migration's name
+          LEFT JOIN smig.migration m
+                 ON m.version_key OPERATOR(pg_catalog.=) i.version_key
+                 OR (i.version_key IS NULL AND i.version NOT LIKE 'R\_\_%'
+                     AND m.name OPERATOR(pg_catalog.=) i.version)
+          LEFT JOIN smig.repeatable r
+                 ON i.version_key IS NULL AND 'R__' OPERATOR(pg_catalog.||) r.name OPERATOR(pg_catalog.=) i.version),
+    c AS (
+        SELECT f.*, smig._foreign_checksum(pg_catalog.split_part(f.recorded, ':', 1), f.script) AS computed
+          FROM f)
+    SELECT c.version, c.name, c.imported_from,
+           CASE WHEN NOT c.registered THEN 'not registered'
+                WHEN c.computed IS NULL THEN 'not checked'
+                ELSE 'differs' END,
+           c.recorded, c.computed
+      FROM c
+     WHERE NOT c.registered OR c.computed IS DISTINCT FROM c.recorded
+     ORDER BY c.id
+$$;
+COMMENT ON FUNCTION smig.verify_adopted() IS
+    'Imported migrations whose registered file is not the one the other tool applied (its checksum differs), or is not registered.';
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  */

@@ -95,6 +95,31 @@ history_record_applied(const HistoryEntry *e, const char *kind)
 }
 
 void
+history_record_import(const HistoryEntry *e, const char *imported_from,
+					  const char *imported_by)
+{
+	Oid			types[14];
+	Datum		values[14];
+	char		nulls[15];
+
+	history_params(e, types, values, nulls);
+	types[12] = TEXTOID;
+	values[12] = CStringGetTextDatum(imported_from);
+	nulls[12] = ' ';
+	types[13] = TEXTOID;
+	values[13] = text_datum_or_null(imported_by);
+	nulls[13] = imported_by ? ' ' : 'n';
+	nulls[14] = '\0';
+
+	owner_exec("INSERT INTO smig.history (action, version, version_key, name,"
+			   "  checksum, old_checksum, role, session_role, started_at, duration,"
+			   "  txid, detail, run_as, imported_from, imported_by, checksum_scheme)"
+			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+			   "  pg_catalog.pg_current_xact_id(), $11, $12, $13, $14, 0)",
+			   14, types, values, nulls, SPI_OK_INSERT);
+}
+
+void
 history_record_repair(const HistoryEntry *e)
 {
 	Oid			types[12];

@@ -29,6 +29,15 @@ typedef struct HistoryEntry
  */
 extern void history_record_applied(const HistoryEntry *e, const char *kind);
 
+/*
+ * Append an entry of another tool's history (smig.adopt): action "import",
+ * e->checksum that tool's checksum ("kind:value") with checksum_scheme 0,
+ * imported_from the tool and its table, imported_by the user it recorded.
+ * smig.applied is not changed: the baseline that follows stands for them.
+ */
+extern void history_record_import(const HistoryEntry *e, const char *imported_from,
+								  const char *imported_by);
+
 /* Append a repair to smig.history and accept its checksum in smig.applied. */
 extern void history_record_repair(const HistoryEntry *e);
 
