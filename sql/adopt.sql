@@ -283,3 +283,34 @@ REVOKE ALL ON FUNCTION smig.adopt(text, text, regclass) FROM regress_adopter;
 DROP SCHEMA legacy CASCADE;
 :reset
 DROP ROLE regress_adopter;
+
+-- attacks: a role that may create tables in public plants a "history
+-- table" for an administrator to adopt.  A view would run its owner's
+-- function with the superuser's rights; a column of the owner's own type
+-- could do the same through a cast.  Both are refused before reading.
+CREATE ROLE regress_planter;
+GRANT CREATE ON SCHEMA public TO regress_planter;
+SET ROLE regress_planter;
+CREATE FUNCTION public.planted() RETURNS integer LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER ROLE regress_planter SUPERUSER;
+    RETURN 1;
+END $$;
+CREATE VIEW public.flyway_schema_history AS
+SELECT public.planted() AS installed_rank, '1'::varchar AS version, 'x'::varchar AS description,
+       'SQL'::varchar AS type, 'V1__x.sql'::varchar AS script, 1 AS checksum,
+       'x'::varchar AS installed_by, now()::timestamp AS installed_on, 1 AS execution_time,
+       true AS success;
+CREATE DOMAIN public.planted_version AS text;
+CREATE TABLE public.schema_migrations (version public.planted_version PRIMARY KEY);
+RESET ROLE;
+SELECT * FROM smig.adopt('flyway');
+SELECT * FROM smig.adopt('dbmate');
+SELECT rolsuper AS planter_is_superuser FROM pg_roles WHERE rolname = 'regress_planter';
+SELECT count(*) AS history_rows FROM smig.history;
+DROP VIEW public.flyway_schema_history;
+DROP TABLE public.schema_migrations;
+DROP DOMAIN public.planted_version;
+DROP FUNCTION public.planted();
+REVOKE CREATE ON SCHEMA public FROM regress_planter;
+DROP ROLE regress_planter;

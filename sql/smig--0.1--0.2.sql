@@ -1080,9 +1080,9 @@ COMMENT ON VIEW smig.migration_ddl IS
  * each entry it says is applied as an 'import' row of smig.history (the
  * tool, its version and name, when, by whom, its checksum where it kept
  * one), and baselines smig at the tool's current version (src/adopt.c).
- * smig._adopt_source() finds and checks the tool's table, and
- * smig._adopt_entries() reads it; adopt() runs them as the owner after
- * checking that the caller may read that table.
+ * smig._adopt_source() finds and checks the tool's table (catalogs only),
+ * and smig._adopt_query() gives the query that reads it, which adopt()
+ * runs as the caller: reading it needs the caller's own SELECT right.
  */
 ALTER TABLE smig.history
     ADD COLUMN imported_from text,
@@ -1188,6 +1188,26 @@ BEGIN
        AND NOT a.attisdropped;
     SELECT pg_catalog.string_agg(c, ', ') INTO missing FROM pg_catalog.unnest(t.needs) c
      WHERE NOT c OPERATOR(pg_catalog.=) ANY (cols);
+    -- read as the caller, who may be a superuser: only an ordinary table
+    -- whose columns smig reads have built-in types (a view, or a type of
+    -- the table owner's, could run that owner's functions as the caller)
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) found_tbl)
+       NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', found_tbl
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = pg_catalog.format('smig.adopt() reads %s''s history only from an ordinary table.', t.tool);
+    END IF;
+    SELECT pg_catalog.string_agg(a.attname::text, ', ' ORDER BY a.attnum) INTO extra
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid OPERATOR(pg_catalog.=) found_tbl AND a.attnum OPERATOR(pg_catalog.>) 0
+       AND NOT a.attisdropped AND a.attname::text OPERATOR(pg_catalog.=) ANY (t.needs)
+       AND a.atttypid OPERATOR(pg_catalog.>=) 16384;
+    IF extra IS NOT NULL THEN
+        RAISE EXCEPTION 'table % is not %''s history table', found_tbl, t.tool
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = pg_catalog.format('Its column(s) %s have types of their own, not the built-in types %s writes.', extra, t.tool);
+    END IF;
+    extra := NULL;
     SELECT pg_catalog.string_agg(c, ', ') INTO extra FROM pg_catalog.unnest(t.lacks) c
      WHERE c OPERATOR(pg_catalog.=) ANY (cols);
     IF missing IS NOT NULL OR extra IS NOT NULL THEN
@@ -1208,14 +1228,14 @@ BEGIN
 END
 $$;
 
--- What the tool's table says is applied now, in the order it was applied:
--- version (as the tool writes it), name, when, by whom, the tool's
--- checksum ("kind:value"), and a problem that stops the adoption (a failed
--- last migration, a dirty or unfinished one).
-CREATE FUNCTION smig._adopt_entries(tool text, tbl regclass)
-RETURNS TABLE (ord bigint, version text, name text, applied_at timestamptz,
-               applied_by text, checksum text, problem text)
-LANGUAGE plpgsql STABLE
+-- The query that reads what the tool's table says is applied now, in the
+-- order it was applied: order, version (as the tool writes it), name,
+-- when, by whom, the tool's checksum ("kind:value"), and a problem that
+-- stops the adoption (a failed last migration, a dirty or unfinished one).
+-- adopt() runs it as the caller, with search_path pg_catalog, pg_temp.
+CREATE FUNCTION smig._adopt_query(tool text, tbl regclass)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -1224,7 +1244,7 @@ BEGIN
         -- skipped: failed attempts (but a failed last one stops the
         -- adoption), schema creation markers, undo and delete markers, and
         -- the versions they took back
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             WITH r AS (SELECT f.*, f.installed_rank = pg_catalog.max(f.installed_rank) OVER () AS is_last
                          FROM %s f)
             SELECT r.installed_rank::bigint,
@@ -1247,7 +1267,7 @@ BEGIN
                                                      AND a.type NOT IN ('DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')))
              ORDER BY r.installed_rank$q$, tbl);
     WHEN 'liquibase' THEN
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             SELECT c.orderexecuted::bigint, c.id::text,
                    c.filename || '::' || c.id || '::' || c.author,
                    c.dateexecuted::timestamptz, NULL::text,
@@ -1256,25 +1276,25 @@ BEGIN
              WHERE c.exectype IN ('EXECUTED', 'RERAN', 'MARK_RAN')
              ORDER BY c.orderexecuted, c.dateexecuted$q$, tbl);
     WHEN 'alembic' THEN
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             SELECT pg_catalog.row_number() OVER (ORDER BY a.version_num), a.version_num::text,
                    'alembic head ' || a.version_num, NULL::timestamptz, NULL::text, NULL::text, NULL::text
               FROM %s a$q$, tbl);
     WHEN 'golang-migrate' THEN
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             SELECT 1::bigint, g.version::text, 'golang-migrate version ' || g.version,
                    NULL::timestamptz, NULL::text, NULL::text,
                    CASE WHEN g.dirty THEN 'it is marked dirty: it failed half-way, and golang-migrate needs "force" after a manual fix' END
               FROM %s g$q$, tbl);
     WHEN 'dbmate' THEN
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             SELECT pg_catalog.row_number() OVER (ORDER BY d.version), d.version::text,
                    'dbmate migration ' || d.version, NULL::timestamptz, NULL::text, NULL::text, NULL::text
               FROM %s d$q$, tbl);
     WHEN 'goose' THEN
         -- each version's last row says whether it is applied; 0 is goose's
         -- own marker
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             SELECT l.id::bigint, l.version_id::text, 'goose migration ' || l.version_id,
                    l.tstamp::timestamptz, NULL::text, NULL::text, NULL::text
               FROM (SELECT DISTINCT ON (g.version_id) g.* FROM %s g
@@ -1282,7 +1302,7 @@ BEGIN
              WHERE l.is_applied AND l.version_id <> 0
              ORDER BY l.id$q$, tbl);
     WHEN 'sqitch' THEN
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             SELECT pg_catalog.row_number() OVER (ORDER BY s.committed_at, s.change_id),
                    s.change::text, s.project || ':' || s.change, s.committed_at::timestamptz,
                    s.committer_name || ' <' || s.committer_email || '>',
@@ -1290,7 +1310,7 @@ BEGIN
               FROM %s s
              ORDER BY s.committed_at, s.change_id$q$, tbl);
     WHEN 'prisma' THEN
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             SELECT pg_catalog.row_number() OVER (ORDER BY p.started_at, p.migration_name),
                    coalesce(pg_catalog.substring(p.migration_name, '^([0-9]+)_.'), p.migration_name::text),
                    coalesce(pg_catalog.substring(p.migration_name, '^[0-9]+_(.+)$'), p.migration_name::text),
@@ -1300,7 +1320,7 @@ BEGIN
              WHERE p.rolled_back_at IS NULL
              ORDER BY p.started_at, p.migration_name$q$, tbl);
     WHEN 'node-pg-migrate' THEN
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             SELECT n.id::bigint,
                    coalesce(pg_catalog.substring(n.name, '^([0-9]+)[_-].'), n.name::text),
                    coalesce(pg_catalog.substring(n.name, '^[0-9]+[_-](.+)$'), n.name::text),
@@ -1308,7 +1328,7 @@ BEGIN
               FROM %s n
              ORDER BY n.id$q$, tbl);
     WHEN 'schema_migrations' THEN
-        RETURN QUERY EXECUTE pg_catalog.format($q$
+        RETURN pg_catalog.format($q$
             SELECT pg_catalog.row_number() OVER (ORDER BY s.applied_at, s.version),
                    s.version::text, s.name::text, s.applied_at::timestamptz,
                    NULL::text, NULL::text, NULL::text

@@ -5,10 +5,10 @@
  *
  * The tool's history table (Flyway, Liquibase, Alembic, golang-migrate,
  * dbmate, goose, Sqitch, Prisma, node-pg-migrate, or a schema_migrations
- * table with version, name and applied_at) is found and read by SQL
- * functions of the install script (smig._adopt_source, _adopt_entries),
- * run as the owner after checking that the caller may read that table.
- * Here, under the deploy lock and before anything is written:
+ * table with version, name and applied_at) is found by smig._adopt_source()
+ * from the catalogs, and read by the query smig._adopt_query() writes, run
+ * as the caller.  Here, under the deploy lock and before anything is
+ * written:
  *	 - smig's own history must be empty (adopting starts it);
  *	 - an entry the tool marks as unfinished (a failed last Flyway
  *	   migration, a dirty golang-migrate version, an unfinished Prisma
@@ -28,9 +28,8 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -76,9 +75,10 @@ is_smig_version(const char *v)
 
 /*
  * Resolve the tool and its table and read its applied entries; *tool and
- * *tbl name them.  The SQL helpers run as the extension owner (they are
- * smig's, not granted to anyone), so the caller's right to read the table
- * is checked here first, as PostgreSQL would check a SELECT of it.
+ * *tbl name them.  Finding the table reads only catalogs (as the owner:
+ * smig's helpers are granted to no one); the table itself is read by the
+ * caller, with the caller's rights, and with search_path pinned, so that
+ * only the caller's own SELECT right lets it be adopted.
  */
 static AdoptEntry *
 read_entries(const char *source, Datum tbl_arg, bool tbl_null,
@@ -87,10 +87,9 @@ read_entries(const char *source, Datum tbl_arg, bool tbl_null,
 	Oid			types[2] = {TEXTOID, REGCLASSOID};
 	Datum		values[2];
 	char		nulls[3] = "  ";
-	Oid			relid;
-	Oid			nspid;
 	bool		isnull;
-	AclResult	acl;
+	char	   *query;
+	int			nest;
 	AdoptEntry *entries;
 	int			i;
 
@@ -99,31 +98,27 @@ read_entries(const char *source, Datum tbl_arg, bool tbl_null,
 	values[1] = tbl_arg;
 	nulls[1] = tbl_null ? 'n' : ' ';
 	owner_exec("SELECT s.source_tool, s.source_table::pg_catalog.text,"
-			   "  s.source_table::pg_catalog.oid"
+			   "  smig._adopt_query(s.source_tool, s.source_table)"
 			   " FROM smig._adopt_source($1, $2) s",
 			   2, types, values, nulls, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "smig._adopt_source() returned no row");
 	*tool = spi_text(0, 1);
 	*tbl = spi_text(0, 2);
-	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-										   SPI_tuptable->tupdesc, 3, &isnull));
+	query = psprintf("SELECT e.version, e.name, e.applied_at, e.applied_by,"
+					 "  e.checksum, e.problem"
+					 " FROM (%s) e (ord, version, name, applied_at, applied_by,"
+					 "   checksum, problem)"
+					 " ORDER BY e.ord", spi_text(0, 3));
 
-	nspid = get_rel_namespace(relid);
-	acl = pg_namespace_aclcheck(nspid, GetUserId(), ACL_USAGE);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_SCHEMA, get_namespace_name(nspid));
-	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", *tbl);
+	AtEOXact_GUC(true, nest);
 
-	values[0] = CStringGetTextDatum(*tool);
-	values[1] = ObjectIdGetDatum(relid);
-	nulls[0] = nulls[1] = ' ';
-	owner_exec("SELECT e.version, e.name, e.applied_at, e.applied_by,"
-			   "  e.checksum, e.problem"
-			   " FROM smig._adopt_entries($1, $2) e ORDER BY e.ord",
-			   2, types, values, nulls, SPI_OK_SELECT);
 	*n = (int) SPI_processed;
 	entries = palloc0(sizeof(AdoptEntry) * Max(*n, 1));
 	for (i = 0; i < *n; i++)
