@@ -62,3 +62,16 @@ test:
 # survivors
 mutation:
 	tools/mutation.sh
+
+# The smig client (client/Makefile): built, installed next to the
+# PostgreSQL binaries ($(bindir)) and cleaned with the extension.
+.PHONY: client-all client-install client-clean
+all: client-all
+install: client-install
+clean: client-clean
+client-all:
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG)
+client-install: client-all
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG) install
+client-clean:
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG) clean
