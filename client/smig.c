@@ -1056,7 +1056,7 @@ main(int argc, char **argv)
 		{"yes", no_argument, NULL, 'y'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, '?'},
+		{"help", no_argument, NULL, 9},
 		{"dir", required_argument, NULL, 1},
 		{"wait", required_argument, NULL, 2},
 		{"json", no_argument, NULL, 3},
@@ -1114,7 +1114,7 @@ main(int argc, char **argv)
 				printf("smig %s\n", SMIG_CLIENT_VERSION);
 				exit(EXIT_OK);
 			case '?':
-				if (optopt != 0 && optopt != '?')
+				if (strcmp(argv[optind - 1], "-?") != 0)
 				{
 					pg_log_error("invalid option \"%s\"", argv[optind - 1]);
 					pg_log_error_hint("Try \"smig --help\" for more information.");
@@ -1145,6 +1145,9 @@ main(int argc, char **argv)
 					else
 						opts.limit = (int) n;
 				}
+				break;
+			case 9:
+				help = true;
 				break;
 			case 3:
 				opts.json = true;
