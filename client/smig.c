@@ -219,36 +219,45 @@ static int
 cmd_init(int argc, char **argv)
 {
 	int			rc = no_args(argc, argv, "init");
+	char	  **msg;
 	int			i;
 
 	if (rc == EXIT_OK)
 		rc = conn_open_all();
-	for (i = 0; rc == EXIT_OK && i < ndbs; i++)
+	if (rc != EXIT_OK)
+		return rc;
+	msg = pg_malloc0(ndbs * sizeof(char *));
+	if (!begin_all())
+		goto fail;
+	for (i = 0; i < ndbs; i++)
 	{
-		PGresult   *res = db_exec(&dbs[i],
-								  "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'smig'",
-								  0, NULL);
+		const char *q = "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'smig'";
+		PGresult   *res = db_exec(&dbs[i], q, 0, NULL);
+		bool		had;
 
 		if (res == NULL)
-			return EXIT_FAILED;
-		if (PQntuples(res) > 0)
-			printf("smig %s is already installed in %s\n", PQgetvalue(res, 0, 0),
-				   dbs[i].label);
-		else
+			goto fail;
+		had = PQntuples(res) > 0;
+		if (!had)
 		{
 			PQclear(res);
-			if (!db_command(&dbs[i], "CREATE EXTENSION smig"))
-				return EXIT_FAILED;
-			res = db_exec(&dbs[i], "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'smig'",
-						  0, NULL);
-			if (res == NULL)
-				return EXIT_FAILED;
-			printf("created extension smig %s in %s\n", PQgetvalue(res, 0, 0),
-				   dbs[i].label);
+			if (!db_command(&dbs[i], "CREATE EXTENSION smig") ||
+				(res = db_exec(&dbs[i], q, 0, NULL)) == NULL)
+				goto fail;
 		}
+		msg[i] = psprintf(had ? "smig %s is already installed in %s" :
+						  "created extension smig %s in %s",
+						  PQgetvalue(res, 0, 0), dbs[i].label);
 		PQclear(res);
 	}
-	return rc;
+	if (!commit_all())
+		goto fail;
+	for (i = 0; i < ndbs; i++)
+		printf("%s\n", msg[i]);
+	return EXIT_OK;
+fail:
+	conn_abort_all();
+	return EXIT_FAILED;
 }
 
 static int

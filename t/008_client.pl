@@ -192,6 +192,29 @@ rename("$base/002_add_email.sql", "$walk/migrations/002_add_email.sql");
     ($rc, $out, $err) = smig('-d', $ENV{DATABASE_URL} =~ s/walk/nowhere/r, 'status');
     unlike($out . $err, qr/s3cr3tpw/, 'the password in a URI is never printed');
 }
+# passwords: -w never asks, .pgpass (PGPASSFILE) and a service file work
+sql('postgres', q{SET password_encryption = 'scram-sha-256';
+                  CREATE ROLE pwuser LOGIN SUPERUSER PASSWORD 'pw0rd'});
+{
+    my $hba = read_file($node->data_dir . '/pg_hba.conf');
+    write_file($node->data_dir . '/pg_hba.conf', "local all pwuser scram-sha-256\n" . $hba);
+    $node->reload;
+    ($rc, $out, $err) = smig('-U', 'pwuser', '-w', '-d', 'walk', 'current');
+    is($rc, 2, '-w with a server that wants a password: exit 2');
+    like($err, qr/no password supplied/, 'libpq says why');
+    write_file("$base/pgpass", "*:*:*:pwuser:pw0rd\n");
+    chmod(0600, "$base/pgpass");
+    local $ENV{PGPASSFILE} = "$base/pgpass";
+    ($rc, $out, $err) = smig('-U', 'pwuser', '-w', '-d', 'walk', 'current');
+    is($out, "002\n", 'the password comes from the password file');
+    write_file("$base/services", "[walksvc]\ndbname=walk\nuser=pwuser\n");
+    local $ENV{PGSERVICEFILE} = "$base/services";
+    ($rc, $out, $err) = smig('-w', '-d', 'service=walksvc', 'current');
+    is($out, "002\n", 'a service from the service file');
+    unlike($out . $err, qr/pw0rd/, 'the password is never printed');
+    write_file($node->data_dir . '/pg_hba.conf', $hba);
+    $node->reload;
+}
 chdir($base) or die;
 
 # ---- each file convention, up and down
@@ -457,6 +480,13 @@ is($rc, 2, 'baseline without a version exits 2');
     $h->finish;
     is($h->result(0), 0, '--wait 60: init succeeds once the server starts');
     like($wout, qr/created extension smig/, 'and created the extension');
+    # two-phase commit needs max_prepared_transactions > 0 (0 here)
+    $late->safe_psql('postgres', 'CREATE DATABASE two_a; CREATE DATABASE two_b');
+    ($rc, $out, $err) = smig('-d', 'two_a', '-d', 'two_b', 'init');
+    is($rc, 1, 'several databases without max_prepared_transactions: exit 1');
+    like($err, qr/max_prepared_transactions > 0/, 'with a hint naming the setting');
+    is($late->safe_psql('two_a', q{SELECT count(*) FROM pg_extension WHERE extname = 'smig'}), '0',
+       'and nothing changed');
     $late->stop;
 }
 
