@@ -21,7 +21,7 @@ ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race d
 ISOLATION_OPTS =
 # TAP tests (t/*.pl): primary + standby, dump and restore, the deploy lock,
 # the guard, the deployer recipe, PgBouncer, examples/ledger up-down-up,
-# long deploys stopped by cancel, session end and SIGKILL
+# long deploys stopped by cancel, session end and SIGKILL, the smig client
 TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/common
@@ -44,7 +44,7 @@ installcheck-isolation:
 prove-tap:
 	$(prove_installcheck)
 
-# plain-C unit tests of src/common (lexer, versions, file names)
+# plain-C unit tests of src/common (lexer, versions, file names, checksum text)
 unitcheck:
 	$(MAKE) -C test/unit check
 

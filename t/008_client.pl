@@ -487,6 +487,15 @@ is($rc, 2, 'baseline without a version exits 2');
     like($err, qr/max_prepared_transactions > 0/, 'with a hint naming the setting');
     is($late->safe_psql('two_a', q{SELECT count(*) FROM pg_extension WHERE extname = 'smig'}), '0',
        'and nothing changed');
+    # one server prepared, the next cannot: the prepared one is rolled back
+    sql('postgres', 'CREATE DATABASE mix');
+    ($rc, $out, $err) = smig('-d', $node->connstr('mix'), '-d', 'two_a', 'init');
+    is($rc, 1, 'the second server cannot prepare: exit 1');
+    like($err, qr/could not prepare the transaction on database "two_a"/, 'naming it');
+    is(sql('postgres', q{SELECT count(*) FROM pg_prepared_xacts}), '0',
+       'the first server\'s prepared transaction was rolled back');
+    is(sql('mix', q{SELECT count(*) FROM pg_extension WHERE extname = 'smig'}), '0',
+       'and it did not change');
     $late->stop;
 }
 

@@ -13,7 +13,8 @@
 #              without preloading, README's deployer recipe as printed,
 #              settings behind a real PgBouncer, examples/ledger up, down
 #              and up again, long deploys stopped by cancel, session end
-#              and SIGKILL
+#              and SIGKILL, the smig client (installed into $PGBIN by
+#              make install, found there through $PATH)
 # and closes with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,8 @@ chown -R postgres: "$WORK"
 T="$WORK/tree"
 run_make() { as_postgres make -s -C "$T" PG_CONFIG="$PG_CONFIG" "$@"; }
 
+[ -x "$($PG_CONFIG --bindir)/smig" ] || { echo "the smig client was not installed into $($PG_CONFIG --bindir)" >&2; exit 1; }
+
 echo "== unit tests"
 rc=0; make -s -C test/unit check >"$WORK/unit.log" 2>&1 || rc=$?
 count unit "$WORK/unit.log" '^ok ' '^not ok ' $rc
@@ -76,7 +79,7 @@ rc=0; as_postgres pg_prove -v -d smig_tap test/*.sql >"$WORK/pgtap.log" 2>&1 || 
 count pgtap "$WORK/pgtap.log" '^ok ' '^not ok ' $rc
 stop_cluster "$PGT"
 
-echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys)"
+echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys, client)"
 rc=0; run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || rc=$?
 count tap "$WORK/tap.log" '^ok ' '^not ok ' $rc
 
