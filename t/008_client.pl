@@ -274,6 +274,9 @@ is(sql('bad', 'SELECT count(*) FROM smig.migration'), '0', 'nothing was register
 write_file("$bad/2_broken.sql", "CREATE TABLE a (id int);\n\\i other.sql\n");
 ($rc, $out, $err) = smig('-d', 'bad', '--dir', $bad, 'up');
 like($err, qr{2_broken\.sql:2: psql meta-commands}, 'a psql meta-command, with its line');
+write_file("$bad/2_broken.sql", "-- a comment\n-- smig:up\nSELECT 1;\n\\i x.sql\n-- smig:down\nSELECT 2;\n");
+($rc, $out, $err) = smig('-d', 'bad', '--dir', $bad, 'up');
+like($err, qr{2_broken\.sql:4: psql meta-commands}, 'a line inside a section counts from the top of the file');
 write_file("$bad/2_broken.sql", "-- smig:up\nSELECT 1;\n-- smig:up\n");
 ($rc, $out, $err) = smig('-d', 'bad', '--dir', $bad, 'up');
 like($err, qr{2_broken\.sql:3: }, 'a repeated section marker, with its line');
