@@ -271,6 +271,10 @@ write_file("$bad/2_broken.sql", "CREATE TABLE a (id int);\n\nINSERT INTO a VALUE
 is($rc, 1, 'a malformed file exits 1');
 like($err, qr{files_bad/2_broken\.sql:3: unterminated}, 'naming the file and the line');
 is(sql('bad', 'SELECT count(*) FROM smig.migration'), '0', 'nothing was registered');
+($rc, $out, $err) = smig('-d', 'bad', '--dir', $bad, '-v', 'up');
+unlike($err, qr/register_many|BEGIN/, 'nothing was sent (-v shows every statement sent)');
+($rc, $out, $err) = smig('-p', '1', '-d', 'bad', '--dir', $bad, 'up');
+is($rc, 1, 'the files are checked before connecting');
 write_file("$bad/2_broken.sql", "CREATE TABLE a (id int);\n\\i other.sql\n");
 ($rc, $out, $err) = smig('-d', 'bad', '--dir', $bad, 'up');
 like($err, qr{2_broken\.sql:2: psql meta-commands}, 'a psql meta-command, with its line');
