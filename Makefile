@@ -26,7 +26,8 @@ ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race d
 ISOLATION_OPTS =
 # TAP tests (t/*.pl): primary + standby, dump and restore, the deploy lock,
 # the guard, the deployer recipe, PgBouncer, examples/ledger up-down-up,
-# long deploys stopped by cancel, session end and SIGKILL
+# long deploys stopped by cancel, session end and SIGKILL, the 0.1 -> 0.2
+# extension upgrade, the smig client
 TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/common \
@@ -55,7 +56,7 @@ installcheck-isolation:
 prove-tap:
 	$(prove_installcheck)
 
-# plain-C unit tests of src/common (lexer, versions, file names)
+# plain-C unit tests of src/common (lexer, versions, file names, checksum text)
 unitcheck:
 	$(MAKE) -C test/unit check
 
@@ -73,3 +74,16 @@ test:
 # survivors
 mutation:
 	tools/mutation.sh
+
+# The smig client (client/Makefile): built, installed next to the
+# PostgreSQL binaries ($(bindir)) and cleaned with the extension.
+.PHONY: client-all client-install client-clean
+all: client-all
+install: client-install
+clean: client-clean
+client-all:
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG)
+client-install: client-all
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG) install
+client-clean:
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG) clean

@@ -14,7 +14,9 @@
 #              settings behind a real PgBouncer, examples/ledger up, down
 #              and up again, long deploys stopped by cancel, session end
 #              and SIGKILL, the 0.1 -> 0.2 extension upgrade from a
-#              database the real smig 0.1 set up (built from git)
+#              database the real smig 0.1 set up (built from git), the
+#              smig client (installed into $PGBIN by make install, found
+#              there through $PATH)
 # and closes with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +55,8 @@ chown -R postgres: "$WORK"
 T="$WORK/tree"
 run_make() { as_postgres make -s -C "$T" PG_CONFIG="$PG_CONFIG" "$@"; }
 
+[ -x "$($PG_CONFIG --bindir)/smig" ] || { echo "the smig client was not installed into $($PG_CONFIG --bindir)" >&2; exit 1; }
+
 echo "== unit tests"
 rc=0; make -s -C test/unit check >"$WORK/unit.log" 2>&1 || rc=$?
 count unit "$WORK/unit.log" '^ok ' '^not ok ' $rc
@@ -85,7 +89,7 @@ else
     echo "   this checkout has no history of $SMIG_0_1_COMMIT: t/008_extension_upgrade.pl is skipped"
 fi
 
-echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys, extension upgrade)"
+echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys, extension upgrade, client)"
 rc=0; run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || rc=$?
 count tap "$WORK/tap.log" '^ok ' '^not ok ' $rc
 

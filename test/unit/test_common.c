@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cksumnorm.h"
 #include "migfile.h"
 #include "sqllex.h"
 #include "version.h"
@@ -1016,6 +1017,78 @@ test_no_transaction(void)
 	check_notxn("", NULL);
 }
 
+/*
+ * The text a checksum hashes: the chunks of cksumnorm_next() joined, with
+ * "\n" shown as "|" so that a failure is readable.
+ */
+static void
+check_norm(const char *in, int scheme, const char *want)
+{
+	ChecksumNorm n;
+	const char *chunk;
+	size_t		len;
+	char		got[256];
+	size_t		used = 0;
+	char		what[300];
+	size_t		i;
+
+	cksumnorm_init(&n, in, strlen(in), scheme);
+	while (cksumnorm_next(&n, &chunk, &len))
+	{
+		if (used + len >= sizeof(got))
+			break;
+		memcpy(got + used, chunk, len);
+		used += len;
+	}
+	got[used] = '\0';
+	for (i = 0; i < used; i++)
+		if (got[i] == '\n')
+			got[i] = '|';
+	/* the input with its line ends and blanks spelt out */
+	strcpy(what, "checksum text of ");
+	used = strlen(what);
+	for (i = 0; in[i] && used < 200; i++)
+	{
+		const char *esc = in[i] == '\n' ? "\\n" : in[i] == '\r' ? "\\r" :
+			in[i] == '\t' ? "\\t" : in[i] == '\f' ? "\\f" : in[i] == '\v' ? "\\v" : NULL;
+
+		if (esc)
+		{
+			memcpy(what + used, esc, 2);
+			used += 2;
+		}
+		else
+			what[used++] = in[i];
+	}
+	what[used] = '\0';
+	snprintf(what + used, sizeof(what) - used, " (scheme %d)", scheme);
+	check_str(what, got, want);
+}
+
+static void
+test_checksum_norm(void)
+{
+	check_norm("", 2, "");
+	check_norm("SELECT 1;", 2, "SELECT 1;");
+	check_norm("SELECT 1;\n", 2, "SELECT 1;");
+	check_norm("SELECT 1;\n", 1, "SELECT 1;|");
+	check_norm("a\r\nb\r\n", 2, "a|b");
+	check_norm("a\r\nb\r\n", 1, "a|b|");
+	check_norm("a\rb\r", 1, "a|b|");
+	check_norm("a\r\rb", 2, "a||b");
+	check_norm("a\r\n\r\nb", 2, "a||b");
+	check_norm("\r\na", 2, "|a");
+	check_norm("\xEF\xBB\xBFSELECT 1;", 2, "SELECT 1;");
+	check_norm("\xEF\xBB\xBF", 2, "");
+	check_norm("\xEF\xBB\xBF \n", 2, "");
+	check_norm("\xEF\xBB", 2, "\xEF\xBB");
+	check_norm("x\xEF\xBB\xBF", 2, "x\xEF\xBB\xBF");
+	check_norm("a  \t\f\v\n\r\n ", 2, "a");
+	check_norm("a  \t\n", 1, "a  \t|");
+	check_norm("  a", 2, "  a");
+	check_norm(" \n ", 2, "");
+}
+
 int
 main(void)
 {
@@ -1032,6 +1105,7 @@ main(void)
 	test_versions();
 	test_files();
 	test_no_transaction();
+	test_checksum_norm();
 	printf("%d passed, %d failed\n", npassed, nfailed);
 	return nfailed ? 1 : 0;
 }

@@ -1,0 +1,129 @@
+/*-------------------------------------------------------------------------
+ * client.h
+ *	  The smig command-line client: what its modules share.
+ *
+ *	  smig.c   options, help, the commands
+ *	  conn.c   connections (libpq settings, --wait, passwords), queries,
+ *	           output (plain lines, --json), two-phase commit over several
+ *	           databases
+ *	  files.c  the migrations directory: file names, reading, local checks
+ *	           with src/common's lexer, checksums, the register_many array
+ *-------------------------------------------------------------------------
+ */
+#ifndef SMIG_CLIENT_H
+#define SMIG_CLIENT_H
+
+#include "postgres_fe.h"
+
+#include "libpq-fe.h"
+#include "pqexpbuffer.h"
+
+#include "migfile.h"
+
+/* exit codes */
+#define EXIT_OK			0
+#define EXIT_FAILED		1		/* a migration (or a file) failed */
+#define EXIT_USAGE		2		/* usage or connection error */
+#define EXIT_VERIFY		3		/* verification failed */
+
+/*---- options (smig.c) ----*/
+typedef struct Options
+{
+	const char *dbnames[64];	/* -d, in order given */
+	int			ndbnames;
+	const char *host;
+	const char *port;
+	const char *user;
+	int			prompt_password;	/* -W: 1, -w: -1, default 0 */
+	const char *dir;
+	int			wait_seconds;
+	bool		json;
+	bool		yes;
+	bool		verbose;
+	const char *to;
+	int			steps;			/* 0: not given */
+	bool		dry_run;
+	bool		each;
+	int			limit;
+} Options;
+
+extern Options opts;
+
+/*---- files.c ----*/
+typedef struct LocalMigration
+{
+	char	   *file;			/* the up file's name */
+	char	   *version;		/* "" for a repeatable migration */
+	char	   *label;			/* version, or R__<name> */
+	char	   *name;
+	MigFileKind kind;			/* MIGFILE_UP, _BASELINE or _REPEATABLE */
+	char	   *up_text;		/* the up file, whole */
+	size_t		up_len;
+	char	   *down_file;		/* NULL when none */
+	char	   *down_text;
+	size_t		down_len;
+	char		checksum[65];	/* of the up script, as the server computes it */
+	char	   *key;			/* version sort key (NULL when repeatable) */
+	bool		run_on_change;	/* has -- smig:run-on-change */
+} LocalMigration;
+
+typedef struct LocalDir
+{
+	bool		exists;
+	LocalMigration *m;
+	int			n;
+} LocalDir;
+
+/* Read and check every migration file of dir; false after an error. */
+extern bool files_read_dir(const char *dir, LocalDir *out);
+
+/* The register_many() argument for d. */
+extern void files_register_json(const LocalDir *d, PQExpBuffer out);
+
+/* The migration labelled label, or NULL. */
+extern const LocalMigration *files_find(const LocalDir *d, const char *label);
+
+/* SHA-256 (hex) of buf[0..len) normalised as the server does. */
+extern void files_checksum(const char *buf, size_t len, char *hex);
+
+/* The up script of text as register() takes it (after its up marker). */
+extern void files_up_script(const char *text, size_t len,
+							size_t *start, size_t *end);
+
+/* smig new NAME: write the template files; exit code. */
+extern int	files_new(const char *dir, const char *name);
+
+/*---- conn.c ----*/
+typedef struct Db
+{
+	PGconn	   *conn;
+	char	   *label;			/* "db on host:port", never a password */
+	char		gid[64];		/* prepared transaction, or "" */
+	bool		in_tx;
+} Db;
+
+extern Db  *dbs;
+extern int	ndbs;
+
+/* Connect to every database of the options; exit code. */
+extern int	conn_open_all(void);
+extern void conn_close_all(void);
+
+/* Run sql; NULL (after printing the error naming the database) on error. */
+extern PGresult *db_exec(Db *db, const char *sql, int nparams,
+						 const char *const *params);
+/* Run a command whose result is not needed; false on error. */
+extern bool db_command(Db *db, const char *sql);
+
+/* Two-phase commit over every database: prepare all, then commit. */
+extern bool conn_prepare_all(void);
+extern bool conn_commit_prepared_all(void);
+/* Undo everything: roll back open transactions and prepared ones. */
+extern void conn_abort_all(void);
+
+/* Output of query results: aligned plain lines, or a JSON array. */
+extern void out_result(PGresult *res, const char *empty_msg);
+extern void out_json_string(PQExpBuffer b, const char *s);
+extern void out_json_rows(PQExpBuffer b, PGresult *res);
+
+#endif							/* SMIG_CLIENT_H */
