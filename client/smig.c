@@ -585,8 +585,9 @@ print_statements(const LocalMigration *m)
 
 /*
  * Register the directory on db (in its open transaction) and return the
- * plan: the pending migrations up to --to.  Warns about registrations
- * without a file and applied migrations no longer known.
+ * plan: the pending migrations up to --to (no rows when it would not be
+ * shown).  Warns about registrations without a file and applied
+ * migrations no longer known.
  */
 static PGresult *
 sync_and_plan(Db *db, const char *json)
@@ -617,6 +618,9 @@ sync_and_plan(Db *db, const char *json)
 		pg_log_warning("migration %s (%s) is applied but not in \"%s\"",
 					   PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), opts.dir);
 	PQclear(res);
+	/* the plan is read only when it is shown: no scan of the registry else */
+	if (!opts.dry_run && !opts.verbose && !interactive())
+		return PQmakeEmptyPGresult(db->conn, PGRES_TUPLES_OK);
 	if (opts.to)
 		return db_exec(db, "SELECT version, name FROM smig.pending() "
 					   "WHERE CASE WHEN version LIKE 'R\\_\\_%' THEN true "
