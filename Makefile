@@ -27,7 +27,7 @@ ISOLATION_OPTS =
 # TAP tests (t/*.pl): primary + standby, dump and restore, the deploy lock,
 # the guard, the deployer recipe, PgBouncer, examples/ledger up-down-up,
 # long deploys stopped by cancel, session end and SIGKILL, the 0.1 -> 0.2
-# extension upgrade, the smig client
+# extension upgrade, the smig client, a backfill under pgbench killed and resumed
 TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/common \
