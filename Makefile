@@ -18,7 +18,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # pg_regress files, in the order they run (sql/<name>.sql, expected/<name>.out)
 REGRESS = install versions checksums lexing register upgrade_head failures \
           baseline out_of_order verify_repair fastpath load_dir sync readonly privileges \
-          audit guard run_as run_as_attacks attacks_0_2 unregister downgrade procedure arguments repeatable upgrade_0_1 snapshot drift adopt
+          audit guard run_as run_as_attacks attacks_0_2 unregister downgrade procedure arguments repeatable upgrade_0_1 snapshot drift adopt backfill
 REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
 # isolation specs (specs/<name>.spec, expected/<name>.out)
 ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race deploy_lock \
@@ -27,7 +27,7 @@ ISOLATION_OPTS =
 # TAP tests (t/*.pl): primary + standby, dump and restore, the deploy lock,
 # the guard, the deployer recipe, PgBouncer, examples/ledger up-down-up,
 # long deploys stopped by cancel, session end and SIGKILL, the 0.1 -> 0.2
-# extension upgrade, the smig client
+# extension upgrade, the smig client, a backfill under pgbench killed and resumed
 TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/common \

@@ -1394,6 +1394,46 @@ $$;
 COMMENT ON FUNCTION smig.verify_adopted() IS
     'Imported migrations whose registered file is not the one the other tool applied (its checksum differs), or is not registered.';
 
+/*---- backfills (issue 18) -----------------------------------------------------
+ * CALL smig.backfill() updates a large table in batches, a commit per
+ * batch (src/backfill.c).  smig.backfill holds each backfill's arguments
+ * and where it is, committed with each batch, so that a backfill stopped
+ * by a crash or a cancel resumes after its last batch; a finished one is
+ * recorded in smig.history (action 'backfill').
+ */
+CREATE TABLE smig.backfill (
+    name        text PRIMARY KEY,
+    relation    regclass NOT NULL,
+    set_sql     text NOT NULL,
+    where_sql   text,
+    key_columns text[] NOT NULL,
+    upper_key   text[],
+    last_key    text[],
+    rows_done   bigint NOT NULL DEFAULT 0,
+    batches     bigint NOT NULL DEFAULT 0,
+    started_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    started_by  name NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    finished_at timestamptz
+);
+COMMENT ON TABLE smig.backfill IS
+    'Each backfill (CALL smig.backfill()): its arguments, the key it goes by, the highest key when it started, the last key done, counts and times.';
+SELECT pg_catalog.pg_extension_config_dump('smig.backfill', '');
+ALTER TABLE smig.history DROP CONSTRAINT history_action_check;
+ALTER TABLE smig.history ADD CONSTRAINT history_action_check
+    CHECK (action IN ('apply', 'baseline', 'repair', 'revert', 'failed', 'import', 'backfill'));
+
+CREATE PROCEDURE smig.backfill(name text, tbl regclass, set_sql text,
+                               where_sql text DEFAULT NULL,
+                               batch_size integer DEFAULT 1000,
+                               pause interval DEFAULT '0')
+AS 'MODULE_PATHNAME', 'smig_backfill'
+LANGUAGE C;
+COMMENT ON PROCEDURE smig.backfill(text, regclass, text, text, integer, interval) IS
+    'Update a table in batches of batch_size rows in key order (UPDATE tbl SET set_sql WHERE where_sql), committing after each; resumable by name.';
+-- (REVOKE ... ON ALL FUNCTIONS does not cover procedures)
+REVOKE ALL ON PROCEDURE smig.backfill(text, regclass, text, text, integer, interval) FROM PUBLIC;
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  */

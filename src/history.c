@@ -120,6 +120,19 @@ history_record_import(const HistoryEntry *e, const char *imported_from,
 }
 
 void
+history_record_event(const HistoryEntry *e)
+{
+	Oid			types[12];
+	Datum		values[12];
+	char		nulls[13];
+
+	history_params(e, types, values, nulls);
+	nulls[12] = '\0';
+	owner_exec(HISTORY_INSERT "SELECT 1 FROM h", 12, types, values, nulls,
+			   SPI_OK_SELECT);
+}
+
+void
 history_record_repair(const HistoryEntry *e)
 {
 	Oid			types[12];

@@ -38,6 +38,12 @@ extern void history_record_applied(const HistoryEntry *e, const char *kind);
 extern void history_record_import(const HistoryEntry *e, const char *imported_from,
 								  const char *imported_by);
 
+/*
+ * Append e to smig.history and nothing else: an event that changes no
+ * migration's state (a finished backfill).
+ */
+extern void history_record_event(const HistoryEntry *e);
+
 /* Append a repair to smig.history and accept its checksum in smig.applied. */
 extern void history_record_repair(const HistoryEntry *e);
 

@@ -7,11 +7,11 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION smig;
 
 SET client_min_messages = warning;
-SELECT plan(67);
+SELECT plan(68);
 
 SELECT has_schema('smig');
 SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log',
-                               'repeatable', 'repeatable_applied', 'schema_snapshot']);
+                               'repeatable', 'repeatable_applied', 'schema_snapshot', 'backfill']);
 SELECT sequences_are('smig', ARRAY['history_id_seq', 'ddl_log_id_seq']);
 
 -- registry
@@ -23,6 +23,9 @@ SELECT col_is_null('smig', 'migration', 'down_sql', 'migration.down_sql is optio
 SELECT col_type_is('smig', 'migration', 'checksum', 'text', 'migration.checksum is text');
 SELECT col_type_is('smig', 'migration', 'options', 'jsonb', 'migration.options is jsonb');
 SELECT col_type_is('smig', 'migration', 'registered_at', 'timestamp with time zone', 'migration.registered_at is timestamptz');
+
+-- backfills
+SELECT col_is_pk('smig', 'backfill', 'name', 'a backfill is keyed by its name');
 
 -- repeatable migrations
 SELECT col_is_pk('smig', 'repeatable', 'name', 'a repeatable migration is keyed by its name');
@@ -110,8 +113,8 @@ SELECT set_eq(
     $$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'smig'$$,
     ARRAY['smig.migration', 'smig.applied', 'smig.history', 'smig.history_id_seq',
           'smig.ddl_log', 'smig.ddl_log_id_seq', 'smig.repeatable', 'smig.repeatable_applied',
-          'smig.schema_snapshot'],
-    'registry, applied, history, the DDL log, the repeatable migrations and the schema snapshots are dumped');
+          'smig.schema_snapshot', 'smig.backfill'],
+    'registry, applied, history, the DDL log, the repeatable migrations, the schema snapshots and the backfills are dumped');
 
 SELECT * FROM finish();
 ROLLBACK;

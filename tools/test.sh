@@ -16,7 +16,8 @@
 #              and SIGKILL, the 0.1 -> 0.2 extension upgrade from a
 #              database the real smig 0.1 set up (built from git), the
 #              smig client (installed into $PGBIN by make install, found
-#              there through $PATH)
+#              there through $PATH), a 1,000,000-row backfill under
+#              pgbench, killed half-way and resumed
 # and closes with one line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,7 +90,7 @@ else
     echo "   this checkout has no history of $SMIG_0_1_COMMIT: t/008_extension_upgrade.pl is skipped"
 fi
 
-echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys, extension upgrade, client)"
+echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys, extension upgrade, client, backfill)"
 rc=0; run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || rc=$?
 count tap "$WORK/tap.log" '^ok ' '^not ok ' $rc
 
