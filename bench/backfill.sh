@@ -71,8 +71,8 @@ run_case() {
         END {
             n = NR; if (n == 0) { printf "%-28s no transactions\n", name; exit }
             p50 = a[int(n * 0.50) + 1]; p99 = a[int(n * 0.99) + 1]; if (int(n * 0.99) + 1 > n) p99 = a[n];
-            printf "%-28s %8.1f s  %9s rows/s   app: %6d tx, p50 %7.2f ms, p99 %8.2f ms, max %9.2f ms, %d waited > 1 s\n",
-                name, secs, sql == "" ? "-" : sprintf("%.0f", rows / secs), n, p50 / 1000, p99 / 1000, a[n] / 1000, slow
+            printf "%-22s %6.1f s %8s rows/s   app: %6.0f tx/s, p50 %6.2f ms, p99 %8.2f ms, max %8.2f ms, %d waited > 1 s\n",
+                name, secs, sql == "" ? "-" : sprintf("%.0f", rows / secs), n / secs, p50 / 1000, p99 / 1000, a[n] / 1000, slow
         }' "$D/lat.txt"
 }
 
