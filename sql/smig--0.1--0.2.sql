@@ -1354,8 +1354,8 @@ LANGUAGE C IMMUTABLE;
 -- Are the files registered now the ones the other tool applied?  One row
 -- per imported migration with a recorded checksum that the registered text
 -- does not give, or that is not registered (matched by version, or for a
--- tool without versions by name); Liquibase's checksums are listed as not
--- checked.
+-- tool without versions by name); checksums smig does not compute
+-- (Liquibase's before its checksum version 9) are listed as not checked.
 CREATE FUNCTION smig.verify_adopted()
 RETURNS TABLE (version text, name text, tool text, problem text,
                recorded_checksum text, registered_checksum text)
@@ -1380,7 +1380,7 @@ AS $$
           LEFT JOIN smig.repeatable r
                  ON i.version_key IS NULL AND 'R__' OPERATOR(pg_catalog.||) r.name OPERATOR(pg_catalog.=) i.version),
     c AS (
-        SELECT f.*, smig._foreign_checksum(pg_catalog.split_part(f.recorded, ':', 1), f.script) AS computed
+        SELECT f.*, smig._foreign_checksum(pg_catalog.regexp_replace(f.recorded, ':[^:]*$', ''), f.script) AS computed
           FROM f)
     SELECT c.version, c.name, c.imported_from,
            CASE WHEN NOT c.registered THEN 'not registered'

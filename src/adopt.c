@@ -311,9 +311,13 @@ smig_adopt(PG_FUNCTION_ARGS)
  *	 crc32	Flyway: CRC-32 of the UTF-8 lines without their line breaks (a
  *			leading BOM dropped), as a signed 32-bit integer;
  *	 sha256	Prisma: SHA-256 of the file, hex;
- *	 sha1	Sqitch: SHA-1 of the deploy script, hex.
- * Liquibase's MD5 forms hash its own serialisation of a changeset, and
- * are not computed.
+ *	 sha1	Sqitch: SHA-1 of the deploy script, hex;
+ *	 liquibase-md5:9
+ *			Liquibase 4.24 and later (checksum version 9) for a changeset of
+ *			one SQL change: the MD5 of "9:<m>:", where m is the MD5 of the
+ *			SQL with every space, tab and line break removed.  Version 8
+ *			(and older) normalised the SQL in ways of its own, and is not
+ *			computed.
  */
 
 /* CRC-32 (the polynomial of zlib and java.util.zip.CRC32), bit by bit. */
@@ -382,7 +386,8 @@ hex_digest(pg_cryptohash_type type, size_t digest_len, const char *s, size_t len
 /*
  * smig._foreign_checksum(kind text, script text) RETURNS text: the
  * checksum "kind:value" another tool would have recorded for script, or
- * NULL for a kind smig does not compute.
+ * NULL for a kind smig does not compute.  kind is the recorded checksum
+ * without its last ":value" ("crc32", "liquibase-md5:9").
  */
 Datum
 smig_foreign_checksum(PG_FUNCTION_ARGS)
@@ -405,6 +410,20 @@ smig_foreign_checksum(PG_FUNCTION_ARGS)
 		result = psprintf("sha256:%s", hex_digest(PG_SHA256, 32, s, len));
 	else if (strcmp(kind, "sha1") == 0)
 		result = psprintf("sha1:%s", hex_digest(PG_SHA1, 20, s, len));
+	else if (strcmp(kind, "liquibase-md5:9") == 0)
+	{
+		char	   *packed = palloc(len + 1);
+		size_t		n = 0;
+		size_t		i;
+		char	   *change;
+
+		for (i = 0; i < len; i++)
+			if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+				packed[n++] = s[i];
+		change = psprintf("9:%s:", hex_digest(PG_MD5, 16, packed, n));
+		result = psprintf("liquibase-md5:9:%s",
+						  hex_digest(PG_MD5, 16, change, strlen(change)));
+	}
 	else
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(result));
