@@ -62,6 +62,7 @@ unitcheck:
 
 bench:
 	bench/run.sh
+	bench/backfill.sh
 
 demo:
 	tools/demo.sh
