@@ -1243,7 +1243,8 @@ BEGIN
     WHEN 'flyway' THEN
         -- skipped: failed attempts (but a failed last one stops the
         -- adoption), schema creation markers, undo and delete markers, and
-        -- the versions they took back
+        -- the versions they took back (a repeatable one by its
+        -- description, as Flyway marks it deleted)
         RETURN pg_catalog.format($q$
             WITH r AS (SELECT f.*, f.installed_rank = pg_catalog.max(f.installed_rank) OVER () AS is_last
                          FROM %s f)
@@ -1258,11 +1259,17 @@ BEGIN
              WHERE (r.success OR r.is_last)
                AND r.type NOT IN ('SCHEMA', 'DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')
                AND NOT EXISTS (SELECT FROM r u
-                                WHERE u.success AND u.version = r.version
+                                WHERE u.success
+                                  AND (u.version = r.version
+                                       OR (u.version IS NULL AND r.version IS NULL
+                                           AND u.description = r.description))
                                   AND u.type IN ('DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')
                                   AND u.installed_rank > r.installed_rank
                                   AND NOT EXISTS (SELECT FROM r a
-                                                   WHERE a.success AND a.version = r.version
+                                                   WHERE a.success
+                                                     AND (a.version = r.version
+                                                          OR (a.version IS NULL AND r.version IS NULL
+                                                              AND a.description = r.description))
                                                      AND a.installed_rank > u.installed_rank
                                                      AND a.type NOT IN ('DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')))
              ORDER BY r.installed_rank$q$, tbl);
@@ -1346,8 +1353,9 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION smig.adopt(text, text, regclass) IS
     'Take over a database another migration tool managed: import its history into smig.history and baseline at its current version.';
 
--- The checksum another tool would have recorded for a script (src/adopt.c).
-CREATE FUNCTION smig._foreign_checksum(kind text, script text) RETURNS text
+-- The checksum another tool would have recorded for a script, in the form
+-- of the one it recorded ("kind:value"; src/adopt.c).
+CREATE FUNCTION smig._foreign_checksum(recorded text, script text) RETURNS text
 AS 'MODULE_PATHNAME', 'smig_foreign_checksum'
 LANGUAGE C IMMUTABLE;
 
@@ -1380,7 +1388,7 @@ AS $$
           LEFT JOIN smig.repeatable r
                  ON i.version_key IS NULL AND 'R__' OPERATOR(pg_catalog.||) r.name OPERATOR(pg_catalog.=) i.version),
     c AS (
-        SELECT f.*, smig._foreign_checksum(pg_catalog.split_part(f.recorded, ':', 1), f.script) AS computed
+        SELECT f.*, smig._foreign_checksum(f.recorded, f.script) AS computed
           FROM f)
     SELECT c.version, c.name, c.imported_from,
            CASE WHEN NOT c.registered THEN 'not registered'
