@@ -19,8 +19,16 @@ DROP TABLE public.schema_migrations;
 CREATE TABLE public.schema_migrations (version int, name text, applied_at timestamptz);
 INSERT INTO public.schema_migrations VALUES (1, NULL, '2024-01-01');
 SELECT * FROM smig.adopt('schema_migrations');
-SELECT count(*) AS history_rows FROM smig.history;
 DROP TABLE public.schema_migrations;
+-- (a Flyway repeatable row without a script has a name but no version)
+CREATE TABLE public.flyway_schema_history (installed_rank int, version varchar(50),
+    description varchar(200), type varchar(20), script varchar(1000), checksum int,
+    installed_by varchar(100), installed_on timestamp, execution_time int, success boolean);
+INSERT INTO flyway_schema_history VALUES
+ (1, NULL, 'a view', 'SQL', NULL, 1, 'flyway', '2024-01-01 10:00', 1, true);
+SELECT * FROM smig.adopt('flyway', baseline => '1');
+DROP TABLE public.flyway_schema_history;
+SELECT count(*) AS history_rows FROM smig.history;
 
 -- A baseline below a version the tool applied would leave that version
 -- pending for smig, to be applied a second time: refused.
