@@ -50,9 +50,10 @@ COMMENT ON COLUMN smig.history.old_down_checksum IS
 
 -- status() gains a column, so it is dropped and created again; whoever had
 -- EXECUTE on it (the README's deployer recipe grants it) keeps it.
--- (Kept in a transaction-local setting: a temporary table would be DDL.)
+-- (Kept in a transaction-local setting: a temporary table would be DDL.
+-- The roles are kept as OIDs: a role's name may contain the comma.)
 SELECT pg_catalog.set_config('smig_upgrade.status_grantees',
-       coalesce(pg_catalog.string_agg(a.grantee::regrole::text, ','), ''), true)
+       coalesce(pg_catalog.string_agg(a.grantee::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_proc p,
        pg_catalog.aclexplode(p.proacl) a
  WHERE p.oid = 'smig.status()'::pg_catalog.regprocedure
@@ -126,7 +127,7 @@ BEGIN
     FOR g IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
                  pg_catalog.current_setting('smig_upgrade.status_grantees'), ','))
     LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.status() TO %s', g);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.status() TO %s', g::pg_catalog.oid::pg_catalog.regrole);
     END LOOP;
 END
 $$;
@@ -213,7 +214,7 @@ $$;
 -- is dropped and created again; whoever had EXECUTE on load_dir(text)
 -- keeps it on load_dir(text, boolean).
 SELECT pg_catalog.set_config('smig_upgrade.load_dir_grantees',
-       coalesce(pg_catalog.string_agg(a.grantee::regrole::text, ','), ''), true)
+       coalesce(pg_catalog.string_agg(a.grantee::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_proc p,
        pg_catalog.aclexplode(p.proacl) a
  WHERE p.oid = 'smig.load_dir(text)'::pg_catalog.regprocedure
@@ -233,7 +234,7 @@ BEGIN
     FOR g IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
                  pg_catalog.current_setting('smig_upgrade.load_dir_grantees'), ','))
     LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.load_dir(text, boolean) TO %s', g);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.load_dir(text, boolean) TO %s', g::pg_catalog.oid::pg_catalog.regrole);
     END LOOP;
 END
 $$;
@@ -842,7 +843,7 @@ COMMENT ON FUNCTION smig.downgrade(text) IS
 -- repair() also accepts edited down scripts, so its rows say which script
 -- (a column more): dropped and created again, keeping EXECUTE grants.
 SELECT pg_catalog.set_config('smig_upgrade.repair_grantees',
-       coalesce(pg_catalog.string_agg(a.grantee::regrole::text, ','), ''), true)
+       coalesce(pg_catalog.string_agg(a.grantee::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_proc p,
        pg_catalog.aclexplode(p.proacl) a
  WHERE p.oid = 'smig.repair()'::pg_catalog.regprocedure
@@ -864,7 +865,7 @@ BEGIN
     FOR g IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
                  pg_catalog.current_setting('smig_upgrade.repair_grantees'), ','))
     LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.repair() TO %s', g);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.repair() TO %s', g::pg_catalog.oid::pg_catalog.regrole);
     END LOOP;
 END
 $$;
