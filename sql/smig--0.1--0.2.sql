@@ -1310,11 +1310,14 @@ BEGIN
              WHERE l.is_applied AND l.version_id <> 0
              ORDER BY l.id$q$, tbl);
     WHEN 'sqitch' THEN
+        -- a registry Sqitch upgraded from before 1.0 holds the change id
+        -- as the script hash until Sqitch computes it: no checksum then
         RETURN pg_catalog.format($q$
             SELECT pg_catalog.row_number() OVER (ORDER BY s.committed_at, s.change_id),
                    s.change::text, s.project || ':' || s.change, s.committed_at::timestamptz,
                    s.committer_name || ' <' || s.committer_email || '>',
-                   'sha1:' || s.script_hash, NULL::text
+                   CASE WHEN s.script_hash <> s.change_id THEN 'sha1:' || s.script_hash END,
+                   NULL::text
               FROM %s s
              ORDER BY s.committed_at, s.change_id$q$, tbl);
     WHEN 'prisma' THEN
