@@ -1408,10 +1408,39 @@ COMMENT ON FUNCTION smig.verify_adopted() IS
 
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
+ * Only smig's own objects: schema smig of a database being updated may
+ * hold others' (an extension created in it, say pg_stat_statements, whose
+ * views PUBLIC may read), and "ALL ... IN SCHEMA smig" revoked those too.
  */
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA smig FROM PUBLIC;
-REVOKE ALL ON ALL TABLES IN SCHEMA smig FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA smig FROM PUBLIC;
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT d.classid, d.objid,
+                    (SELECT c.relkind FROM pg_catalog.pg_class c
+                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                        AND c.oid OPERATOR(pg_catalog.=) d.objid) AS relkind
+               FROM pg_catalog.pg_depend d
+              WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                AND d.refobjid OPERATOR(pg_catalog.=)
+                    (SELECT x.oid FROM pg_catalog.pg_extension x
+                      WHERE x.extname OPERATOR(pg_catalog.=) 'smig')
+                AND d.deptype OPERATOR(pg_catalog.=) 'e'
+              ORDER BY d.classid, d.objid
+    LOOP
+        IF r.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass THEN
+            EXECUTE pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM PUBLIC',
+                                      r.objid::pg_catalog.regprocedure);
+        ELSIF r.relkind OPERATOR(pg_catalog.=) 'S' THEN
+            EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM PUBLIC',
+                                      r.objid::pg_catalog.regclass);
+        ELSIF r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'f']::"char"[]) THEN
+            EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM PUBLIC',
+                                      r.objid::pg_catalog.regclass);
+        END IF;
+    END LOOP;
+END
+$$;
 
 -- GRANT and REVOKE in an extension script are recorded as the objects'
 -- initial privileges (pg_init_privs), and pg_dump leaves initial privileges
@@ -1419,7 +1448,9 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA smig FROM PUBLIC;
 -- those the REVOKEs above find on 0.1's objects, would be dumped by no one,
 -- and a dump restored into a new database would lose them.  They are the
 -- grantees', not smig's: keep only the owner's entries as initial, as a new
--- install has them.
+-- install has them.  Only smig's own objects: another extension created in
+-- schema smig keeps its initial privileges (else a grant it makes, revoked
+-- later, would come back with a dump and restore).
 UPDATE pg_catalog.pg_init_privs i
    SET initprivs = ARRAY(SELECT e FROM pg_catalog.unnest(i.initprivs) e
                           WHERE (SELECT pg_catalog.bool_and(x.grantee OPERATOR(pg_catalog.=) o.owner)
@@ -1434,5 +1465,13 @@ UPDATE pg_catalog.pg_init_privs i
  WHERE i.objoid OPERATOR(pg_catalog.=) o.oid
    AND i.classoid OPERATOR(pg_catalog.=) o.classoid
    AND i.privtype OPERATOR(pg_catalog.=) 'e'
+   AND EXISTS (SELECT FROM pg_catalog.pg_depend d
+                WHERE d.classid OPERATOR(pg_catalog.=) o.classoid
+                  AND d.objid OPERATOR(pg_catalog.=) o.oid
+                  AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                  AND d.refobjid OPERATOR(pg_catalog.=)
+                      (SELECT x.oid FROM pg_catalog.pg_extension x
+                        WHERE x.extname OPERATOR(pg_catalog.=) 'smig')
+                  AND d.deptype OPERATOR(pg_catalog.=) 'e')
    AND EXISTS (SELECT FROM pg_catalog.unnest(i.initprivs) e, pg_catalog.aclexplode(ARRAY[e]) x
                 WHERE x.grantee OPERATOR(pg_catalog.<>) o.owner);
