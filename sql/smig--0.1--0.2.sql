@@ -50,9 +50,10 @@ COMMENT ON COLUMN smig.history.old_down_checksum IS
 
 -- status() gains a column, so it is dropped and created again; whoever had
 -- EXECUTE on it (the README's deployer recipe grants it) keeps it.
--- (Kept in a transaction-local setting: a temporary table would be DDL.)
+-- (Kept in a transaction-local setting: a temporary table would be DDL.
+-- The roles are kept as OIDs: a role's name may contain the comma.)
 SELECT pg_catalog.set_config('smig_upgrade.status_grantees',
-       coalesce(pg_catalog.string_agg(a.grantee::regrole::text, ','), ''), true)
+       coalesce(pg_catalog.string_agg(a.grantee::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_proc p,
        pg_catalog.aclexplode(p.proacl) a
  WHERE p.oid = 'smig.status()'::pg_catalog.regprocedure
@@ -126,7 +127,7 @@ BEGIN
     FOR g IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
                  pg_catalog.current_setting('smig_upgrade.status_grantees'), ','))
     LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.status() TO %s', g);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.status() TO %s', g::pg_catalog.oid::pg_catalog.regrole);
     END LOOP;
 END
 $$;
@@ -213,7 +214,7 @@ $$;
 -- is dropped and created again; whoever had EXECUTE on load_dir(text)
 -- keeps it on load_dir(text, boolean).
 SELECT pg_catalog.set_config('smig_upgrade.load_dir_grantees',
-       coalesce(pg_catalog.string_agg(a.grantee::regrole::text, ','), ''), true)
+       coalesce(pg_catalog.string_agg(a.grantee::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_proc p,
        pg_catalog.aclexplode(p.proacl) a
  WHERE p.oid = 'smig.load_dir(text)'::pg_catalog.regprocedure
@@ -233,7 +234,7 @@ BEGIN
     FOR g IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
                  pg_catalog.current_setting('smig_upgrade.load_dir_grantees'), ','))
     LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.load_dir(text, boolean) TO %s', g);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.load_dir(text, boolean) TO %s', g::pg_catalog.oid::pg_catalog.regrole);
     END LOOP;
 END
 $$;
@@ -842,7 +843,7 @@ COMMENT ON FUNCTION smig.downgrade(text) IS
 -- repair() also accepts edited down scripts, so its rows say which script
 -- (a column more): dropped and created again, keeping EXECUTE grants.
 SELECT pg_catalog.set_config('smig_upgrade.repair_grantees',
-       coalesce(pg_catalog.string_agg(a.grantee::regrole::text, ','), ''), true)
+       coalesce(pg_catalog.string_agg(a.grantee::pg_catalog.text, ','), ''), true)
   FROM pg_catalog.pg_proc p,
        pg_catalog.aclexplode(p.proacl) a
  WHERE p.oid = 'smig.repair()'::pg_catalog.regprocedure
@@ -864,7 +865,7 @@ BEGIN
     FOR g IN SELECT pg_catalog.unnest(pg_catalog.string_to_array(
                  pg_catalog.current_setting('smig_upgrade.repair_grantees'), ','))
     LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.repair() TO %s', g);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION smig.repair() TO %s', g::pg_catalog.oid::pg_catalog.regrole);
     END LOOP;
 END
 $$;
@@ -1243,7 +1244,8 @@ BEGIN
     WHEN 'flyway' THEN
         -- skipped: failed attempts (but a failed last one stops the
         -- adoption), schema creation markers, undo and delete markers, and
-        -- the versions they took back
+        -- the versions they took back (a repeatable one by its
+        -- description, as Flyway marks it deleted)
         RETURN pg_catalog.format($q$
             WITH r AS (SELECT f.*, f.installed_rank = pg_catalog.max(f.installed_rank) OVER () AS is_last
                          FROM %s f)
@@ -1258,11 +1260,17 @@ BEGIN
              WHERE (r.success OR r.is_last)
                AND r.type NOT IN ('SCHEMA', 'DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')
                AND NOT EXISTS (SELECT FROM r u
-                                WHERE u.success AND u.version = r.version
+                                WHERE u.success
+                                  AND (u.version = r.version
+                                       OR (u.version IS NULL AND r.version IS NULL
+                                           AND u.description = r.description))
                                   AND u.type IN ('DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')
                                   AND u.installed_rank > r.installed_rank
                                   AND NOT EXISTS (SELECT FROM r a
-                                                   WHERE a.success AND a.version = r.version
+                                                   WHERE a.success
+                                                     AND (a.version = r.version
+                                                          OR (a.version IS NULL AND r.version IS NULL
+                                                              AND a.description = r.description))
                                                      AND a.installed_rank > u.installed_rank
                                                      AND a.type NOT IN ('DELETE', 'UNDO_SQL', 'UNDO_JDBC', 'UNDO_SCRIPT')))
              ORDER BY r.installed_rank$q$, tbl);
@@ -1302,11 +1310,14 @@ BEGIN
              WHERE l.is_applied AND l.version_id <> 0
              ORDER BY l.id$q$, tbl);
     WHEN 'sqitch' THEN
+        -- a registry Sqitch upgraded from before 1.0 holds the change id
+        -- as the script hash until Sqitch computes it: no checksum then
         RETURN pg_catalog.format($q$
             SELECT pg_catalog.row_number() OVER (ORDER BY s.committed_at, s.change_id),
                    s.change::text, s.project || ':' || s.change, s.committed_at::timestamptz,
                    s.committer_name || ' <' || s.committer_email || '>',
-                   'sha1:' || s.script_hash, NULL::text
+                   CASE WHEN s.script_hash <> s.change_id THEN 'sha1:' || s.script_hash END,
+                   NULL::text
               FROM %s s
              ORDER BY s.committed_at, s.change_id$q$, tbl);
     WHEN 'prisma' THEN
@@ -1346,8 +1357,9 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION smig.adopt(text, text, regclass) IS
     'Take over a database another migration tool managed: import its history into smig.history and baseline at its current version.';
 
--- The checksum another tool would have recorded for a script (src/adopt.c).
-CREATE FUNCTION smig._foreign_checksum(kind text, script text) RETURNS text
+-- The checksum another tool would have recorded for a script, in the form
+-- of the one it recorded ("kind:value"; src/adopt.c).
+CREATE FUNCTION smig._foreign_checksum(recorded text, script text) RETURNS text
 AS 'MODULE_PATHNAME', 'smig_foreign_checksum'
 LANGUAGE C IMMUTABLE;
 
@@ -1380,7 +1392,7 @@ AS $$
           LEFT JOIN smig.repeatable r
                  ON i.version_key IS NULL AND 'R__' OPERATOR(pg_catalog.||) r.name OPERATOR(pg_catalog.=) i.version),
     c AS (
-        SELECT f.*, smig._foreign_checksum(pg_catalog.regexp_replace(f.recorded, ':[^:]*$', ''), f.script) AS computed
+        SELECT f.*, smig._foreign_checksum(f.recorded, f.script) AS computed
           FROM f)
     SELECT c.version, c.name, c.imported_from,
            CASE WHEN NOT c.registered THEN 'not registered'
@@ -1436,10 +1448,39 @@ REVOKE ALL ON PROCEDURE smig.backfill(text, regclass, text, text, integer, inter
 
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
+ * Only smig's own objects: schema smig of a database being updated may
+ * hold others' (an extension created in it, say pg_stat_statements, whose
+ * views PUBLIC may read), and "ALL ... IN SCHEMA smig" revoked those too.
  */
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA smig FROM PUBLIC;
-REVOKE ALL ON ALL TABLES IN SCHEMA smig FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA smig FROM PUBLIC;
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT d.classid, d.objid,
+                    (SELECT c.relkind FROM pg_catalog.pg_class c
+                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                        AND c.oid OPERATOR(pg_catalog.=) d.objid) AS relkind
+               FROM pg_catalog.pg_depend d
+              WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                AND d.refobjid OPERATOR(pg_catalog.=)
+                    (SELECT x.oid FROM pg_catalog.pg_extension x
+                      WHERE x.extname OPERATOR(pg_catalog.=) 'smig')
+                AND d.deptype OPERATOR(pg_catalog.=) 'e'
+              ORDER BY d.classid, d.objid
+    LOOP
+        IF r.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass THEN
+            EXECUTE pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM PUBLIC',
+                                      r.objid::pg_catalog.regprocedure);
+        ELSIF r.relkind OPERATOR(pg_catalog.=) 'S' THEN
+            EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM PUBLIC',
+                                      r.objid::pg_catalog.regclass);
+        ELSIF r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'f']::"char"[]) THEN
+            EXECUTE pg_catalog.format('REVOKE ALL ON TABLE %s FROM PUBLIC',
+                                      r.objid::pg_catalog.regclass);
+        END IF;
+    END LOOP;
+END
+$$;
 
 -- GRANT and REVOKE in an extension script are recorded as the objects'
 -- initial privileges (pg_init_privs), and pg_dump leaves initial privileges
@@ -1447,7 +1488,9 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA smig FROM PUBLIC;
 -- those the REVOKEs above find on 0.1's objects, would be dumped by no one,
 -- and a dump restored into a new database would lose them.  They are the
 -- grantees', not smig's: keep only the owner's entries as initial, as a new
--- install has them.
+-- install has them.  Only smig's own objects: another extension created in
+-- schema smig keeps its initial privileges (else a grant it makes, revoked
+-- later, would come back with a dump and restore).
 UPDATE pg_catalog.pg_init_privs i
    SET initprivs = ARRAY(SELECT e FROM pg_catalog.unnest(i.initprivs) e
                           WHERE (SELECT pg_catalog.bool_and(x.grantee OPERATOR(pg_catalog.=) o.owner)
@@ -1462,5 +1505,13 @@ UPDATE pg_catalog.pg_init_privs i
  WHERE i.objoid OPERATOR(pg_catalog.=) o.oid
    AND i.classoid OPERATOR(pg_catalog.=) o.classoid
    AND i.privtype OPERATOR(pg_catalog.=) 'e'
+   AND EXISTS (SELECT FROM pg_catalog.pg_depend d
+                WHERE d.classid OPERATOR(pg_catalog.=) o.classoid
+                  AND d.objid OPERATOR(pg_catalog.=) o.oid
+                  AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                  AND d.refobjid OPERATOR(pg_catalog.=)
+                      (SELECT x.oid FROM pg_catalog.pg_extension x
+                        WHERE x.extname OPERATOR(pg_catalog.=) 'smig')
+                  AND d.deptype OPERATOR(pg_catalog.=) 'e')
    AND EXISTS (SELECT FROM pg_catalog.unnest(i.initprivs) e, pg_catalog.aclexplode(ARRAY[e]) x
                 WHERE x.grantee OPERATOR(pg_catalog.<>) o.owner);

@@ -36,6 +36,18 @@ GRANT EXECUTE ON FUNCTION smig.status(), smig.upgrade_head(),
 GRANT EXECUTE ON FUNCTION smig.load_dir(text) TO regress_up_deployer;
 -- and, deliberately, repair()
 GRANT EXECUTE ON FUNCTION smig.repair() TO regress_up_deployer;
+-- and a role whose name has a comma (the update keeps the grantees of the
+-- functions it re-creates; a comma-separated list of names broke it)
+CREATE ROLE "regress_up,ops";
+GRANT EXECUTE ON FUNCTION smig.status(), smig.load_dir(text), smig.repair() TO "regress_up,ops";
+-- another extension in schema smig, whose script grants to PUBLIC: its
+-- privileges and initial privileges are its own, and the update leaves
+-- them alone (its REVOKEs from PUBLIC touch only smig's objects)
+CREATE EXTENSION pg_stat_statements SCHEMA smig;
+CREATE TEMP TABLE pss_initprivs AS
+SELECT i.objoid, i.objsubid, i.initprivs::text FROM pg_init_privs i
+  JOIN pg_depend d ON d.classid = i.classoid AND d.objid = i.objoid AND d.deptype = 'e'
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_stat_statements');
 CREATE TEMP TABLE before (migrations bigint, history bigint, applied bigint, ddl_log bigint);
 INSERT INTO before
 SELECT (SELECT count(*) FROM smig.migration) AS migrations,
@@ -73,6 +85,17 @@ SELECT has_function_privilege('regress_up_deployer', 'smig.status()', 'EXECUTE')
 SELECT has_function_privilege('regress_up_deployer', 'smig.load_dir(text, boolean)', 'EXECUTE') AS deployer_keeps_load_dir;
 -- and on repair(), which gained its script column
 SELECT has_function_privilege('regress_up_deployer', 'smig.repair()', 'EXECUTE') AS deployer_keeps_repair;
+SELECT (SELECT count(*) FROM pss_initprivs WHERE initprivs ~ '[{,]=r/') AS pss_public_initial,
+       (SELECT count(*) FROM (SELECT i.objoid, i.objsubid, i.initprivs::text FROM pg_init_privs i
+                                JOIN pg_depend d ON d.classid = i.classoid AND d.objid = i.objoid AND d.deptype = 'e'
+                               WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_stat_statements')
+                              EXCEPT SELECT * FROM pss_initprivs) c) AS pss_initprivs_changed;
+SELECT has_table_privilege('public', 'smig.pg_stat_statements', 'SELECT') AS public_reads_pss,
+       has_function_privilege('public', 'smig.pg_stat_statements(boolean)', 'EXECUTE') AS public_runs_pss;
+DROP EXTENSION pg_stat_statements;
+SELECT has_function_privilege('regress_up,ops', 'smig.status()', 'EXECUTE') AS comma_keeps_status,
+       has_function_privilege('regress_up,ops', 'smig.load_dir(text, boolean)', 'EXECUTE') AS comma_keeps_load_dir,
+       has_function_privilege('regress_up,ops', 'smig.repair()', 'EXECUTE') AS comma_keeps_repair;
 SET ROLE regress_up_deployer;
 SELECT version, state FROM smig.status();
 RESET ROLE;
@@ -141,3 +164,5 @@ DROP EXTENSION smig CASCADE;
 REVOKE CREATE ON SCHEMA public FROM regress_up_deployer;
 DROP OWNED BY regress_up_deployer;
 DROP ROLE regress_up_deployer;
+DROP OWNED BY "regress_up,ops";
+DROP ROLE "regress_up,ops";

@@ -22,14 +22,21 @@
  */
 #include "postgres.h"
 
+#include "catalog/objectaddress.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/plancache.h"
+#include "utils/rls.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -79,6 +86,15 @@ is_smig_version(const char *v)
  * smig's helpers are granted to no one); the table itself is read by the
  * caller, with the caller's rights, and with search_path pinned, so that
  * only the caller's own SELECT right lets it be adopted.
+ *
+ * The checks of smig._adopt_source() (an ordinary table, columns of
+ * built-in types) hold only while the table cannot change, and the query
+ * names it: so the table is locked first and checked again after the lock
+ * (ALTER TABLE, CREATE RULE, DROP and RENAME all wait for it), and the
+ * query, once parsed, must read that table and no other relation (a
+ * schema renamed meanwhile could give its name to a view).  A table whose
+ * row security applies to the caller is refused too: its policies would
+ * run its owner's expressions with the caller's rights.
  */
 static AdoptEntry *
 read_entries(const char *source, Datum tbl_arg, bool tbl_null,
@@ -88,8 +104,11 @@ read_entries(const char *source, Datum tbl_arg, bool tbl_null,
 	Datum		values[2];
 	char		nulls[3] = "  ";
 	bool		isnull;
+	Oid			relid;
 	char	   *query;
 	int			nest;
+	SPIPlanPtr	plan;
+	ListCell   *lc;
 	AdoptEntry *entries;
 	int			i;
 
@@ -97,25 +116,75 @@ read_entries(const char *source, Datum tbl_arg, bool tbl_null,
 	nulls[0] = source ? ' ' : 'n';
 	values[1] = tbl_arg;
 	nulls[1] = tbl_null ? 'n' : ' ';
-	owner_exec("SELECT s.source_tool, s.source_table::pg_catalog.text,"
-			   "  smig._adopt_query(s.source_tool, s.source_table)"
+	owner_exec("SELECT s.source_tool, s.source_table::pg_catalog.oid"
 			   " FROM smig._adopt_source($1, $2) s",
 			   2, types, values, nulls, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "smig._adopt_source() returned no row");
 	*tool = spi_text(0, 1);
-	*tbl = spi_text(0, 2);
+	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 2, &isnull));
+
+	/*
+	 * From here on the table stays as it is checked below.  (A caller that
+	 * may not read it may not lock it either.)
+	 */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK
+		&& pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
+	LockRelationOid(relid, AccessShareLock);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("%s's history table was dropped while it was being adopted", *tool)));
+	values[0] = CStringGetTextDatum(*tool);
+	nulls[0] = ' ';
+	values[1] = ObjectIdGetDatum(relid);
+	nulls[1] = ' ';
+	owner_exec("SELECT s.source_table::pg_catalog.text,"
+			   "  smig._adopt_query(s.source_tool, s.source_table)"
+			   " FROM smig._adopt_source($1, $2) s",
+			   2, types, values, nulls, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "smig._adopt_source() returned no row");
+	*tbl = spi_text(0, 1);
 	query = psprintf("SELECT e.version, e.name, e.applied_at, e.applied_by,"
 					 "  e.checksum, e.problem"
 					 " FROM (%s) e (ord, version, name, applied_at, applied_by,"
 					 "   checksum, problem)"
-					 " ORDER BY e.ord", spi_text(0, 3));
+					 " ORDER BY e.ord", spi_text(0, 2));
+
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table %s has row-level security that applies to the caller", *tbl),
+				 errdetail("Its policies would run its owner's expressions with the rights of the role that adopts it."),
+				 errhint("Adopt it as its owner or as a role that bypasses row-level security, or disable row-level security on it first.")));
 
 	nest = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not read %s: %s", *tbl,
+			 SPI_result_code_string(SPI_result));
+	foreach(lc, SPI_plan_get_plan_sources(plan))
+	{
+		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
+		ListCell   *rc;
+
+		foreach(rc, ps->relationOids)
+		{
+			if (lfirst_oid(rc) != relid)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("%s's history table changed while it was being adopted", *tool),
+						 errdetail("The name %s now reads another relation than the table that was checked.", *tbl)));
+		}
+	}
+	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read %s", *tbl);
 	AtEOXact_GUC(true, nest);
 
@@ -151,6 +220,13 @@ check_entries(const AdoptEntry *entries, int n, const char *tool,
 				 errhint("There is nothing to adopt: register your migrations and run smig.upgrade_head(), as on a new database.")));
 	for (i = 0; i < n; i++)
 	{
+		if (entries[i].version == NULL || entries[i].name == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("cannot adopt %s's history: a migration in %s has no %s",
+							tool, tbl, entries[i].version == NULL ? "version" : "name"),
+					 errdetail("The columns smig.adopt() reads it from are NULL in that row."),
+					 errhint("Fill them in, or delete the row if the migration is not applied, then adopt.")));
 		if (entries[i].problem == NULL)
 			continue;
 		ereport(ERROR,
@@ -178,6 +254,25 @@ choose_baseline(const AdoptEntry *entries, int n, const char *tool,
 	if (baseline != NULL)
 	{
 		*key = version_key_or_error(baseline);
+		/*
+		 * A version the tool applied above the baseline would be pending
+		 * for smig, and applied a second time once its file is registered.
+		 */
+		for (i = 0; i < n; i++)
+		{
+			if (strncmp(entries[i].version, "R__", 3) == 0
+				|| !is_smig_version(entries[i].version))
+				continue;
+			if (strcmp(version_key_or_error(entries[i].version), *key) > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("baseline \"%s\" is below version \"%s\", which %s applied",
+								baseline, entries[i].version, tool),
+						 errdetail("smig would count \"%s\" as pending and apply it again once its file is registered.",
+								   entries[i].version),
+						 errhint("Baseline at or above the highest version %s applied, or leave baseline out to take it.",
+								 tool)));
+		}
 		return baseline;
 	}
 	for (i = 0; i < n; i++)
@@ -364,13 +459,17 @@ flyway_checksum(const char *s, size_t len)
 	return (int32) (crc ^ 0xFFFFFFFFU);
 }
 
-/* Hex digest of s with one of core's hashes. */
+/*
+ * Hex digest of s with one of core's hashes; padded false writes each byte
+ * without its leading zero (Prisma's format before prisma-engines#1887).
+ */
 static char *
-hex_digest(pg_cryptohash_type type, size_t digest_len, const char *s, size_t len)
+hex_digest(pg_cryptohash_type type, size_t digest_len, const char *s, size_t len,
+		   bool padded)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(type);
 	uint8		digest[64];
-	char	   *hex = palloc(digest_len * 2 + 1);
+	StringInfoData hex;
 	size_t		i;
 
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0
@@ -378,21 +477,78 @@ hex_digest(pg_cryptohash_type type, size_t digest_len, const char *s, size_t len
 		|| pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
 		elog(ERROR, "could not compute a digest: %s", pg_cryptohash_error(ctx));
 	pg_cryptohash_free(ctx);
+	initStringInfo(&hex);
 	for (i = 0; i < digest_len; i++)
-		sprintf(hex + 2 * i, "%02x", digest[i]);
-	return hex;
+		appendStringInfo(&hex, padded ? "%02x" : "%x", digest[i]);
+	return hex.data;
+}
+
+/* s with every occurrence of from replaced by to. */
+static char *
+replace_all(const char *s, size_t len, const char *from, const char *to,
+			size_t *outlen)
+{
+	StringInfoData out;
+	size_t		flen = strlen(from);
+	size_t		i = 0;
+
+	initStringInfo(&out);
+	while (i < len)
+	{
+		if (i + flen <= len && memcmp(s + i, from, flen) == 0)
+		{
+			appendStringInfoString(&out, to);
+			i += flen;
+		}
+		else
+			appendStringInfoChar(&out, s[i++]);
+	}
+	*outlen = out.len;
+	return out.data;
 }
 
 /*
- * smig._foreign_checksum(kind text, script text) RETURNS text: the
- * checksum "kind:value" another tool would have recorded for script, or
- * NULL for a kind smig does not compute.  kind is the recorded checksum
- * without its last ":value" ("crc32", "liquibase-md5:9").
+ * Prisma's checksum of a script, as recorded would have it.  Prisma
+ * accepts a file whose SHA-256 matches as it is, with its "\r\n" made
+ * "\n", or with its "\n" made "\r\n" (git may have changed the line
+ * endings), and compares a checksum that is not 64 digits long in the
+ * format of its old versions, without leading zeros (its
+ * script_matches_checksum).  So: the variant that gives recorded, if one
+ * does, else the file's own.
+ */
+static char *
+prisma_checksum(const char *s, size_t len, const char *recorded)
+{
+	bool		padded = recorded == NULL || *recorded == '\0' || strlen(recorded) == 64;
+	char	   *raw = hex_digest(PG_SHA256, 32, s, len, padded);
+	const char *const variants[2][2] = {{"\r\n", "\n"}, {"\n", "\r\n"}};
+	int			v;
+
+	if (recorded == NULL || strcmp(raw, recorded) == 0)
+		return raw;
+	for (v = 0; v < 2; v++)
+	{
+		size_t		vlen;
+		char	   *vs = replace_all(s, len, variants[v][0], variants[v][1], &vlen);
+		char	   *hex = hex_digest(PG_SHA256, 32, vs, vlen, padded);
+
+		if (strcmp(hex, recorded) == 0)
+			return hex;
+	}
+	return raw;
+}
+
+/*
+ * smig._foreign_checksum(recorded text, script text) RETURNS text: the
+ * checksum "kind:value" that the tool which recorded recorded ("kind" or
+ * "kind:value") would have recorded for script, or NULL for a kind smig
+ * does not compute.
  */
 Datum
 smig_foreign_checksum(PG_FUNCTION_ARGS)
 {
-	char	   *kind;
+	char	   *recorded;
+	char	   *value;
 	text	   *script;
 	const char *s;
 	size_t		len;
@@ -400,17 +556,21 @@ smig_foreign_checksum(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	recorded = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	value = strchr(recorded, ':');
+	if (value != NULL)
+		*value++ = '\0';
 	script = PG_GETARG_TEXT_PP(1);
 	s = VARDATA_ANY(script);
 	len = VARSIZE_ANY_EXHDR(script);
-	if (strcmp(kind, "crc32") == 0)
+	if (strcmp(recorded, "crc32") == 0)
 		result = psprintf("crc32:%d", flyway_checksum(s, len));
-	else if (strcmp(kind, "sha256") == 0)
-		result = psprintf("sha256:%s", hex_digest(PG_SHA256, 32, s, len));
-	else if (strcmp(kind, "sha1") == 0)
-		result = psprintf("sha1:%s", hex_digest(PG_SHA1, 20, s, len));
-	else if (strcmp(kind, "liquibase-md5:9") == 0)
+	else if (strcmp(recorded, "sha256") == 0)
+		result = psprintf("sha256:%s", prisma_checksum(s, len, value));
+	else if (strcmp(recorded, "sha1") == 0)
+		result = psprintf("sha1:%s", hex_digest(PG_SHA1, 20, s, len, true));
+	else if (strcmp(recorded, "liquibase-md5") == 0 && value != NULL &&
+			 strncmp(value, "9:", 2) == 0)
 	{
 		char	   *packed = palloc(len + 1);
 		size_t		n = 0;
@@ -420,9 +580,9 @@ smig_foreign_checksum(PG_FUNCTION_ARGS)
 		for (i = 0; i < len; i++)
 			if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
 				packed[n++] = s[i];
-		change = psprintf("9:%s:", hex_digest(PG_MD5, 16, packed, n));
+		change = psprintf("9:%s:", hex_digest(PG_MD5, 16, packed, n, true));
 		result = psprintf("liquibase-md5:9:%s",
-						  hex_digest(PG_MD5, 16, change, strlen(change)));
+						  hex_digest(PG_MD5, 16, change, strlen(change), true));
 	}
 	else
 		PG_RETURN_NULL();
