@@ -41,8 +41,9 @@ SMIG_0_1_COMMIT=7b32beb042bec226cdc24f5bc653ea3a852dbdfb
 # build_old_release DIR: build smig 0.1 from its release commit and install
 # it into a copy of this PostgreSQL tree under DIR (PostgreSQL's binaries
 # find their files relative to themselves), and export SMIG_OLD_INSTALL, the
-# copy's installation directory, for t/008.  Returns non-zero, and exports
-# nothing, when this checkout has no history to build 0.1 from.
+# copy's installation directory, for t/008.  Returns 1, and exports
+# nothing, when this checkout has no history to build 0.1 from; 2 when the
+# build fails.
 build_old_release() {
     local dir=$1 bindir sharedir incdir libdir d cfg
     git cat-file -e "$SMIG_0_1_COMMIT^{commit}" 2>/dev/null || return 1
@@ -59,8 +60,13 @@ build_old_release() {
     mkdir -p "$dir/src"
     git archive "$SMIG_0_1_COMMIT" | tar -x -C "$dir/src"
     cfg="$dir/root$bindir/pg_config"
-    make -s -C "$dir/src" PG_CONFIG="$cfg" >/dev/null 2>&1
-    make -s -C "$dir/src" PG_CONFIG="$cfg" install >/dev/null
+    # (called from an "if": set -e is off here, so every failure is checked)
+    make -s -C "$dir/src" PG_CONFIG="$cfg" >"$dir/build.log" 2>&1 &&
+        make -s -C "$dir/src" PG_CONFIG="$cfg" install >>"$dir/build.log" 2>&1 || {
+        echo "could not build smig 0.1 (see $dir/build.log):" >&2
+        tail -n 20 "$dir/build.log" >&2
+        return 2
+    }
     SMIG_OLD_INSTALL="$dir/root$(dirname "$bindir")"
     export SMIG_OLD_INSTALL
 }

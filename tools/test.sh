@@ -84,11 +84,13 @@ stop_cluster "$PGT"
 
 echo "== smig 0.1, for the extension upgrade test"
 make_pg_dir OLD old-release
-if build_old_release "$OLD"; then
-    echo "   built from $SMIG_0_1_COMMIT"
-else
-    echo "   this checkout has no history of $SMIG_0_1_COMMIT: t/008_extension_upgrade.pl is skipped"
-fi
+rc=0; build_old_release "$OLD" || rc=$?
+case $rc in
+    0) echo "   built from $SMIG_0_1_COMMIT" ;;
+    1) echo "   this checkout has no history of $SMIG_0_1_COMMIT: t/008_extension_upgrade.pl is skipped" ;;
+    *) echo "   old-release: 0 passed, 1 failed"; FAILED=$((FAILED + 1)); FAILED_SUITES+=(old-release)
+       cp "$OLD/build.log" "$WORK/old-release.log" 2>/dev/null || echo "(no build log)" >"$WORK/old-release.log" ;;
+esac
 
 echo "== TAP (standby, dump and restore, lock, guard, recipe, PgBouncer, up-down-up, long deploys, extension upgrade, client, backfill)"
 rc=0; run_make prove-tap PROVE_FLAGS=-v >"$WORK/tap.log" 2>&1 || rc=$?
