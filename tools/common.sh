@@ -51,6 +51,10 @@ build_old_release() {
     sharedir=$("$PG_CONFIG" --sharedir)
     incdir=$("$PG_CONFIG" --pkgincludedir)
     libdir=$("$PG_CONFIG" --pkglibdir)
+    if [ -z "$bindir" ] || [ -z "$sharedir" ] || [ -z "$incdir" ] || [ -z "$libdir" ]; then
+        echo "could not read the installation's directories from $PG_CONFIG" >&2
+        return 2
+    fi
     for d in "$(dirname "$bindir")" "$sharedir" "$incdir"; do
         mkdir -p "$dir/root$d"
         cp -a "$d/." "$dir/root$d/"
