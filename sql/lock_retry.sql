@@ -3,7 +3,7 @@
 -- retried after a lock timeout (issue 16).  The lock is held by a prepared
 -- transaction, so that the NOTICE's holder ("a prepared transaction", no
 -- PID) reads the same in every run; the two-session story (wait, retry,
--- succeed when the holder commits) is specs/lock_retry.spec.
+-- succeed when the holder commits) is specs/lock_retry_concurrency.spec.
 SET smig.allow_drop_extension = on;
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS smig CASCADE;
