@@ -99,6 +99,13 @@ SELECT version FROM smig.upgrade_head();
 SHOW statement_timeout;
 SELECT pg_sleep(0.1) IS NOT NULL AS slept;
 RESET smig.statement_timeout;
+-- a statement that ends in time leaves no timer behind: the rest of the
+-- caller's query runs as long as it needs
+SELECT smig.register('3', 'quick', E'-- smig:statement-timeout 100ms\nSELECT 1;', 'SELECT 1;');
+SET client_min_messages = warning;
+SELECT (SELECT count(*) FROM smig.upgrade_head()) AS applied, pg_sleep(0.3) IS NOT NULL AS slept;
+SELECT version FROM smig.rollback();
+RESET client_min_messages;
 
 -- the holder goes: the migration applies; then its down script waits for
 -- a new holder and is retried by smig.rollback() as well

@@ -369,8 +369,10 @@ scan_may_wait(const char *sql)
 }
 
 /*
- * May statement sql wait for a lock another session holds?  A scan error
- * (which SPI will raise properly when it runs the statement) says yes.
+ * May statement sql wait for a lock another session holds?  An error of
+ * the scan or of a name's lookup (a syntax error, a schema the role may not
+ * use, a cross-database name: SPI raises it properly when it runs the
+ * statement) says yes; any other error (a cancel) propagates.
  */
 static bool
 statement_may_wait(const char *sql)
@@ -384,7 +386,18 @@ statement_may_wait(const char *sql)
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+		int			category;
+
 		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+		if (edata->elevel > ERROR ||
+			(category != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION &&
+			 category != ERRCODE_DATA_EXCEPTION &&
+			 category != ERRCODE_FEATURE_NOT_SUPPORTED))
+			PG_RE_THROW();
+		FreeErrorData(edata);
 		FlushErrorState();
 		may_wait = true;
 	}
