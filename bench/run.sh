@@ -20,6 +20,15 @@
 #     smig.upgrade_head()`, and the bulk path, a client that sends the
 #     files itself: `smig.register_many(<the files as JSON>)` and
 #     `upgrade_head()` (psql -f of a prepared file: two statements).
+#  6. what the lock timeout retries cost where nothing waits: part 1 also
+#     times upgrade_head() with smig.lock_retries = 0 (no savepoint and no
+#     scan of the statements, ever), and part 4 counts its instructions.
+#  7. live traffic: pgbench reads and writes a table at a fixed rate while
+#     a long transaction holds a lock on it and a migration alters it,
+#     once with smig.lock_timeout = 0 (wait forever, as other tools do) and
+#     once with smig's defaults: p50/p99/max latency of the application and
+#     the transactions that took more than 1 s (target: p99 within
+#     lock_timeout + 100 ms).  LIVE_SECONDS sets pgbench's run (default 14).
 # Needs root or sudo the first time (packages, make install).  RUNS=N sets
 # round count of part 1 and 10x the run count of parts 2 and 5 (default
 # 5).  PARTS="2 5" runs only those parts (default: all); STARTUP_N="1000
@@ -39,7 +48,7 @@ build_install
 trap cleanup_dirs EXIT
 RUNS=${RUNS:-5}
 N=${N:-1000}
-PARTS=${PARTS:-1 2 4 5}
+PARTS=${PARTS:-1 2 4 5 7}
 STARTUP_N=${STARTUP_N:-1000 10000}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -93,19 +102,24 @@ run_timed() {    # run_timed INDEX: time command INDEX once, append seconds to $
            as_postgres $PSQL -d b_smig -c 'SET client_min_messages = warning' -c 'SET smig.audit = off' \
                -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
            t1=$(date +%s%N) ;;
+        3) prepare_db b_smig yes
+           t0=$(date +%s%N)
+           as_postgres $PSQL -d b_smig -c 'SET client_min_messages = warning' -c 'SET smig.lock_retries = 0' \
+               -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
+           t1=$(date +%s%N) ;;
     esac
     echo "scale=4; ($t1 - $t0) / 1000000000" | bc >>"$B/t.$1"
 }
 for r in $(seq 0 $((RUNS - 1))); do
-    for k in 0 1 2; do run_timed $(( (r + k) % 3 )); done
+    for k in 0 1 2 3; do run_timed $(( (r + k) % 4 )); done
 done
 stat_of() {      # stat_of INDEX median|min
     sort -n "$B/t.$1" | awk -v what="$2" '{ v[NR] = $1 } END {
         if (what == "min") print v[1]; else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
-for k in 0 1 2; do
+for k in 0 1 2 3; do
     printf '   %-38s median %.3f s, best %.3f s\n' \
-        "$(echo 'psql -1 -f all.sql|smig.upgrade_head()|smig.upgrade_head(), smig.audit off' | cut -d'|' -f$((k + 1)))" \
+        "$(echo 'psql -1 -f all.sql|smig.upgrade_head()|smig.upgrade_head(), smig.audit off|upgrade_head(), lock_retries = 0' | cut -d'|' -f$((k + 1)))" \
         "$(stat_of $k median)" "$(stat_of $k min)"
 done
 fi
@@ -182,15 +196,62 @@ as_postgres bash -c "cd '$V/cg' && valgrind -q --tool=callgrind --trace-children
 VPSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $V -U postgres"
 for i in $(seq 1 120); do as_postgres $VPSQL -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 1; done
 declare -A IR
-for mode in on off; do
+for mode in on off retry0; do
     as_postgres $VPSQL -d postgres -c "CREATE DATABASE cg_$mode" >/dev/null
     as_postgres $VPSQL -d "cg_$mode" -c 'CREATE EXTENSION smig' -c "SELECT smig.load_dir('$V/m200')" >/dev/null
+    case $mode in retry0) set_mode='SET smig.lock_retries = 0' ;; *) set_mode="SET smig.audit = $mode" ;; esac
     pid=$(as_postgres $VPSQL -d "cg_$mode" -At -c 'SET client_min_messages = warning' \
-          -c "SET smig.audit = $mode" -c 'SELECT pg_backend_pid() FROM smig.upgrade_head() LIMIT 1')
+          -c "$set_mode" -c 'SELECT pg_backend_pid() FROM smig.upgrade_head() LIMIT 1')
     sleep 2    # the backend writes its profile as it exits
     IR[$mode]=$(callgrind_annotate "$V/cg/cg.$pid" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
 done
 as_postgres "$PGBIN/pg_ctl" -D "$V/data" -m immediate stop >/dev/null 2>&1 || true
+fi
+
+if part 7; then
+echo "== 7. live traffic: pgbench on a table while a long transaction holds it and a migration alters it"
+LIVE_SECONDS=${LIVE_SECONDS:-14}
+cat > "$B/live.sql" <<'SQL'
+\set id random(1, 10000)
+UPDATE live_t SET v = v + 1 WHERE id = :id;
+SELECT v FROM live_t WHERE id = :id;
+SQL
+chown postgres: "$B/live.sql"
+declare -A LIVE
+for mode in wait defaults; do
+    db=b_live_$mode
+    as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    as_postgres $PSQL -d "$db" -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
+        -c 'CREATE TABLE live_t (id int PRIMARY KEY, v int NOT NULL DEFAULT 0)' \
+        -c 'INSERT INTO live_t (id) SELECT g FROM generate_series(1, 10000) g' -c 'VACUUM ANALYZE live_t' \
+        -c "SELECT smig.register('1', 'add_column', 'ALTER TABLE live_t ADD COLUMN note text;')" >/dev/null
+    rm -f "$B"/live_"$mode".*
+    # 200 transactions a second from 4 clients: the latency is waiting, not a busy CPU
+    as_postgres "$PGBIN/pgbench" -h "$B" -U postgres -n -M prepared -c 4 -j 2 -R 200 -T "$LIVE_SECONDS" \
+        -f "$B/live.sql" -l --log-prefix="$B/live_$mode" "$db" >"$B/pgbench_$mode.txt" 2>&1 &
+    bench_pid=$!
+    sleep 2
+    # a long transaction (a report, a forgotten psql) holds ACCESS SHARE for 6 s
+    as_postgres $PSQL -d "$db" -c 'BEGIN' -c 'SELECT count(*) FROM live_t' -c 'SELECT pg_sleep(6)' \
+        -c 'COMMIT' >/dev/null &
+    holder_pid=$!
+    sleep 1
+    t0=$(date +%s%N)
+    if [ "$mode" = wait ]; then set_lt='SET smig.lock_timeout = 0'; else set_lt='SET smig.lock_timeout = DEFAULT'; fi
+    as_postgres $PSQL -d "$db" -c "$set_lt" -c 'SELECT count(*) FROM smig.upgrade_head()' \
+        >"$B/live_migration_$mode.txt" 2>&1 || true
+    t1=$(date +%s%N)
+    wait "$holder_pid" || true
+    wait "$bench_pid" || true
+    LIVE[$mode]=$(cat "$B"/live_"$mode".* | awk '{ print $3 / 1000.0 }' | sort -n | awk \
+        -v mig="$(echo "scale=3; ($t1 - $t0) / 1000000000" | bc)" \
+        -v retries="$(grep -c 'timed out waiting' "$B/live_migration_$mode.txt" || true)" '
+        { lat[NR] = $1; if ($1 > 1000) slow++ }
+        END {
+            printf "%d transactions, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %d took more than 1 s; migration done in %.2f s after %d retries",
+                NR, lat[int(NR * 0.50)], lat[int(NR * 0.99)], lat[NR], slow, mig, retries }')
+    echo "   $mode: ${LIVE[$mode]}"
+done
 fi
 
 # median of command $2 (0-based) in hyperfine's CSV export $1.  (Noise on a
@@ -226,6 +287,19 @@ fi
 if part 4; then
 awk -v on="${IR[on]}" -v off="${IR[off]}" 'BEGIN {
     printf "audit overhead on 200 migrations, instructions: on %.0f M, off %.0f M, ratio %.3f (target <= 1.10)\n", on / 1e6, off / 1e6, on / off }'
+fi
+if part 1; then
+awk -v on="$SMIG_T" -v off="$(stat_of 3 median)" -v onm="$SMIG_MIN" -v offm="$(stat_of 3 min)" -v n="$N" 'BEGIN {
+    printf "retry machinery on %d migrations, wall clock: defaults %.3f s, smig.lock_retries = 0 %.3f s, ratio %.3f (best runs: %.3f)\n", n, on, off, on / off, onm / offm }'
+fi
+if part 4; then
+awk -v on="${IR[on]}" -v off="${IR[retry0]}" 'BEGIN {
+    printf "retry machinery on 200 migrations, instructions: defaults %.0f M, smig.lock_retries = 0 %.0f M, ratio %.4f\n", on / 1e6, off / 1e6, on / off }'
+fi
+if part 7; then
+echo "live traffic, smig.lock_timeout = 0 (wait forever): ${LIVE[wait]}"
+echo "live traffic, smig's defaults (1s, 5 retries):   ${LIVE[defaults]}"
+echo "(live traffic target: with the defaults, p99 within lock_timeout + 100 ms)"
 fi
 if part 5; then
 for n in $STARTUP_N; do

@@ -76,7 +76,8 @@ ROLLBACK;
 SELECT version, state FROM smig.status() WHERE version = '5';
 SELECT to_regclass('up_five') IS NULL AS not_created;
 
--- "-- smig:lock-timeout": lock_timeout while that migration runs, restored after
+-- "-- smig:lock-timeout": lock_timeout while that migration runs, restored after;
+-- without it, smig.lock_timeout (default 1s)
 SELECT smig.register('6', 'timed', E'-- smig:lock-timeout 5s\nCREATE TABLE up_lt AS SELECT current_setting(''lock_timeout'') AS during;');
 SELECT smig.register('7', 'untimed', 'INSERT INTO up_lt SELECT current_setting(''lock_timeout'');');
 SELECT version FROM smig.upgrade_head();

@@ -82,6 +82,8 @@ typedef struct WorkItem
 	bool		baseline;
 	bool		transactional;
 	char	   *lock_timeout;
+	char	   *lock_retries;	/* per-migration overrides, or NULL */
+	char	   *statement_timeout;
 	char	   *run_as;			/* NULL: registered before smig 0.2 */
 	char	   *registered_by;	/* who vouched for the text */
 	Oid			run_as_oid;		/* set by check_selected */
@@ -112,7 +114,8 @@ read_work(int *nitems)
 			   "  coalesce((m.options ->> 'transactional')::boolean, true),"
 			   "  m.options ->> 'lock_timeout', m.run_as,"
 			   "  coalesce((m.options ->> 'up_line')::integer, 1),"
-			   "  m.registered_by, m.down_checksum"
+			   "  m.registered_by, m.down_checksum,"
+			   "  m.options ->> 'lock_retries', m.options ->> 'statement_timeout'"
 			   " FROM smig._state() s"
 			   " LEFT JOIN smig.migration m ON m.version_key = s.version_key"
 			   " WHERE s.state IN ('pending', 'out-of-order', 'modified', 'outdated')"
@@ -135,6 +138,8 @@ read_work(int *nitems)
 		items[i].up_line = atoi(spi_text(i, 11));
 		items[i].registered_by = spi_text(i, 12);
 		items[i].down_checksum = spi_text(i, 13);
+		items[i].lock_retries = spi_text(i, 14);
+		items[i].statement_timeout = spi_text(i, 15);
 	}
 	*nitems = (int) SPI_processed;
 	return items;
@@ -154,7 +159,8 @@ read_repeatable_work(WorkItem *items, int *nitems)
 			   "  coalesce((r.options ->> 'transactional')::boolean, true),"
 			   "  r.options ->> 'lock_timeout', r.run_as,"
 			   "  coalesce((r.options ->> 'up_line')::integer, 1),"
-			   "  r.registered_by"
+			   "  r.registered_by,"
+			   "  r.options ->> 'lock_retries', r.options ->> 'statement_timeout'"
 			   " FROM smig._repeatable_state() s"
 			   " JOIN smig.repeatable r ON r.name = s.name"
 			   " WHERE s.state IN ('pending', 'outdated')"
@@ -180,6 +186,8 @@ read_repeatable_work(WorkItem *items, int *nitems)
 		item->run_as = spi_text(i, 8);
 		item->up_line = atoi(spi_text(i, 9));
 		item->registered_by = spi_text(i, 10);
+		item->lock_retries = spi_text(i, 11);
+		item->statement_timeout = spi_text(i, 12);
 	}
 	*nitems = n + (int) SPI_processed;
 	return items;
@@ -548,6 +556,8 @@ apply_pending(FunctionCallInfo fcinfo,
 		script.name = item->name;
 		script.sql = item->up_sql;
 		script.lock_timeout = item->lock_timeout;
+		script.lock_retries = item->lock_retries;
+		script.statement_timeout = item->statement_timeout;
 		script.run_as = item->run_as_oid;
 		script.kind = RUNNER_SCRIPT_UP;
 		script.empty_history = current_key == NULL && !applied_any &&

@@ -68,6 +68,8 @@ typedef struct RevertItem
 	char	   *run_as;
 	char	   *registered_by;
 	char	   *lock_timeout;
+	char	   *lock_retries;	/* per-migration overrides, or NULL */
+	char	   *statement_timeout;
 	bool		transactional;
 	int			down_line;		/* line of its file where down_sql starts */
 	Oid			run_as_oid;		/* set by check_items */
@@ -121,7 +123,8 @@ read_items(const char *above_key, int limit, int *nitems)
 			   "  m.down_sql, m.down_checksum, a.down_checksum,"
 			   "  m.run_as, m.registered_by, m.options ->> 'lock_timeout',"
 			   "  coalesce((m.options ->> 'transactional')::boolean, true),"
-			   "  coalesce((m.options ->> 'down_line')::integer, 1)"
+			   "  coalesce((m.options ->> 'down_line')::integer, 1),"
+			   "  m.options ->> 'lock_retries', m.options ->> 'statement_timeout'"
 			   " FROM smig.applied a"
 			   " LEFT JOIN smig.migration m ON m.version_key = a.version_key"
 			   " WHERE $1 IS NULL OR a.version_key > $1"
@@ -148,6 +151,8 @@ read_items(const char *above_key, int limit, int *nitems)
 		it->lock_timeout = spi_text(i, 12);
 		it->transactional = strcmp(spi_text(i, 13), "t") == 0;
 		it->down_line = atoi(spi_text(i, 14));
+		it->lock_retries = spi_text(i, 15);
+		it->statement_timeout = spi_text(i, 16);
 	}
 	*nitems = (int) SPI_processed;
 	return items;
@@ -298,6 +303,8 @@ revert_items(ReturnSetInfo *rsinfo, RevertItem *items, int nitems)
 		script.name = it->name;
 		script.sql = it->down_sql;
 		script.lock_timeout = it->lock_timeout;
+		script.lock_retries = it->lock_retries;
+		script.statement_timeout = it->statement_timeout;
 		script.run_as = it->run_as_oid;
 		script.kind = RUNNER_SCRIPT_DOWN;
 		script.first_line = it->down_line;

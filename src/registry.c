@@ -62,6 +62,7 @@
 #include "ownersql.h"
 #include "registry.h"
 #include "repeatable.h"
+#include "retry.h"
 #include "sqllex.h"
 #include "summary.h"
 #include "version.h"
@@ -190,25 +191,6 @@ script_is_blank(const char *sql, size_t len)
 	return sqllex_next(&lx, &st) == SQLLEX_END;
 }
 
-/* Is value a valid lock_timeout? */
-static bool
-valid_lock_timeout(const char *value)
-{
-	int			ms;
-
-	return parse_int(value, &ms, GUC_UNIT_MS, NULL) && ms >= 0;
-}
-
-static void
-report_bad_lock_timeout(const char *value, const char *version)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid lock timeout \"%s\" for migration \"%s\"",
-					value, version),
-			 errhint("Write a duration such as \"5s\" or \"500ms\".")));
-}
-
 /*
  * The role named by "-- smig:run-as ROLE": an SQL identifier, folded to
  * lower case unless double-quoted, as in SET ROLE.
@@ -255,13 +237,8 @@ read_directives(const char *sql, const char *version, StringInfo buf,
 			appendStringInfoString(buf, ", \"transactional\": false");
 			*no_transaction = true;
 		}
-		else if (strcmp(n, "lock-timeout") == 0 && arg_len > 0)
-		{
-			if (!valid_lock_timeout(a))
-				report_bad_lock_timeout(a, version);
-			appendStringInfoString(buf, ", \"lock_timeout\": ");
-			escape_json(buf, a);
-		}
+		else if (arg_len > 0 && retry_directive(n, a, version, buf))
+			;					/* lock-timeout, lock-retries, statement-timeout */
 		else if (strcmp(n, "run-as") == 0 && arg_len > 0)
 			*run_as = directive_role(a, line, version);
 		else if (strcmp(n, "run-on-change") == 0 && arg_len == 0)
@@ -274,7 +251,7 @@ read_directives(const char *sql, const char *version, StringInfo buf,
 					(errcode(ERRCODE_SYNTAX_ERROR),
 					 errmsg("unrecognized directive \"-- smig:%s%s%s\" at line %d of migration \"%s\"",
 							n, arg_len ? " " : "", a, line, version),
-					 errhint("Known directives are \"-- smig:no-transaction\", \"-- smig:lock-timeout <duration>\", \"-- smig:run-as <role>\" and \"-- smig:run-on-change\".")));
+					 errhint("Known directives are \"-- smig:no-transaction\", \"-- smig:lock-timeout <duration>\", \"-- smig:lock-retries <n>\", \"-- smig:statement-timeout <duration>\", \"-- smig:run-as <role>\" and \"-- smig:run-on-change\".")));
 	}
 }
 
@@ -323,29 +300,20 @@ check_options(Jsonb *options, const char *version, char **run_as,
 				if (ok)
 					*run_as = pnstrdup(v.val.string.val, v.val.string.len);
 			}
-			else if (strcmp(key, "lock_timeout") == 0)
-			{
-				ok = v.type == jbvString;
-				if (ok && !valid_lock_timeout(pnstrdup(v.val.string.val,
-													   v.val.string.len)))
-					report_bad_lock_timeout(pnstrdup(v.val.string.val,
-													 v.val.string.len),
-											version);
-			}
+			else if (retry_option(key, &v, version))
+				ok = true;		/* lock_timeout, lock_retries, statement_timeout */
 			else
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unrecognized option \"%s\" for migration \"%s\"",
 								key, version),
-						 errhint("Known options are \"transactional\", \"lock_timeout\", \"run_as\", \"baseline\" and \"run_on_change\".")));
+						 errhint("Known options are \"transactional\", \"lock_timeout\", \"lock_retries\", \"statement_timeout\", \"run_as\", \"baseline\" and \"run_on_change\".")));
 			if (!ok)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid value for option \"%s\" of migration \"%s\"",
 								key, version),
-						 strcmp(key, "lock_timeout") == 0
-						 ? errdetail("\"lock_timeout\" takes a string such as \"5s\".")
-						 : strcmp(key, "run_as") == 0
+						 strcmp(key, "run_as") == 0
 						 ? errdetail("\"run_as\" takes the name of a role.")
 						 : errdetail("\"%s\" takes a boolean.", key)));
 		}

@@ -34,8 +34,12 @@
  * (AtSubCommit_smgr, lock reassignment), so with N migrations in one call
  * its cost grows as N^2 (measured: a quarter of the backend's time at
  * 1,000 migrations).  Error reporting does not need one: the context
- * callback runs when the error is raised, and the error is re-thrown.  A feature that must survive a failed migration
- * (lock timeout retries, rehearsals) opens its own, where it is needed.
+ * callback runs when the error is raised, and the error is re-thrown.
+ * Each statement runs through retry_statement (retry.c), which bounds it
+ * by the migration's statement timeout and, for a statement that may wait
+ * for another session's lock, opens a subtransaction so that a lock
+ * timeout can be retried; the lock_timeout of the migration (its
+ * directive, option or smig.lock_timeout) is set here for all of it.
  *
  * Statements come from the shared lexer (common/sqllex.c), so the runner
  * skips an outer BEGIN; ... COMMIT; pair that files written for psql often
@@ -56,6 +60,7 @@
 #include "utils/memutils.h"
 #include "utils/portal.h"
 
+#include "retry.h"
 #include "runner.h"
 #include "sqllex.h"
 
@@ -300,6 +305,16 @@ hint_rerunnable(void)
 						"use CREATE OR REPLACE, or DROP ... IF EXISTS before CREATE.");
 }
 
+/* One statement, as retry_statement runs it (perhaps more than once). */
+static void
+exec_statement(void *arg)
+{
+	int			rc = SPI_execute((const char *) arg, false, 0);
+
+	if (rc < 0)
+		report_spi_refusal(rc);
+}
+
 void
 runner_run(const RunnerScript *script)
 {
@@ -314,6 +329,7 @@ runner_run(const RunnerScript *script)
 	int			sec_context;
 	ErrorContextCallback errcb;
 	RunnerErrorArg errarg = {0};
+	RetryPolicy policy;
 
 	stmts = split_statements(script, &nstmts);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
@@ -339,10 +355,12 @@ runner_run(const RunnerScript *script)
 	}
 	SetUserIdAndSecContext(script->run_as, sec_context);
 	gucnest = NewGUCNestLevel();
-	if (script->lock_timeout)
-		(void) set_config_option("lock_timeout", script->lock_timeout,
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+	retry_policy(&policy, script->lock_timeout, script->lock_retries,
+				 script->statement_timeout);
+	(void) set_config_option("lock_timeout",
+							 psprintf("%d", policy.lock_timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	current_version = script->version;
 
 	errarg.script = script;
@@ -354,8 +372,6 @@ runner_run(const RunnerScript *script)
 	{
 		for (i = 0; i < nstmts; i++)
 		{
-			int			rc;
-
 			stmt_text = pnstrdup(script->sql + stmts[i].start,
 								 stmts[i].end - stmts[i].start);
 			current_statement = stmt_text;
@@ -364,9 +380,8 @@ runner_run(const RunnerScript *script)
 			errcb.previous = error_context_stack;
 			error_context_stack = &errcb;
 
-			rc = SPI_execute(stmt_text, false, 0);
-			if (rc < 0)
-				report_spi_refusal(rc);
+			retry_statement(&policy, stmt_text, exec_statement, stmt_text,
+							saved_userid);
 
 			error_context_stack = errcb.previous;
 			SPI_freetuptable(SPI_tuptable);

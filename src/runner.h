@@ -18,6 +18,8 @@ typedef struct RunnerScript
 	const char *name;
 	const char *sql;			/* the script as registered */
 	const char *lock_timeout;	/* "-- smig:lock-timeout" value, or NULL */
+	const char *lock_retries;	/* "-- smig:lock-retries" value, or NULL */
+	const char *statement_timeout;	/* "-- smig:statement-timeout", or NULL */
 	Oid			run_as;			/* the role the statements run as */
 	RunnerScriptKind kind;		/* up or down: named in errors */
 	bool		empty_history;	/* nothing was applied before it: an

@@ -16,6 +16,7 @@
 #include "compat.h"
 #include "guard.h"
 #include "ownersql.h"
+#include "retry.h"
 #include "smig.h"
 
 PG_MODULE_MAGIC;
@@ -49,6 +50,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	audit_init();
+	retry_init();
 	/* last of the *_init: it re-applies the smig.* database and role settings */
 	guard_init();
 
