@@ -56,6 +56,7 @@
 #include "utils/memutils.h"
 #include "utils/portal.h"
 
+#include "effects.h"
 #include "runner.h"
 #include "sqllex.h"
 
@@ -344,6 +345,7 @@ runner_run(const RunnerScript *script)
 								 PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	current_version = script->version;
+	effects_begin(script);
 
 	errarg.script = script;
 	errarg.cxt = oldcontext;
@@ -384,6 +386,7 @@ runner_run(const RunnerScript *script)
 		 */
 		current_version = NULL;
 		current_statement = NULL;
+		effects_end();
 		MemoryContextSwitchTo(oldcontext);
 		if (script->repeatable)
 			hint_rerunnable();
@@ -394,6 +397,7 @@ runner_run(const RunnerScript *script)
 	PG_END_TRY();
 
 	current_version = NULL;
+	effects_end();
 	/* as at abort: undo every setting the migration changed */
 	AtEOXact_GUC(false, gucnest);
 	SetUserIdAndSecContext(saved_userid, saved_sec_context);

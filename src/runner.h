@@ -29,6 +29,9 @@ typedef struct RunnerScript
 	bool		repeatable;		/* a repeatable migration: version is its
 								 * label R__<name>, errors name it as
 								 * repeatable migration "<name>" */
+	bool		gate;			/* judged by smig.destructive (up scripts) */
+	bool		destructive;	/* declares its destructive changes
+								 * ("-- smig:destructive") */
 } RunnerScript;
 
 /*

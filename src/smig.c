@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "compat.h"
+#include "effects.h"
 #include "guard.h"
 #include "ownersql.h"
 #include "smig.h"
@@ -49,6 +50,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	audit_init();
+	effects_init();
 	/* last of the *_init: it re-applies the smig.* database and role settings */
 	guard_init();
 
