@@ -75,6 +75,7 @@ static bool rehearsing = false;
 static MemoryContext effects_cxt = NULL;
 static Effects effects;
 static List *created_ids = NIL;
+static List *candidates = NIL;	/* of struct Candidate, below */
 
 void
 effects_init(void)
@@ -99,6 +100,7 @@ effects_begin(const RunnerScript *script)
 	MemoryContextReset(effects_cxt);
 	memset(&effects, 0, sizeof(effects));
 	created_ids = NIL;
+	candidates = NIL;
 	current = script;
 }
 
@@ -106,6 +108,13 @@ void
 effects_end(void)
 {
 	current = NULL;
+}
+
+void
+effects_reset(void)
+{
+	current = NULL;
+	rehearsing = false;
 }
 
 void
@@ -189,28 +198,81 @@ was_created(const char *identity)
 }
 
 /*
- * A destructive change: record its reason, and let the gate judge it.
- * reason is a full sentence ("It drops table public.t.").
+ * A destructive change seen at the current line: judged when the
+ * migration ends (effects_finish), when it is known whether the migration
+ * created the object again.
  */
-static void
-destructive(const char *reason)
+typedef struct Candidate
 {
-	add(&effects.destructive, reason);
-	if (!gate_judges())
+	char	   *reason;			/* a sentence: "Line 3 drops view public.v." */
+	char	   *identity;		/* what a later CREATE may restore, or NULL */
+} Candidate;
+
+
+/*
+ * Object types whose drop the same migration may undo by creating the
+ * object again (CREATE OR REPLACE cannot always: a view losing a column,
+ * a function changing its result type): they hold no rows.
+ */
+static bool
+recreatable(const char *type)
+{
+	static const char *const types[] = {
+		"view", "function", "procedure", "aggregate", "trigger", "rule",
+		"policy", "index", NULL
+	};
+	int			i;
+
+	for (i = 0; types[i]; i++)
+		if (strcmp(type, types[i]) == 0)
+			return true;
+	return false;
+}
+
+static void
+destructive(const char *reason, const char *identity)
+{
+	MemoryContext old = MemoryContextSwitchTo(effects_cxt);
+	Candidate  *c = palloc(sizeof(Candidate));
+
+	c->reason = pstrdup(reason);
+	c->identity = identity ? pstrdup(identity) : NULL;
+	candidates = lappend(candidates, c);
+	MemoryContextSwitchTo(old);
+}
+
+void
+effects_finish(bool judge)
+{
+	ListCell   *lc;
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	foreach(lc, candidates)
+	{
+		Candidate  *c = (Candidate *) lfirst(lc);
+
+		if (was_created(c->identity) || has_string(effects.destructive, c->reason))
+			continue;
+		add(&effects.destructive, c->reason);
+		appendStringInfo(&detail, "%s%s", detail.len ? " " : "", c->reason);
+	}
+	candidates = NIL;
+	if (!judge || detail.len == 0 || !gate_judges())
 		return;
 	if (current->repeatable)
 		ereport(destructive_mode == DESTRUCTIVE_REFUSE ? ERROR : WARNING,
 				(errcode(ERRCODE_SMIG_UNDECLARED_DESTRUCTIVE),
 				 errmsg("repeatable migration \"%s\" makes a destructive change it does not declare",
 						current->name),
-				 errdetail("%s", reason),
+				 errdetail("%s", detail.data),
 				 errhint("If the change is intended, add \"-- smig:destructive\" to the migration's leading comments (or register it with the option {\"destructive\": true}) and register it again.")));
 	else
 		ereport(destructive_mode == DESTRUCTIVE_REFUSE ? ERROR : WARNING,
 				(errcode(ERRCODE_SMIG_UNDECLARED_DESTRUCTIVE),
 				 errmsg("migration \"%s\" (\"%s\") makes a destructive change it does not declare",
 						current->version, current->name),
-				 errdetail("%s", reason),
+				 errdetail("%s", detail.data),
 				 errhint("If the change is intended, add \"-- smig:destructive\" to the migration's leading comments (or register it with the option {\"destructive\": true}) and register it again.")));
 }
 
@@ -264,8 +326,9 @@ judge_alter_table(AlterTableStmt *stmt)
 		switch (cmd->subtype)
 		{
 			case AT_AlterColumnType:
-				destructive(psprintf("It changes the type of column %s of table %s.",
-									 quote_identifier(cmd->name), rel));
+				destructive(psprintf("Line %d changes the type of column %s of table %s.",
+									 runner_current_line(),
+									 quote_identifier(cmd->name), rel), NULL);
 				break;
 			case AT_SetNotNull:
 				add_scan(relid, psprintf("SET NOT NULL on column %s of %s reads every row",
@@ -381,7 +444,9 @@ effects_sql_drop(void)
 
 		add(&effects.dropped, psprintf("%s %s", type, identity));
 		if (!was_created(identity) && !was_created(relation))
-			destructive(psprintf("It drops %s %s.", type, identity));
+			destructive(psprintf("Line %d drops %s %s.", runner_current_line(),
+								 type, identity),
+						recreatable(type) ? identity : NULL);
 	}
 	SPI_finish();
 }
@@ -409,5 +474,6 @@ effects_table_rewrite(Oid relid, const char *reason)
 		MemoryContextSwitchTo(old);
 	}
 	if (!was_created(rel))
-		destructive(psprintf("It rewrites table %s (%s).", rel, reason));
+		destructive(psprintf("Line %d rewrites table %s (%s).",
+							 runner_current_line(), rel, reason), NULL);
 }

@@ -45,6 +45,17 @@ extern void effects_end(void);
 extern void effects_set_rehearsing(bool on);
 extern bool effects_rehearsing(void);
 
+/*
+ * The migration ran to its end: settle which of its changes are
+ * destructive (effects_current()->destructive) and, with judge, let the
+ * gate refuse or warn.  Called by the runner; a rehearsal calls it without
+ * judge for a migration that failed.
+ */
+extern void effects_finish(bool judge);
+
+/* No migration runs, no rehearsal: at the end of a transaction. */
+extern void effects_reset(void);
+
 /* What the last migration that ran (or runs) did. */
 extern const Effects *effects_current(void);
 

@@ -448,10 +448,12 @@ smig_rehearse(PG_FUNCTION_ARGS)
 		if (item == NULL)
 			ReThrowError(edata);
 		{
-			const Effects *eff = effects_current();
+			const Effects *eff;
 			Measured	m = {0};
 			bool		after = false;
 
+			effects_finish(false);
+			eff = effects_current();
 			m.rewritten = eff->rewritten;
 			m.reasons = eff->destructive;
 			put_row(rsinfo, position, item, "failed", eff, &m, duration, edata);

@@ -62,11 +62,18 @@
 
 static const char *current_version = NULL;
 static const char *current_statement = NULL;
+static int	current_line = 0;
 
 const char *
 runner_current_version(void)
 {
 	return current_version;
+}
+
+int
+runner_current_line(void)
+{
+	return current_line;
 }
 
 const char *
@@ -361,6 +368,7 @@ runner_run(const RunnerScript *script)
 			stmt_text = pnstrdup(script->sql + stmts[i].start,
 								 stmts[i].end - stmts[i].start);
 			current_statement = stmt_text;
+			current_line = stmts[i].line;
 			errarg.stmt = &stmts[i];
 			errarg.stmt_text = stmt_text;
 			errcb.previous = error_context_stack;
@@ -376,6 +384,8 @@ runner_run(const RunnerScript *script)
 			pfree(stmt_text);
 			stmt_text = NULL;
 		}
+		/* the destructive-change gate judges the whole migration */
+		effects_finish(true);
 	}
 	PG_CATCH();
 	{

@@ -49,6 +49,9 @@ extern void runner_run(const RunnerScript *script);
 /* The version of the migration running now in this backend, or NULL. */
 extern const char *runner_current_version(void);
 
+/* The line of its file where that statement starts. */
+extern int	runner_current_line(void);
+
 /* The statement of that migration running now, or NULL. */
 extern const char *runner_current_statement(void);
 

@@ -34,7 +34,10 @@ static void
 smig_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
 		owner_scope_reset();
+		effects_reset();
+	}
 }
 
 void
