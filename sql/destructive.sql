@@ -33,10 +33,9 @@ SET smig.destructive = sometimes;
 SET smig.destructive = refuse;
 SELECT smig.register('2', 'drop_note', 'ALTER TABLE ds_accounts DROP COLUMN note;');
 SELECT smig.register('3', 'later', 'CREATE TABLE ds_later (id int);');
-\set VERBOSITY verbose
-SELECT version FROM smig.upgrade_head();
 \set VERBOSITY default
 SELECT version FROM smig.upgrade_head();
+\echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY terse
 SELECT version, action FROM smig.history ORDER BY id;
 SELECT count(*) AS note_column FROM pg_attribute

@@ -477,3 +477,37 @@ effects_table_rewrite(Oid relid, const char *reason)
 		destructive(psprintf("Line %d rewrites table %s (%s).",
 							 runner_current_line(), rel, reason), NULL);
 }
+
+/*
+ * TRUNCATE (seen by the ProcessUtility_hook before it runs): the rows of
+ * each table named are gone, unless the migration created the table.
+ * Tables truncated through CASCADE are not named here.
+ */
+void
+effects_truncate(TruncateStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (!effects_active())
+		return;
+	foreach(lc, stmt->relations)
+	{
+		RangeVar   *rv = lfirst_node(RangeVar, lc);
+		Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+		char	   *rel = OidIsValid(relid) ? relation_identity(relid) : NULL;
+
+		if (rel == NULL)
+			continue;
+		if (!has_string(effects.altered, psprintf("table %s", rel)))
+			add(&effects.altered, psprintf("table %s", rel));
+		{
+			MemoryContext old = MemoryContextSwitchTo(effects_cxt);
+
+			effects.truncated_relids = lappend_oid(effects.truncated_relids, relid);
+			MemoryContextSwitchTo(old);
+		}
+		if (!was_created(rel))
+			destructive(psprintf("Line %d truncates table %s.",
+								 runner_current_line(), rel), NULL);
+	}
+}

@@ -8,6 +8,7 @@
 #define SMIG_EFFECTS_H
 
 #include "commands/event_trigger.h"
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 
 #include "runner.h"
@@ -29,6 +30,7 @@ typedef struct Effects
 	List	   *rewritten_relids;	/* the tables of rewritten (Oids) */
 	List	   *scans;			/* what reads every existing row of a table */
 	List	   *scan_relids;	/* the table each of scans reads (Oids) */
+	List	   *truncated_relids;	/* tables TRUNCATE emptied (Oids) */
 	List	   *lock_relids;	/* tables an ALTER TABLE locked (Oids) */
 	List	   *lock_modes;		/* and the mode it asked for (ints) */
 	List	   *destructive;	/* the reasons it is destructive, in words */
@@ -63,5 +65,8 @@ extern const Effects *effects_current(void);
 extern void effects_ddl_command_end(EventTriggerData *trigdata);
 extern void effects_sql_drop(void);
 extern void effects_table_rewrite(Oid relid, const char *reason);
+
+/* Called by the ProcessUtility_hook (guard.c): TRUNCATE fires no trigger. */
+extern void effects_truncate(TruncateStmt *stmt);
 
 #endif							/* SMIG_EFFECTS_H */

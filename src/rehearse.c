@@ -254,7 +254,7 @@ measure(HTAB *tables, List *locks_before, const Effects *eff, Measured *m)
 										  t->name, t->pages));
 	}
 
-	/* storage replaced without a rewrite event: TRUNCATE, CLUSTER */
+	/* storage replaced without a rewrite event: CLUSTER, REFRESH ... */
 	hash_seq_init(&seq, tables);
 	while ((t = hash_seq_search(&seq)) != NULL)
 	{
@@ -268,12 +268,13 @@ measure(HTAB *tables, List *locks_before, const Effects *eff, Measured *m)
 		if (now == t->relfilenode)
 			continue;
 		t->relfilenode = now;
-		if (list_member_oid(eff->rewritten_relids, t->relid))
+		if (list_member_oid(eff->rewritten_relids, t->relid) ||
+			list_member_oid(eff->truncated_relids, t->relid))
 			continue;
 		m->rewritten = lappend(m->rewritten,
 							   psprintf("%s (its storage was replaced)", t->name));
 		m->reasons = lappend(m->reasons,
-							 psprintf("It replaces the storage of table %s (TRUNCATE, CLUSTER or the like: its rows are gone or moved).",
+							 psprintf("It replaces the storage of table %s (CLUSTER, TRUNCATE through CASCADE or the like).",
 									  t->name));
 	}
 
