@@ -101,6 +101,14 @@ RESET ROLE;
 REVOKE ALL ON FUNCTION smig.rehearse(text), smig.plan() FROM rh_outsider;
 REVOKE USAGE ON SCHEMA smig FROM rh_outsider;
 DROP ROLE rh_outsider;
+SELECT smig.register('1', 'base', 'SELECT 1;');
+SELECT count(*) FROM smig.rehearse();
+SELECT smig.register('1', 'base',
+  'CREATE TABLE rh_accounts (id int PRIMARY KEY, name text, note text, score int);
+   INSERT INTO rh_accounts SELECT g, g::text, g::text, g FROM generate_series(1, 500) g;
+   CREATE TABLE rh_small (id int PRIMARY KEY);
+   INSERT INTO rh_small VALUES (1);');
+SELECT version, state FROM smig.status() WHERE version = '1';
 -- nobody else may rehearse or plan by default
 SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may
   FROM pg_proc p WHERE p.proname IN ('plan', 'rehearse') AND p.pronamespace = 'smig'::regnamespace
