@@ -16,7 +16,8 @@ SELECT smig.register('1', 'base',
   'CREATE TABLE rh_accounts (id int PRIMARY KEY, name text, note text, score int);
    INSERT INTO rh_accounts SELECT g, g::text, g::text, g FROM generate_series(1, 500) g;
    CREATE TABLE rh_small (id int PRIMARY KEY);
-   INSERT INTO rh_small VALUES (1);');
+   INSERT INTO rh_small VALUES (1);
+   CREATE TABLE rh_vacant (id int);');
 SELECT version FROM smig.upgrade_head();
 
 SELECT smig.register('2', 'drop_note', 'ALTER TABLE rh_accounts DROP COLUMN note;');
@@ -27,7 +28,8 @@ SELECT smig.register('4', 'additive',
    CREATE INDEX rh_orders_account ON rh_orders (account);
    ALTER TABLE rh_accounts ADD CONSTRAINT rh_positive CHECK (id > 0);
    ALTER TABLE rh_accounts ALTER COLUMN name SET NOT NULL;
-   ALTER TABLE rh_small ADD COLUMN x int;');
+   ALTER TABLE rh_small ADD COLUMN x int;
+   ALTER TABLE rh_vacant ADD COLUMN y int;');
 SELECT smig.register_repeatable('rh_view', 'CREATE OR REPLACE VIEW rh_names AS SELECT id, name FROM rh_accounts;');
 
 -- 1. the plan: in upgrade_head()'s order, with headers and run-as roles
@@ -107,7 +109,8 @@ SELECT smig.register('1', 'base',
   'CREATE TABLE rh_accounts (id int PRIMARY KEY, name text, note text, score int);
    INSERT INTO rh_accounts SELECT g, g::text, g::text, g FROM generate_series(1, 500) g;
    CREATE TABLE rh_small (id int PRIMARY KEY);
-   INSERT INTO rh_small VALUES (1);');
+   INSERT INTO rh_small VALUES (1);
+   CREATE TABLE rh_vacant (id int);');
 SELECT version, state FROM smig.status() WHERE version = '1';
 -- nobody else may rehearse or plan by default
 SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may

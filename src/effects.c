@@ -246,6 +246,7 @@ effects_finish(bool judge)
 {
 	ListCell   *lc;
 	StringInfoData detail;
+	int			elevel;
 
 	initStringInfo(&detail);
 	foreach(lc, candidates)
@@ -260,15 +261,16 @@ effects_finish(bool judge)
 	candidates = NIL;
 	if (!judge || detail.len == 0 || !gate_judges())
 		return;
+	elevel = destructive_mode == DESTRUCTIVE_REFUSE ? ERROR : WARNING;
 	if (current->repeatable)
-		ereport(destructive_mode == DESTRUCTIVE_REFUSE ? ERROR : WARNING,
+		ereport(elevel,
 				(errcode(ERRCODE_SMIG_UNDECLARED_DESTRUCTIVE),
 				 errmsg("repeatable migration \"%s\" makes a destructive change it does not declare",
 						current->name),
 				 errdetail("%s", detail.data),
 				 errhint("If the change is intended, add \"-- smig:destructive\" to the migration's leading comments (or register it with the option {\"destructive\": true}) and register it again.")));
 	else
-		ereport(destructive_mode == DESTRUCTIVE_REFUSE ? ERROR : WARNING,
+		ereport(elevel,
 				(errcode(ERRCODE_SMIG_UNDECLARED_DESTRUCTIVE),
 				 errmsg("migration \"%s\" (\"%s\") makes a destructive change it does not declare",
 						current->version, current->name),
