@@ -111,13 +111,18 @@ read_known_tables(void)
 	return tables;
 }
 
-/* This backend's granted relation locks: "relid mode" strings. */
+/*
+ * This backend's granted locks on the known tables: "relid mode" strings.
+ * (A deploy from an empty schema knows no table: nothing to read.)
+ */
 static List *
-read_own_locks(void)
+read_own_locks(HTAB *tables)
 {
 	List	   *locks = NIL;
 	uint64		i;
 
+	if (hash_get_num_entries(tables) == 0)
+		return NIL;
 	if (SPI_execute("SELECT l.relation, l.mode FROM pg_catalog.pg_locks l"
 					" WHERE l.locktype = 'relation' AND l.granted"
 					"  AND l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()"
@@ -126,8 +131,33 @@ read_own_locks(void)
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read this backend's locks");
 	for (i = 0; i < SPI_processed; i++)
-		locks = lappend(locks, psprintf("%s %s", spi_text(i, 1), spi_text(i, 2)));
+	{
+		Oid			relid = (Oid) strtoul(spi_text(i, 1), NULL, 10);
+
+		if (hash_search(tables, &relid, HASH_FIND, NULL) != NULL)
+			locks = lappend(locks, psprintf("%u %s", relid, spi_text(i, 2)));
+	}
 	return locks;
+}
+
+#define LOCK_KEY_LEN 48
+
+/* The locks as a hash set, so that a long deploy compares in O(locks). */
+static HTAB *
+lock_set(List *locks)
+{
+	HASHCTL		ctl;
+	HTAB	   *set;
+	ListCell   *lc;
+
+	ctl.keysize = LOCK_KEY_LEN;
+	ctl.entrysize = LOCK_KEY_LEN;
+	ctl.hcxt = CurrentMemoryContext;
+	set = hash_create("smig rehearsal locks", Max(list_length(locks), 16), &ctl,
+					  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	foreach(lc, locks)
+		(void) hash_search(set, lfirst(lc), HASH_ENTER, NULL);
+	return set;
 }
 
 static bool
@@ -213,9 +243,9 @@ add_lock(HTAB *tables, const char *lock, Measured *m)
  * storage changed, and the hazards to populated tables.
  */
 static void
-measure(HTAB *tables, List *locks_before, const Effects *eff, Measured *m)
+measure(HTAB *tables, HTAB *locks_before, const Effects *eff, Measured *m)
 {
-	List	   *locks_after = read_own_locks();
+	List	   *locks_after = read_own_locks(tables);
 	ListCell   *lc;
 	ListCell   *lc2;
 	HASH_SEQ_STATUS seq;
@@ -231,7 +261,7 @@ measure(HTAB *tables, List *locks_before, const Effects *eff, Measured *m)
 	 */
 	foreach(lc, locks_after)
 	{
-		if (!has_string(locks_before, (char *) lfirst(lc)))
+		if (hash_search(locks_before, lfirst(lc), HASH_FIND, NULL) == NULL)
 			add_lock(tables, (char *) lfirst(lc), m);
 	}
 	forboth(lc, eff->lock_relids, lc2, eff->lock_modes)
@@ -403,7 +433,7 @@ smig_rehearse(PG_FUNCTION_ARGS)
 		foreach(lc, plan)
 		{
 			RunnerScript script = {0};
-			List	   *locks_before;
+			HTAB	   *locks_before;
 			Measured	m = {0};
 			const Effects *eff;
 			int64		duration;
@@ -422,7 +452,7 @@ smig_rehearse(PG_FUNCTION_ARGS)
 			script.gate = true;
 			script.destructive = item->destructive;
 
-			locks_before = read_own_locks();
+			locks_before = lock_set(read_own_locks(tables));
 			started = GetCurrentTimestamp();
 			runner_run(&script);
 			duration = GetCurrentTimestamp() - started;
