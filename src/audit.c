@@ -31,6 +31,10 @@
  *
  * The guard's after-the-fact judgement (smig.guard, guard.c) runs in the
  * ddl_command_end and sql_drop triggers before their rows are written.
+ * Before either, each trigger hands its event to effects.c (what the
+ * running migration does: the destructive-change gate, rehearsals); in a
+ * rehearsal (smig.rehearse()) a migration's events write no row at all,
+ * so that nothing, not even the log's sequence, outlives its rollback.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
