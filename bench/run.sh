@@ -175,7 +175,7 @@ fi
 
 if part 6; then
 echo "== 6. fingerprint of 1,000 tables; rehearse() of $N migrations vs upgrade_head()"
-as_postgres $PSQL -d postgres -c "DROP DATABASE IF EXISTS b_fp" -c "CREATE DATABASE b_fp" >/dev/null
+as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_fp" -c "CREATE DATABASE b_fp" >/dev/null
 as_postgres $PSQL -d b_fp -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' -c "
     DO \$\$ BEGIN
         FOR i IN 1..1000 LOOP
