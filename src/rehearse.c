@@ -127,7 +127,9 @@ read_own_locks(HTAB *tables)
 					" WHERE l.locktype = 'relation' AND l.granted"
 					"  AND l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()"
 					"  AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d"
-					"   WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())",
+					"   WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"
+					/* in a stable order: pg_locks follows the lock table's hash */
+					" ORDER BY l.relation::pg_catalog.regclass::pg_catalog.text, l.mode",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read this backend's locks");
 	for (i = 0; i < SPI_processed; i++)
