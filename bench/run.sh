@@ -29,6 +29,11 @@
 #     once with smig's defaults: p50/p99/max latency of the application and
 #     the transactions that took more than 1 s (target: p99 within
 #     lock_timeout + 100 ms).  LIVE_SECONDS sets pgbench's run (default 14).
+#  8. knowing the schema (issue 14): smig.fingerprint() of a 1,000-table
+#     schema, in the server (target <= 1 s); and smig.rehearse() of part 1's
+#     workload against smig.upgrade_head() of it, each on a fresh database
+#     with the migrations registered, as psql processes.  (verify_checksum()
+#     over 10,000 migrations is part 2's.)
 # Needs root or sudo the first time (packages, make install).  RUNS=N sets
 # round count of part 1 and 10x the run count of parts 2 and 5 (default
 # 5).  PARTS="2 5" runs only those parts (default: all); STARTUP_N="1000
@@ -48,7 +53,7 @@ build_install
 trap cleanup_dirs EXIT
 RUNS=${RUNS:-5}
 N=${N:-1000}
-PARTS=${PARTS:-1 2 4 5 7}
+PARTS=${PARTS:-1 2 4 5 7 8}
 STARTUP_N=${STARTUP_N:-1000 10000}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -182,6 +187,49 @@ for n in $STARTUP_N; do
 done
 fi
 
+if part 8; then
+echo "== 8. fingerprint of 1,000 tables; rehearse() of $N migrations vs upgrade_head()"
+as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_fp" -c "CREATE DATABASE b_fp" >/dev/null
+as_postgres $PSQL -d b_fp -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' -c "
+    DO \$\$ BEGIN
+        FOR i IN 1..1000 LOOP
+            EXECUTE format('CREATE TABLE fp_%s (id int PRIMARY KEY, name text NOT NULL DEFAULT %L,
+                            n numeric(10,2) CHECK (n >= 0), at timestamptz)', i, 'x');
+            EXECUTE format('CREATE INDEX fp_%s_name ON fp_%s (name)', i, i);
+        END LOOP;
+    END \$\$" >/dev/null
+as_postgres $PSQL -d b_fp -At -c "
+    DO \$\$
+    DECLARE t0 timestamptz;
+    BEGIN
+        PERFORM smig.fingerprint();                        -- warm the caches
+        t0 := clock_timestamp();
+        FOR i IN 1..5 LOOP PERFORM smig.fingerprint(); END LOOP;
+        RAISE NOTICE 'fingerprint_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 5, 1);
+    END \$\$" 2>"$B/fp_times.txt"
+prepare_rh() {   # prepare_rh DB: a fresh database with the migrations registered
+    as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+    as_postgres $PSQL -d "$1" -c 'CREATE EXTENSION smig' -c "SELECT smig.load_dir('$B/migrations')" >/dev/null
+    as_postgres $PSQL -d postgres -c CHECKPOINT >/dev/null
+}
+: >"$B/t.rh0"; : >"$B/t.rh1"
+for r in $(seq 1 "$RUNS"); do
+    for k in 0 1; do
+        prepare_rh b_rh
+        t0=$(date +%s%N)
+        if [ $k = 0 ]; then
+            as_postgres $PSQL -d b_rh -c 'SET client_min_messages = warning' \
+                -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
+        else
+            as_postgres $PSQL -d b_rh -c 'SET client_min_messages = warning' \
+                -c 'SELECT count(*) FROM smig.rehearse()' >/dev/null
+        fi
+        t1=$(date +%s%N)
+        echo "scale=4; ($t1 - $t0) / 1000000000" | bc >>"$B/t.rh$k"
+    done
+done
+fi
+
 if part 4; then
 echo "== 4. audit overhead in instructions (callgrind, 200 migrations)"
 make_pg_dir V callgrind "$BENCH_DIR"
@@ -300,6 +348,13 @@ if part 7; then
 echo "live traffic, smig.lock_timeout = 0 (wait forever): ${LIVE[wait]}"
 echo "live traffic, smig's defaults (1s, 5 retries):   ${LIVE[defaults]}"
 echo "(live traffic target: with the defaults, p99 within lock_timeout + 100 ms)"
+fi
+if part 8; then
+FP_MS=$(sed -n 's/.*fingerprint_ms \([0-9.]*\).*/\1/p' "$B/fp_times.txt")
+echo "fingerprint() of a 1,000-table schema, in the server: ${FP_MS} ms (target <= 1000 ms)"
+med() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+awk -v a="$(med "$B/t.rh0")" -v b="$(med "$B/t.rh1")" -v n="$N" 'BEGIN {
+    printf "%d migrations: upgrade_head() %.3f s, rehearse() %.3f s, ratio %.3f (medians)\n", n, a, b, b / a }'
 fi
 if part 5; then
 for n in $STARTUP_N; do

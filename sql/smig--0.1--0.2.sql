@@ -1445,6 +1445,57 @@ COMMENT ON PROCEDURE smig.backfill(text, regclass, text, text, integer, interval
     'Update a table in batches of batch_size rows in key order (UPDATE tbl SET set_sql WHERE where_sql), committing after each; resumable by name.';
 -- (REVOKE ... ON ALL FUNCTIONS does not cover procedures)
 REVOKE ALL ON PROCEDURE smig.backfill(text, regclass, text, text, integer, interval) FROM PUBLIC;
+/*---- plan, rehearse and the destructive-change gate (issue 14) -------------
+ * The gate (smig.destructive, src/effects.c) needs no SQL object: the
+ * audit triggers judge; a migration declares with "-- smig:destructive"
+ * or the option {"destructive": true}.
+ */
+
+-- What upgrade_head() would run, in its order, each with a header naming
+-- it; reads the registry only, so it works on a standby.
+CREATE FUNCTION smig.plan()
+RETURNS TABLE (step integer, version text, name text, kind text,
+               state text, run_as name, transactional boolean,
+               destructive boolean, sql text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (row_number() OVER (ORDER BY w.version_key COLLATE "C" NULLS LAST,
+                                        w.rname COLLATE "C"))::integer,
+           w.version, w.name, w.kind, w.state, w.run_as,
+           coalesce((w.options ->> 'transactional')::boolean, true),
+           coalesce((w.options ->> 'destructive')::boolean, false),
+           CASE WHEN w.kind = 'repeatable'
+                THEN format(E'-- smig: repeatable migration "%s" (%s), runs as role "%s"\n',
+                            w.name, w.state, w.run_as)
+                ELSE format(E'-- smig: migration "%s" ("%s") (%s), runs as role "%s"\n',
+                            w.version, w.name, w.state, w.run_as)
+           END || w.up_sql
+      FROM (SELECT s.version_key, NULL::text AS rname, s.version, s.name,
+                   'versioned'::text AS kind, s.state, m.run_as, m.options, m.up_sql
+              FROM smig._state() s
+              JOIN smig.migration m ON m.version_key = s.version_key
+             WHERE s.state IN ('pending', 'out-of-order', 'outdated')
+            UNION ALL
+            SELECT NULL, r.name, r.version, r.name, 'repeatable', r.state,
+                   g.run_as, g.options, g.up_sql
+              FROM smig._repeatable_state() r
+              JOIN smig.repeatable g ON g.name = r.name
+             WHERE r.state IN ('pending', 'outdated')) w
+     ORDER BY 1
+$$;
+COMMENT ON FUNCTION smig.plan() IS
+    'What upgrade_head() would run, in order: each pending migration with its kind, state, run-as role, whether it runs in a transaction and declares destructive changes, and its SQL under a header naming it. Read-only.';
+
+CREATE FUNCTION smig.rehearse(lock_timeout text DEFAULT '1s')
+RETURNS TABLE (step integer, version text, name text, kind text,
+               run_as text, declared_destructive boolean,
+               classification text, reasons text[], hazards text[],
+               created text[], altered text[], dropped text[],
+               rewritten text[], locks text[], scans text[],
+               duration interval, error text, sqlstate text)
+AS 'MODULE_PATHNAME', 'smig_rehearse'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION smig.rehearse(text) IS
+    'Run every pending migration inside a subtransaction that is always rolled back; per migration, what it created, altered, dropped and rewrote, the locks it took on existing tables, what it read in full, its duration and error, whether it is additive or destructive and why, and its hazards.';
 
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.

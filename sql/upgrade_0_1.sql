@@ -139,6 +139,15 @@ SELECT action, version, version_key IS NULL AS no_key FROM smig.history WHERE id
 CREATE INDEX up_one_id ON up_one (id);
 SELECT object_identity, relation FROM smig.ddl_log WHERE object_identity = 'public.up_one_id';
 DROP VIEW up_view;
+-- the destructive-change gate, plan() and rehearse() work on an upgraded
+-- database (issue 14)
+SELECT smig.register('4', 'drop_index', 'DROP INDEX up_one_id;');
+SELECT step, version, kind, destructive FROM smig.plan();
+SELECT step, version, classification, reasons, dropped, error FROM smig.rehearse();
+SET smig.destructive = refuse;
+SELECT version FROM smig.upgrade_head();
+RESET smig.destructive;
+SELECT smig.unregister('4');
 
 -- reverting: a migration 0.1 applied has no recorded down checksum (0.1
 -- recorded none), so its registered down script runs with a NOTICE saying

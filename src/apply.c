@@ -89,6 +89,7 @@ typedef struct WorkItem
 	Oid			run_as_oid;		/* set by check_selected */
 	int			up_line;		/* line of its file where up_sql starts */
 	bool		repeatable;		/* version is R__<name>, version_key NULL */
+	bool		destructive;	/* declares destructive changes */
 } WorkItem;
 
 /* What apply(version) compares: the version key, or a repeatable's label. */
@@ -115,7 +116,8 @@ read_work(int *nitems)
 			   "  m.options ->> 'lock_timeout', m.run_as,"
 			   "  coalesce((m.options ->> 'up_line')::integer, 1),"
 			   "  m.registered_by, m.down_checksum,"
-			   "  m.options ->> 'lock_retries', m.options ->> 'statement_timeout'"
+			   "  m.options ->> 'lock_retries', m.options ->> 'statement_timeout',"
+			   "  coalesce((m.options ->> 'destructive')::boolean, false)"
 			   " FROM smig._state() s"
 			   " LEFT JOIN smig.migration m ON m.version_key = s.version_key"
 			   " WHERE s.state IN ('pending', 'out-of-order', 'modified', 'outdated')"
@@ -140,6 +142,7 @@ read_work(int *nitems)
 		items[i].down_checksum = spi_text(i, 13);
 		items[i].lock_retries = spi_text(i, 14);
 		items[i].statement_timeout = spi_text(i, 15);
+		items[i].destructive = strcmp(spi_text(i, 16), "t") == 0;
 	}
 	*nitems = (int) SPI_processed;
 	return items;
@@ -160,7 +163,8 @@ read_repeatable_work(WorkItem *items, int *nitems)
 			   "  r.options ->> 'lock_timeout', r.run_as,"
 			   "  coalesce((r.options ->> 'up_line')::integer, 1),"
 			   "  r.registered_by,"
-			   "  r.options ->> 'lock_retries', r.options ->> 'statement_timeout'"
+			   "  r.options ->> 'lock_retries', r.options ->> 'statement_timeout',"
+			   "  coalesce((r.options ->> 'destructive')::boolean, false)"
 			   " FROM smig._repeatable_state() s"
 			   " JOIN smig.repeatable r ON r.name = s.name"
 			   " WHERE s.state IN ('pending', 'outdated')"
@@ -188,6 +192,7 @@ read_repeatable_work(WorkItem *items, int *nitems)
 		item->registered_by = spi_text(i, 10);
 		item->lock_retries = spi_text(i, 11);
 		item->statement_timeout = spi_text(i, 12);
+		item->destructive = strcmp(spi_text(i, 13), "t") == 0;
 	}
 	*nitems = n + (int) SPI_processed;
 	return items;
@@ -469,6 +474,7 @@ apply_pending(FunctionCallInfo fcinfo,
 	int			i;
 	bool		found_only = false;
 	bool		applied_any = false;
+	int			first_selected = -1;
 	int			last_selected = -1;
 	int64		generation;
 
@@ -509,6 +515,8 @@ apply_pending(FunctionCallInfo fcinfo,
 			continue;
 		}
 		found_only = true;
+		if (first_selected < 0)
+			first_selected = i;
 		last_selected = i;
 		check_selected(item, current_version);
 	}
@@ -524,7 +532,7 @@ apply_pending(FunctionCallInfo fcinfo,
 
 			if (items[i].state == NULL)
 				continue;
-			p = palloc(sizeof(ApplyPlanItem));
+			p = palloc0(sizeof(ApplyPlanItem));
 			/* a repeatable migration has no version key */
 			p->version_key = items[i].version_key ? pstrdup(items[i].version_key) : NULL;
 			p->version = pstrdup(items[i].version);
@@ -532,6 +540,15 @@ apply_pending(FunctionCallInfo fcinfo,
 			p->checksum = items[i].checksum ? pstrdup(items[i].checksum) : NULL;
 			p->down_checksum = NULL;
 			p->run_as = items[i].run_as ? pstrdup(items[i].run_as) : NULL;
+			p->state = pstrdup(items[i].state);
+			p->up_sql = pstrdup(items[i].up_sql);
+			p->up_line = items[i].up_line;
+			p->lock_timeout = items[i].lock_timeout ? pstrdup(items[i].lock_timeout) : NULL;
+			p->run_as_oid = items[i].run_as_oid;
+			p->repeatable = items[i].repeatable;
+			p->destructive = items[i].destructive;
+			p->empty_history = current_key == NULL && !items[i].repeatable &&
+				i == first_selected;
 			*plan = lappend(*plan, p);
 		}
 		MemoryContextSwitchTo(oldcxt2);
@@ -564,6 +581,8 @@ apply_pending(FunctionCallInfo fcinfo,
 			!item->repeatable;
 		script.first_line = item->up_line;
 		script.repeatable = item->repeatable;
+		script.gate = true;
+		script.destructive = item->destructive;
 
 		started = GetCurrentTimestamp();
 		runner_run(&script);

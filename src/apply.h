@@ -37,6 +37,15 @@ typedef struct ApplyPlanItem
 	char	   *checksum;		/* of its up script */
 	char	   *down_checksum;	/* of its down script (reverts) */
 	char	   *run_as;
+	/* the rest: for rehearsals (rehearse.c) */
+	char	   *state;			/* pending, out-of-order, outdated */
+	char	   *up_sql;
+	int			up_line;
+	char	   *lock_timeout;
+	Oid			run_as_oid;
+	bool		repeatable;
+	bool		destructive;	/* declares destructive changes */
+	bool		empty_history;	/* the first migration of an empty history */
 } ApplyPlanItem;
 
 /*

@@ -31,6 +31,10 @@
  *
  * The guard's after-the-fact judgement (smig.guard, guard.c) runs in the
  * ddl_command_end and sql_drop triggers before their rows are written.
+ * Before either, each trigger hands its event to effects.c (what the
+ * running migration does: the destructive-change gate, rehearsals); in a
+ * rehearsal (smig.rehearse()) a migration's events write no row at all,
+ * so that nothing, not even the log's sequence, outlives its rollback.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -53,6 +57,7 @@
 
 #include "action.h"
 #include "audit.h"
+#include "effects.h"
 #include "guard.h"
 #include "ownersql.h"
 #include "runner.h"
@@ -215,6 +220,9 @@ audit_event(EventTriggerData *trigdata, OwnerPlan *plan, OwnerPlan *plan_01,
 	const char *statement;
 
 	guard_settings_ensure();
+	/* a rehearsal writes nothing; the guard lets migrations through */
+	if (effects_rehearsing() && runner_current_version() != NULL)
+		return;
 	if ((!audit_enabled && !guard_active()) || !audit_tables_exist())
 		return;
 
@@ -254,7 +262,10 @@ smig_audit_ddl_command_end(PG_FUNCTION_ARGS)
 		LOG_NARGS + 1, LOG_TYPES_DETAIL, NULL
 	};
 
-	audit_event(event_data(fcinfo, "smig_audit_ddl_command_end"), &plan, &plan_01,
+	EventTriggerData *trigdata = event_data(fcinfo, "smig_audit_ddl_command_end");
+
+	effects_ddl_command_end(trigdata);
+	audit_event(trigdata, &plan, &plan_01,
 				"SELECT c.object_identity"
 				" FROM" DDL_COMMANDS("c")
 				" WHERE NOT c.in_extension"
@@ -289,7 +300,10 @@ smig_audit_sql_drop(PG_FUNCTION_ARGS)
 		LOG_NARGS + 1, LOG_TYPES_DETAIL, NULL
 	};
 
-	audit_event(event_data(fcinfo, "smig_audit_sql_drop"), &plan, &plan_01,
+	EventTriggerData *trigdata = event_data(fcinfo, "smig_audit_sql_drop");
+
+	effects_sql_drop();
+	audit_event(trigdata, &plan, &plan_01,
 				"SELECT d.object_identity"
 				" FROM" DROPPED_OBJECTS("d")
 				" WHERE (d.original OR d.normal) AND NOT d.is_temporary"
@@ -332,17 +346,23 @@ smig_audit_table_rewrite(PG_FUNCTION_ARGS)
 	Datum		values[LOG_NARGS + 1];
 	char		nulls[LOG_NARGS + 2];
 	const char *statement;
+	char	   *reason = rewrite_reason(
+		DatumGetInt32(DirectFunctionCall1(pg_event_trigger_table_rewrite_reason,
+										  (Datum) 0)));
 
 	guard_settings_ensure();
+	effects_table_rewrite(DatumGetObjectId(DirectFunctionCall1(pg_event_trigger_table_rewrite_oid,
+															   (Datum) 0)),
+						  reason);
+	if (effects_rehearsing() && runner_current_version() != NULL)
+		PG_RETURN_VOID();
 	if (!audit_enabled || !audit_tables_exist())
 		PG_RETURN_VOID();
 
 	statement = logged_statement(trigdata->parsetree, trigdata->tag);
 	SPI_connect();
 	log_params(values, nulls, trigdata->tag, statement);
-	values[LOG_NARGS] = CStringGetTextDatum(rewrite_reason(
-		DatumGetInt32(DirectFunctionCall1(pg_event_trigger_table_rewrite_reason,
-										  (Datum) 0))));
+	values[LOG_NARGS] = CStringGetTextDatum(reason);
 	nulls[LOG_NARGS] = ' ';
 	nulls[LOG_NARGS + 1] = '\0';
 	owner_exec_plan(&plan, values, nulls, SPI_OK_INSERT);
@@ -376,7 +396,8 @@ audit_log_reassign_owned(Datum roles, const char *newrole)
 	const char *statement;
 
 	guard_settings_ensure();
-	if (!audit_enabled || !audit_tables_exist())
+	if (!audit_enabled || !audit_tables_exist() ||
+		(effects_rehearsing() && runner_current_version() != NULL))
 		return;
 	/*
 	 * A log still at 0.1 takes no event 'utility' (ALTER EXTENSION smig

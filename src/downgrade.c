@@ -538,7 +538,7 @@ downgrade_plan(const char *target)
 	for (i = 0; i < nitems; i++)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
-		ApplyPlanItem *p = palloc(sizeof(ApplyPlanItem));
+		ApplyPlanItem *p = palloc0(sizeof(ApplyPlanItem));
 
 		p->version_key = pstrdup(items[i].version_key);
 		p->version = pstrdup(items[i].version);

@@ -83,6 +83,7 @@
 #include "utils/syscache.h"
 
 #include "audit.h"
+#include "effects.h"
 #include "guard.h"
 #include "ownersql.h"
 #include "runner.h"
@@ -926,6 +927,9 @@ guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		{
 			guard_judge(parsetree);
 			entry.judged = true;
+			/* TRUNCATE fires no event trigger either */
+			if (IsA(parsetree, TruncateStmt))
+				effects_truncate((TruncateStmt *) parsetree);
 			if (IsA(parsetree, ReassignOwnedStmt))
 				audit_log_reassign_owned(role_oid_array(((ReassignOwnedStmt *) parsetree)->roles),
 										 get_rolespec_name(((ReassignOwnedStmt *) parsetree)->newrole));

@@ -241,6 +241,8 @@ read_directives(const char *sql, const char *version, StringInfo buf,
 			;					/* lock-timeout, lock-retries, statement-timeout */
 		else if (strcmp(n, "run-as") == 0 && arg_len > 0)
 			*run_as = directive_role(a, line, version);
+		else if (strcmp(n, "destructive") == 0 && arg_len == 0)
+			appendStringInfoString(buf, ", \"destructive\": true");
 		else if (strcmp(n, "run-on-change") == 0 && arg_len == 0)
 		{
 			appendStringInfoString(buf, ", \"run_on_change\": true");
@@ -251,7 +253,7 @@ read_directives(const char *sql, const char *version, StringInfo buf,
 					(errcode(ERRCODE_SYNTAX_ERROR),
 					 errmsg("unrecognized directive \"-- smig:%s%s%s\" at line %d of migration \"%s\"",
 							n, arg_len ? " " : "", a, line, version),
-					 errhint("Known directives are \"-- smig:no-transaction\", \"-- smig:lock-timeout <duration>\", \"-- smig:lock-retries <n>\", \"-- smig:statement-timeout <duration>\", \"-- smig:run-as <role>\" and \"-- smig:run-on-change\".")));
+					 errhint("Known directives are \"-- smig:no-transaction\", \"-- smig:lock-timeout <duration>\", \"-- smig:lock-retries <n>\", \"-- smig:statement-timeout <duration>\", \"-- smig:run-as <role>\", \"-- smig:run-on-change\" and \"-- smig:destructive\".")));
 	}
 }
 
@@ -286,7 +288,7 @@ check_options(Jsonb *options, const char *version, char **run_as,
 			bool		ok;
 
 			if (strcmp(key, "transactional") == 0 || strcmp(key, "baseline") == 0 ||
-				strcmp(key, "run_on_change") == 0)
+				strcmp(key, "run_on_change") == 0 || strcmp(key, "destructive") == 0)
 			{
 				ok = v.type == jbvBool;
 				if (ok && strcmp(key, "transactional") == 0)
@@ -307,7 +309,7 @@ check_options(Jsonb *options, const char *version, char **run_as,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unrecognized option \"%s\" for migration \"%s\"",
 								key, version),
-						 errhint("Known options are \"transactional\", \"lock_timeout\", \"lock_retries\", \"statement_timeout\", \"run_as\", \"baseline\" and \"run_on_change\".")));
+						 errhint("Known options are \"transactional\", \"lock_timeout\", \"lock_retries\", \"statement_timeout\", \"run_as\", \"baseline\", \"run_on_change\" and \"destructive\".")));
 			if (!ok)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -60,17 +60,25 @@
 #include "utils/memutils.h"
 #include "utils/portal.h"
 
+#include "effects.h"
 #include "retry.h"
 #include "runner.h"
 #include "sqllex.h"
 
 static const char *current_version = NULL;
 static const char *current_statement = NULL;
+static int	current_line = 0;
 
 const char *
 runner_current_version(void)
 {
 	return current_version;
+}
+
+int
+runner_current_line(void)
+{
+	return current_line;
 }
 
 const char *
@@ -362,6 +370,7 @@ runner_run(const RunnerScript *script)
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	current_version = script->version;
+	effects_begin(script);
 
 	errarg.script = script;
 	errarg.cxt = oldcontext;
@@ -375,6 +384,7 @@ runner_run(const RunnerScript *script)
 			stmt_text = pnstrdup(script->sql + stmts[i].start,
 								 stmts[i].end - stmts[i].start);
 			current_statement = stmt_text;
+			current_line = stmts[i].line;
 			errarg.stmt = &stmts[i];
 			errarg.stmt_text = stmt_text;
 			errcb.previous = error_context_stack;
@@ -389,6 +399,8 @@ runner_run(const RunnerScript *script)
 			pfree(stmt_text);
 			stmt_text = NULL;
 		}
+		/* the destructive-change gate judges the whole migration */
+		effects_finish(true);
 	}
 	PG_CATCH();
 	{
@@ -399,6 +411,7 @@ runner_run(const RunnerScript *script)
 		 */
 		current_version = NULL;
 		current_statement = NULL;
+		effects_end();
 		MemoryContextSwitchTo(oldcontext);
 		if (script->repeatable)
 			hint_rerunnable();
@@ -409,6 +422,7 @@ runner_run(const RunnerScript *script)
 	PG_END_TRY();
 
 	current_version = NULL;
+	effects_end();
 	/* as at abort: undo every setting the migration changed */
 	AtEOXact_GUC(false, gucnest);
 	SetUserIdAndSecContext(saved_userid, saved_sec_context);

@@ -31,6 +31,9 @@ typedef struct RunnerScript
 	bool		repeatable;		/* a repeatable migration: version is its
 								 * label R__<name>, errors name it as
 								 * repeatable migration "<name>" */
+	bool		gate;			/* judged by smig.destructive (up scripts) */
+	bool		destructive;	/* declares its destructive changes
+								 * ("-- smig:destructive") */
 } RunnerScript;
 
 /*
@@ -47,6 +50,9 @@ extern void runner_run(const RunnerScript *script);
 
 /* The version of the migration running now in this backend, or NULL. */
 extern const char *runner_current_version(void);
+
+/* The line of its file where that statement starts. */
+extern int	runner_current_line(void);
 
 /* The statement of that migration running now, or NULL. */
 extern const char *runner_current_statement(void);

@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "compat.h"
+#include "effects.h"
 #include "guard.h"
 #include "ownersql.h"
 #include "retry.h"
@@ -34,7 +35,10 @@ static void
 smig_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
 		owner_scope_reset();
+		effects_reset();
+	}
 }
 
 void
@@ -51,6 +55,7 @@ _PG_init(void)
 
 	audit_init();
 	retry_init();
+	effects_init();
 	/* last of the *_init: it re-applies the smig.* database and role settings */
 	guard_init();
 

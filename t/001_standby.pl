@@ -31,10 +31,15 @@ is($standby->safe_psql('postgres', 'SELECT version FROM smig.pending()'), '2',
    'pending() works on a standby');
 is($standby->safe_psql('postgres', 'SELECT count(*) FROM smig.verify_checksum()'), '0',
    'verify_checksum() works on a standby');
+is($standby->safe_psql('postgres', q{SELECT step || ':' || version || ':' || kind FROM smig.plan()}),
+   '1:2:versioned', 'plan() works on a standby');
 
 my ($ret, $out, $err) = $standby->psql('postgres', 'SELECT smig.upgrade_head()');
 isnt($ret, 0, 'upgrade_head() fails on a standby');
 like($err, qr/cannot apply migrations on a standby server/, 'the error names the standby');
+($ret, $out, $err) = $standby->psql('postgres', 'SELECT * FROM smig.rehearse()');
+isnt($ret, 0, 'rehearse() fails on a standby');
+like($err, qr/cannot apply migrations on a standby server/, 'its error names the standby');
 like($err, qr/Connect to the primary server/, 'the hint says where to go');
 
 ($ret, $out, $err) = $standby->psql('postgres',
