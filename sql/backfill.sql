@@ -59,6 +59,29 @@ INSERT INTO bf_late VALUES (7, 0), (8, 0);
 CALL smig.backfill('late', 'bf_late', 'v = 1 + bf_check2(id)', batch_size => 2);
 SELECT id, v FROM bf_late ORDER BY id;
 
+-- smig's lock settings hold per batch: a table another transaction keeps
+-- locked (a prepared one, so the holder is the same every run) times the
+-- batch out after smig.lock_timeout, it is retried smig.lock_retries
+-- times, then the call stops before anything is recorded, and once the
+-- lock is gone the backfill resumes
+CREATE TABLE bf_locked (id int PRIMARY KEY, v int);
+INSERT INTO bf_locked SELECT g, 0 FROM generate_series(1, 6) g;
+BEGIN;
+LOCK TABLE bf_locked IN SHARE MODE;
+PREPARE TRANSACTION 'bf_holder';
+SET smig.lock_timeout = '50ms';
+SET smig.lock_retries = 1;
+SET smig.retry_backoff = '10ms';
+CALL smig.backfill('locked', 'bf_locked', 'v = 1', batch_size => 2);
+SELECT last_key, rows_done FROM smig.backfill WHERE name = 'locked';
+SELECT id, v FROM bf_locked ORDER BY id;
+COMMIT PREPARED 'bf_holder';
+CALL smig.backfill('locked', 'bf_locked', 'v = 1', batch_size => 2);
+SELECT count(*) FILTER (WHERE v = 1) AS updated FROM bf_locked;
+RESET smig.lock_timeout;
+RESET smig.lock_retries;
+RESET smig.retry_backoff;
+
 -- a composite key of text and int, a WHERE, batches that update nothing
 CREATE TABLE bf_pairs (a text, b int, x int, PRIMARY KEY (a, b));
 INSERT INTO bf_pairs SELECT chr(97 + g % 3), g, 0 FROM generate_series(1, 20) g;
@@ -122,6 +145,6 @@ REVOKE ALL ON bf_pairs FROM regress_backfiller;
 REVOKE ALL ON SCHEMA smig FROM regress_backfiller;
 REVOKE ALL ON PROCEDURE smig.backfill(text, regclass, text, text, integer, interval) FROM regress_backfiller;
 DROP ROLE regress_backfiller;
-DROP TABLE bf_accounts, bf_stop, bf_late, bf_pairs, bf_uniq, bf_empty, bf_nokey;
+DROP TABLE bf_accounts, bf_stop, bf_late, bf_locked, bf_pairs, bf_uniq, bf_empty, bf_nokey;
 DROP FUNCTION bf_count(), bf_check(int), bf_check2(bigint), bf_in_function();
 \set VERBOSITY default

@@ -13,7 +13,9 @@
  *		last key done: two sessions running one backfill share the work
  *		instead of doing it twice;
  *	 2. the UPDATE of the batch, as the caller, with the caller's rights
- *		(set_sql and where_sql are the caller's own SQL);
+ *		(set_sql and where_sql are the caller's own SQL), under smig's lock
+ *		settings as a migration's statement is (retry.c: smig.lock_timeout,
+ *		retried after a lock timeout, smig.statement_timeout);
  *	 3. the new last key and the counts written back (as the owner);
  *	 4. commit.
  * So a batch and its bookkeeping commit together: a backfill killed at
@@ -37,6 +39,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
@@ -44,6 +47,7 @@
 #include "args.h"
 #include "history.h"
 #include "ownersql.h"
+#include "retry.h"
 
 PG_FUNCTION_INFO_V1(smig_backfill);
 
@@ -252,6 +256,47 @@ highest_key(const char *tbl, const BackfillKey *key, bool *isnull)
 	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 }
 
+/* One batch statement and what it returned, for retry_statement(). */
+typedef struct BatchRun
+{
+	const char *sql;
+	int			nparams;
+	Oid		   *types;
+	Datum	   *values;
+	MemoryContext cxt;			/* where the last key is kept */
+	int64		updated;		/* out: rows updated */
+	Datum		last;			/* out: the batch's last key (text[]) */
+	bool		last_null;		/* out: no key left */
+} BatchRun;
+
+static void
+run_batch(void *arg)
+{
+	BatchRun   *b = (BatchRun *) arg;
+	bool		isnull;
+
+	if (SPI_execute_with_args(b->sql, b->nparams, b->types, b->values, NULL,
+							  false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "backfill batch returned no row");
+	b->updated = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	b->last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+							&b->last_null);
+	if (!b->last_null)
+		b->last = keep_array(b->last, b->cxt);
+}
+
+/* The batch statement parsed and planned, to check it (no row is read). */
+static void
+prepare_batch(void *arg)
+{
+	BatchRun   *b = (BatchRun *) arg;
+
+	if (SPI_prepare(b->sql, b->nparams, b->types) == NULL)
+		elog(ERROR, "could not prepare the batch statement: %s",
+			 SPI_result_code_string(SPI_result));
+}
+
 /* Sleep between batches, waking for a cancel at once. */
 static void
 pause_for(int64 ms)
@@ -312,6 +357,7 @@ smig_backfill(PG_FUNCTION_ARGS)
 	char	   *q_first;
 	char	   *q_next;
 	MemoryContext callcxt;
+	RetryPolicy policy;
 	int			i;
 
 	args_require(fcinfo, 0, "name");
@@ -371,16 +417,23 @@ smig_backfill(PG_FUNCTION_ARGS)
 	 * set_sql or where_sql is an error now, not a backfill started that can
 	 * only be resumed with the typo.
 	 */
+	retry_policy(&policy, NULL, NULL, NULL);
 	q_first = batch_query(tbl, &key, set_sql, where_sql, batch_size, false);
 	q_next = batch_query(tbl, &key, set_sql, where_sql, batch_size, true);
 	{
 		Oid		   *ptypes = palloc(sizeof(Oid) * 2 * key.ncols);
+		BatchRun	check = {q_next, 2 * key.ncols, ptypes, NULL, callcxt};
+		int			nest = NewGUCNestLevel();
 
 		for (i = 0; i < 2 * key.ncols; i++)
 			ptypes[i] = TEXTOID;
-		if (SPI_prepare(q_next, 2 * key.ncols, ptypes) == NULL)
-			elog(ERROR, "could not prepare the batch statement: %s",
-				 SPI_result_code_string(SPI_result));
+		/* (parsing the UPDATE locks the table: under the lock settings too) */
+		(void) set_config_option("lock_timeout",
+								 psprintf("%d", policy.lock_timeout_ms),
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		retry_statement(&policy, q_next, prepare_batch, &check, GetUserId());
+		AtEOXact_GUC(true, nest);
 	}
 
 	/* the backfill's row: a new one, or the one to resume */
@@ -517,14 +570,23 @@ smig_backfill(PG_FUNCTION_ARGS)
 			types[nparams] = TEXTOID;
 			values[nparams++] = array_elem(upper, i);
 		}
-		if (SPI_execute_with_args(last_null ? q_first : q_next, nparams, types, values,
-								  NULL, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "backfill batch returned no row");
-		updated = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		batch_last = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &batch_last_null);
+		{
+			BatchRun	run = {last_null ? q_first : q_next, nparams, types, values, callcxt};
+			int			nest = NewGUCNestLevel();
+
+			/* smig's lock settings, as for a migration's statement */
+			(void) set_config_option("lock_timeout",
+									 psprintf("%d", policy.lock_timeout_ms),
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+			retry_statement(&policy, run.sql, run_batch, &run, GetUserId());
+			AtEOXact_GUC(true, nest);
+			updated = run.updated;
+			batch_last = run.last;
+			batch_last_null = run.last_null;
+		}
 		if (batch_last_null)
 			break;				/* no key left: done */
-		batch_last = keep_array(batch_last, callcxt);
 
 		/* 3. the bookkeeping, committed with the batch */
 		{
