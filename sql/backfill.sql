@@ -78,6 +78,20 @@ SELECT id, v FROM bf_locked ORDER BY id;
 COMMIT PREPARED 'bf_holder';
 CALL smig.backfill('locked', 'bf_locked', 'v = 1', batch_size => 2);
 SELECT count(*) FILTER (WHERE v = 1) AS updated FROM bf_locked;
+-- and in a batch: a row of the second batch locked (the lock's name holds a
+-- transaction id, so only the SQLSTATEs are shown); the first batch stays
+-- committed
+UPDATE bf_locked SET v = 0;
+BEGIN;
+SELECT id FROM bf_locked WHERE id = 4 FOR UPDATE;
+PREPARE TRANSACTION 'bf_row_holder';
+\set VERBOSITY sqlstate
+CALL smig.backfill('row_locked', 'bf_locked', 'v = 2', batch_size => 2);
+\set VERBOSITY terse
+SELECT last_key, rows_done, finished_at IS NULL AS unfinished FROM smig.backfill WHERE name = 'row_locked';
+COMMIT PREPARED 'bf_row_holder';
+CALL smig.backfill('row_locked', 'bf_locked', 'v = 2', batch_size => 2);
+SELECT v, count(*) FROM bf_locked GROUP BY v;
 RESET smig.lock_timeout;
 RESET smig.lock_retries;
 RESET smig.retry_backoff;
