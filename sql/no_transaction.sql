@@ -46,6 +46,16 @@ SELECT version, state FROM smig.status();
 SELECT count(*) AS smig_locks FROM pg_locks
  WHERE locktype = 'object' AND classid = 'pg_extension'::regclass AND objsubid IN (1, 2);
 
+-- the worker starts with the caller's search_path
+SET search_path = nt, public;
+SELECT smig.register('1.1', 'unqualified',
+  E'-- smig:no-transaction\n-- smig:run-as regress_nt_owner\nCREATE INDEX CONCURRENTLY t_id_v_idx ON t (id, v);',
+  E'DROP INDEX CONCURRENTLY nt.t_id_v_idx;');
+CALL smig.upgrade();
+RESET search_path;
+SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indrelid = 'nt.t'::regclass AND c.relname = 't_id_v_idx';
+
 -- 4. reverting: the down script's DROP INDEX CONCURRENTLY, through the
 -- worker; smig.rollback() and smig.downgrade() refuse it
 \set VERBOSITY default
@@ -53,6 +63,7 @@ SELECT * FROM smig.rollback();
 SELECT * FROM smig.downgrade('0');
 \set VERBOSITY terse
 CALL smig.downgrade_to('0');
+SELECT smig.unregister('1.1');
 SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'nt.t'::regclass;
 SELECT version, command_tag, object_identity FROM smig.ddl_log
  WHERE version IS NOT NULL AND command_tag = 'DROP INDEX' ORDER BY id;
