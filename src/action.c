@@ -300,7 +300,8 @@ action_end_no_transaction(void)
 	no_transaction_held = false;
 	tag = deploy_tag;
 	tag.locktag_field4 = SMIG_LOCK_NO_TRANSACTION;
-	(void) LockRelease(&tag, ExclusiveLock, true);
+	if (!LockRelease(&tag, ExclusiveLock, true))
+		elog(WARNING, "smig's no-transaction lock was not held");
 }
 
 /*
