@@ -338,5 +338,8 @@ action_end_snapshot_waiters(List *signalled)
 		if (kill(inst->pid, SIGINT) == 0)
 			signalled = lappend_int(signalled, inst->pid);
 	}
+	/* called every 100 ms for as long as the worker runs */
+	pfree(data->locks);
+	pfree(data);
 	return signalled;
 }
