@@ -146,7 +146,7 @@ refuse_during_no_transaction(void)
 			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 			 errmsg("cannot wait for the deploy lock while a no-transaction migration runs"),
 			 errdetail("Its concurrent statements (such as CREATE INDEX CONCURRENTLY) wait for every transaction with an older snapshot, this one included, while its deploy holds the lock: waiting would never end."),
-			 errhint("Deploy again when CALL smig.upgrade() or CALL smig.downgrade_to() has finished; smig.progress shows what runs.")));
+			 errhint("Deploy again when CALL smig.upgrade() or CALL smig.downgrade_to() has finished; pg_stat_activity shows its worker with backend_type \"smig worker\".")));
 }
 
 /*
