@@ -54,11 +54,11 @@
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(smig_upgrade_proc);
+PG_FUNCTION_INFO_V1(smig_downgrade_proc);
 
 static void fail_step(bool up, ApplyPlanItem *item, int k, int n,
 					  TimestampTz started, ErrorData *edata,
 					  const char *detail);
-PG_FUNCTION_INFO_V1(smig_downgrade_proc);
 
 /* May this call commit?  Only a top-level CALL outside a transaction block. */
 static bool
@@ -126,42 +126,40 @@ static void
 fail_step(bool up, ApplyPlanItem *item, int k, int n, TimestampTz started,
 		  ErrorData *edata, const char *detail)
 {
-	{
-		HistoryEntry entry = {0};
+	HistoryEntry entry = {0};
 
-		/* the failed attempt carries the schema the call leaves */
-		schema_stage_fingerprint();
+	/* the failed attempt carries the schema the call leaves */
+	schema_stage_fingerprint();
 
-		entry.action = "failed";
-		entry.version = item->version;
-		entry.version_key = item->version_key;
-		entry.name = item->name;
-		entry.checksum = item->checksum;
-		entry.run_as = item->run_as;
-		entry.started_at = started;
-		entry.duration_us = GetCurrentTimestamp() - started;
-		entry.detail = detail;
-		history_record_failure(&entry, up ? NULL : item->down_checksum,
-							   up ? "up" : "down", edata->message,
-							   unpack_sql_state(edata->sqlerrcode));
-		SPI_commit();			/* the failed attempt */
+	entry.action = "failed";
+	entry.version = item->version;
+	entry.version_key = item->version_key;
+	entry.name = item->name;
+	entry.checksum = item->checksum;
+	entry.run_as = item->run_as;
+	entry.started_at = started;
+	entry.duration_us = GetCurrentTimestamp() - started;
+	entry.detail = detail;
+	history_record_failure(&entry, up ? NULL : item->down_checksum,
+						   up ? "up" : "down", edata->message,
+						   unpack_sql_state(edata->sqlerrcode));
+	SPI_commit();			/* the failed attempt */
 
-		if (up)
-			ereport(NOTICE,
-					(errmsg("migration \"%s\" (\"%s\"), %d of %d, failed",
-							item->version, item->name, k, n),
-					 errdetail_plural("The %d migration before it stays applied; the failed attempt is recorded in smig.history.",
-									  "The %d migrations before it stay applied; the failed attempt is recorded in smig.history.",
-									  k - 1, k - 1)));
-		else
-			ereport(NOTICE,
-					(errmsg("reverting migration \"%s\" (\"%s\"), %d of %d, failed",
-							item->version, item->name, k, n),
-					 errdetail_plural("The %d migration reverted before it stays reverted; the failed attempt is recorded in smig.history.",
-									  "The %d migrations reverted before it stay reverted; the failed attempt is recorded in smig.history.",
-									  k - 1, k - 1)));
-		ReThrowError(edata);
-	}
+	if (up)
+		ereport(NOTICE,
+				(errmsg("migration \"%s\" (\"%s\"), %d of %d, failed",
+						item->version, item->name, k, n),
+				 errdetail_plural("The %d migration before it stays applied; the failed attempt is recorded in smig.history.",
+								  "The %d migrations before it stay applied; the failed attempt is recorded in smig.history.",
+								  k - 1, k - 1)));
+	else
+		ereport(NOTICE,
+				(errmsg("reverting migration \"%s\" (\"%s\"), %d of %d, failed",
+						item->version, item->name, k, n),
+				 errdetail_plural("The %d migration reverted before it stays reverted; the failed attempt is recorded in smig.history.",
+								  "The %d migrations reverted before it stay reverted; the failed attempt is recorded in smig.history.",
+								  k - 1, k - 1)));
+	ReThrowError(edata);
 }
 
 /*
