@@ -210,7 +210,7 @@ run_plan(bool up, List *plan)
 			run_step(up, item, k, n);
 		else
 			run_worker_step(up, item, k, n);
-		SPI_commit();
+		SPI_commit();			/* the step's transaction */
 		EnsurePortalSnapshotExists();
 	}
 	if (n > 0)
