@@ -56,6 +56,13 @@ RESET search_path;
 SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
  WHERE i.indrelid = 'nt.t'::regclass AND c.relname = 't_id_v_idx';
 
+-- no parallel build in the worker (it is in the caller's lock group),
+-- whatever the migration sets: it would wait for the worker's own lock
+SELECT smig.register('1.2', 'parallel',
+  E'-- smig:no-transaction\nSET min_parallel_table_scan_size = 0;\nSET max_parallel_maintenance_workers = 2;\nCREATE INDEX CONCURRENTLY t_v_id_idx ON nt.t (v, id);',
+  E'DROP INDEX CONCURRENTLY nt.t_v_id_idx;');
+CALL smig.upgrade();
+
 -- 4. reverting: the down script's DROP INDEX CONCURRENTLY, through the
 -- worker; smig.rollback() and smig.downgrade() refuse it
 \set VERBOSITY default
@@ -63,7 +70,7 @@ SELECT * FROM smig.rollback();
 SELECT * FROM smig.downgrade('0');
 \set VERBOSITY terse
 CALL smig.downgrade_to('0');
-SELECT smig.unregister('1.1');
+SELECT smig.unregister('1.1'), smig.unregister('1.2');
 SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'nt.t'::regclass;
 SELECT version, command_tag, object_identity FROM smig.ddl_log
  WHERE version IS NOT NULL AND command_tag = 'DROP INDEX' ORDER BY id;

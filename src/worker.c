@@ -550,6 +550,8 @@ worker_run_step(bool up, const ApplyPlanItem *item)
 
 /*---- the worker's side -------------------------------------------------------*/
 
+static void forbid_parallelism(void);
+
 /*
  * Run sql as exec_simple_query runs a query string: in a transaction of
  * its own, each parse tree a portal run as a top-level command, so that
@@ -564,6 +566,7 @@ run_statement(const char *sql, MemoryContext cxt)
 
 	StartTransactionCommand();
 	MemoryContextSwitchTo(cxt);
+	forbid_parallelism();
 	if (StatementTimeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
 	parsetrees = pg_parse_query(sql);
@@ -584,8 +587,8 @@ run_statement(const char *sql, MemoryContext cxt)
 		}
 		querytrees = pg_analyze_and_rewrite_fixedparams(parsetree, sql,
 														NULL, 0, NULL);
-		plantrees = pg_plan_queries(querytrees, sql, CURSOR_OPT_PARALLEL_OK,
-									NULL);
+		/* no parallel plan: see smig_worker_main */
+		plantrees = pg_plan_queries(querytrees, sql, 0, NULL);
 		if (snapshot_set)
 			PopActiveSnapshot();
 
@@ -703,6 +706,20 @@ set_session(const char *name, const char *value)
 {
 	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SET, true, 0, false);
+}
+
+/*
+ * No parallel query, index build or vacuum in the worker: it is a member
+ * of the procedure's lock group, and a lock group has one level, so it
+ * cannot lead one of parallel workers (they would wait for the worker's
+ * own locks, and leading one would corrupt the group).  Set again before
+ * every statement: a SET in the migration lasts one statement here.
+ */
+static void
+forbid_parallelism(void)
+{
+	set_session("max_parallel_workers_per_gather", "0");
+	set_session("max_parallel_maintenance_workers", "0");
 }
 
 void
