@@ -18,11 +18,11 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # pg_regress files, in the order they run (sql/<name>.sql, expected/<name>.out)
 REGRESS = install versions checksums lexing register upgrade_head failures \
           baseline out_of_order verify_repair fastpath load_dir sync readonly privileges \
-          audit guard run_as run_as_attacks attacks_0_2 unregister downgrade procedure arguments repeatable lock_retry upgrade_0_1 snapshot drift destructive rehearse adopt adopt_attacks backfill
+          audit guard run_as run_as_attacks attacks_0_2 unregister downgrade procedure no_transaction arguments repeatable lock_retry upgrade_0_1 snapshot drift destructive rehearse adopt adopt_attacks backfill
 REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
 # isolation specs (specs/<name>.spec, expected/<name>.out)
 ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race deploy_lock \
-            concurrent_downgrade procedure_concurrency adopt_race lock_retry_concurrency
+            concurrent_downgrade procedure_concurrency adopt_race lock_retry_concurrency no_transaction_deadlock
 ISOLATION_OPTS =
 # TAP tests (t/*.pl): primary + standby, dump and restore, the deploy lock,
 # the guard, the deployer recipe, PgBouncer, examples/ledger up-down-up,

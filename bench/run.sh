@@ -34,6 +34,11 @@
 #     workload against smig.upgrade_head() of it, each on a fresh database
 #     with the migrations registered, as psql processes.  (verify_checksum()
 #     over 10,000 migrations is part 2's.)
+#  9. a no-transaction migration: CREATE INDEX CONCURRENTLY on a
+#     1,000,000-row table through `CALL smig.upgrade()` (its background
+#     worker) versus the same statement from psql, interleaved, each round
+#     on a dropped index (target ratio <= 1.05).  Not in the default
+#     PARTS (PARTS=9 runs it).
 # Needs root or sudo the first time (packages, make install).  RUNS=N sets
 # round count of part 1 and 10x the run count of parts 2 and 5 (default
 # 5).  PARTS="2 5" runs only those parts (default: all); STARTUP_N="1000
@@ -230,6 +235,37 @@ for r in $(seq 1 "$RUNS"); do
 done
 fi
 
+if part 9; then
+echo "== 9. CREATE INDEX CONCURRENTLY on 1,000,000 rows: CALL smig.upgrade() vs psql ($RUNS rounds, interleaved)"
+as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_cic" -c "CREATE DATABASE b_cic" >/dev/null
+as_postgres $PSQL -d b_cic -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
+    -c 'CREATE TABLE cic (id int, val text)' \
+    -c "INSERT INTO cic SELECT g, md5(g::text) FROM generate_series(1, 1000000) g" \
+    -c 'VACUUM ANALYZE cic' >/dev/null
+CIC_SQL='CREATE INDEX CONCURRENTLY cic_val ON cic (val)'
+rm -f "$B"/cic.0 "$B"/cic.1
+cic_timed() {    # cic_timed INDEX ROUND: 0 psql, 1 CALL smig.upgrade(); seconds to $B/cic.INDEX
+    local t0 t1
+    as_postgres $PSQL -d b_cic -c 'SET client_min_messages = warning' -c 'DROP INDEX IF EXISTS cic_val' >/dev/null
+    if [ "$1" = 1 ]; then
+        as_postgres $PSQL -d b_cic -c 'SET client_min_messages = warning' \
+            -c "SELECT smig.register('$2', 'cic', E'-- smig:no-transaction\\n$CIC_SQL;')" >/dev/null
+    fi
+    as_postgres $PSQL -d postgres -c CHECKPOINT >/dev/null
+    t0=$(date +%s%N)
+    if [ "$1" = 1 ]; then
+        as_postgres $PSQL -d b_cic -c 'SET client_min_messages = warning' -c 'CALL smig.upgrade()' >/dev/null
+    else
+        as_postgres $PSQL -d b_cic -c "$CIC_SQL" >/dev/null
+    fi
+    t1=$(date +%s%N)
+    echo "scale=4; ($t1 - $t0) / 1000000000" | bc >>"$B/cic.$1"
+}
+for r in $(seq 1 "$RUNS"); do
+    if [ $((r % 2)) = 0 ]; then cic_timed 0 "$r"; cic_timed 1 "$r"; else cic_timed 1 "$r"; cic_timed 0 "$r"; fi
+done
+fi
+
 if part 4; then
 echo "== 4. audit overhead in instructions (callgrind, 200 migrations)"
 make_pg_dir V callgrind "$BENCH_DIR"
@@ -364,4 +400,10 @@ for n in $STARTUP_N; do
             n, a * 1000, b * 1000, b / a, c * 1000, c / a }'
 done
 echo "(start-up targets: 1.30x at 1,000 files, 2.50x at 10,000)"
+fi
+if part 9; then
+cic_stat() { sort -n "$B/cic.$1" | awk -v what="$2" '{ v[NR] = $1 } END {
+    if (what == "min") print v[1]; else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+awk -v p="$(cic_stat 0 median)" -v s="$(cic_stat 1 median)" -v pm="$(cic_stat 0 min)" -v sm="$(cic_stat 1 min)" 'BEGIN {
+    printf "CREATE INDEX CONCURRENTLY on 1,000,000 rows: psql %.3f s, CALL smig.upgrade() %.3f s, ratio %.3f (best runs: %.3f) (target <= 1.05)\n", p, s, s / p, sm / pm }'
 fi

@@ -90,7 +90,7 @@ SELECT smig.register('7.2', 'empty_wrapper_lower', E'begin;\ncommit;');
 SELECT version FROM smig.upgrade_head();
 SELECT version, state FROM smig.status() WHERE version IN ('7.1', '7.2');
 
--- "-- smig:no-transaction": refused before anything runs, until CALL smig.upgrade() exists
+-- "-- smig:no-transaction": refused before anything runs; CALL smig.upgrade() runs it
 SELECT smig.register('8', 'concurrently', E'-- smig:no-transaction\nCREATE INDEX CONCURRENTLY up_users_email ON up_users (email);');
 SELECT smig.register('9', 'after', 'CREATE TABLE up_after ();');
 \set VERBOSITY default

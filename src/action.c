@@ -31,6 +31,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -44,6 +46,8 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
@@ -54,6 +58,7 @@
 
 /* Sub-ids of the object locks on smig's pg_extension row. */
 #define SMIG_LOCK_DEPLOY	1
+#define SMIG_LOCK_NO_TRANSACTION	2	/* a no-transaction migration runs */
 
 /*
  * The library serves the SQL objects of its own version only.  Between
@@ -149,6 +154,87 @@ report_lock_holders(Oid extoid)
 	SPI_finish();
 }
 
+/*---- waiting while a no-transaction migration runs --------------------------*
+ * A no-transaction migration's concurrent statements (CREATE INDEX
+ * CONCURRENTLY, ...) wait for every transaction with an older snapshot.
+ * A deployer waiting for the deploy lock inside SELECT smig.upgrade_head()
+ * has one, and the deploy lock is held by the procedure that waits for the
+ * worker: the hidden deadlock (README, "No-transaction migrations").  So
+ * while the procedure's worker runs, it holds a second lock
+ * (SMIG_LOCK_NO_TRANSACTION), and
+ *	 - a session that finds the deploy lock taken and that lock held fails
+ *	   at once instead of queuing (refuse_during_no_transaction);
+ *	 - a session already queued with a snapshot is cancelled by the
+ *	   procedure (action_end_snapshot_waiters, every 100 ms while it
+ *	   waits), and its cancel becomes the same clear error.
+ * The worker also joins the procedure's lock group (worker.c), so the
+ * deadlock detector and pg_blocking_pids() see the procedure's wait.
+ */
+static void
+object_locktag(LOCKTAG *tag, Oid extoid, int subid)
+{
+	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, ExtensionRelationId, extoid, subid);
+}
+
+/* Does some session run a no-transaction migration now? */
+static bool
+no_transaction_running(Oid extoid)
+{
+	LOCKTAG		tag;
+	int			count = 0;
+
+	object_locktag(&tag, extoid, SMIG_LOCK_NO_TRANSACTION);
+	(void) GetLockConflicts(&tag, ShareLock, &count);
+	return count > 0;
+}
+
+static void
+refuse_during_no_transaction(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+			 errmsg("cannot wait for the deploy lock while a no-transaction migration runs"),
+			 errdetail("Its concurrent statements (such as CREATE INDEX CONCURRENTLY) wait for every transaction with an older snapshot, this one included, while its deploy holds the lock: waiting would never end."),
+			 errhint("Deploy again when CALL smig.upgrade() or CALL smig.downgrade_to() has finished; pg_stat_activity shows its worker with backend_type \"smig worker\".")));
+}
+
+/*
+ * Wait for the deploy lock (session: as a session lock), unless a
+ * no-transaction migration runs; a cancel while one runs becomes the same
+ * error (the procedure cancels waiters that hold a snapshot).
+ */
+static void
+wait_for_deploy_lock(Oid extoid, bool session)
+{
+	LOCKTAG		tag;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (no_transaction_running(extoid))
+		refuse_during_no_transaction();
+	report_lock_holders(extoid);
+	object_locktag(&tag, extoid, SMIG_LOCK_DEPLOY);
+	PG_TRY();
+	{
+		(void) LockAcquire(&tag, ExclusiveLock, session, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&
+			no_transaction_running(extoid))
+		{
+			FlushErrorState();
+			refuse_during_no_transaction();
+		}
+		FreeErrorData(edata);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
 /* Take the deploy lock until the end of the transaction. */
 static void
 lock_deploy(void)
@@ -158,9 +244,7 @@ lock_deploy(void)
 	if (ConditionalLockDatabaseObject(ExtensionRelationId, extoid,
 									  SMIG_LOCK_DEPLOY, ExclusiveLock))
 		return;
-	report_lock_holders(extoid);
-	LockDatabaseObject(ExtensionRelationId, extoid, SMIG_LOCK_DEPLOY,
-					   ExclusiveLock);
+	wait_for_deploy_lock(extoid, false);
 }
 
 /* Preconditions 1-3 of the file header. */
@@ -222,10 +306,7 @@ action_begin_session(const char *what)
 	check_preconditions(what);
 	deploy_locktag(&tag, &extoid);
 	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-	{
-		report_lock_holders(extoid);
-		(void) LockAcquire(&tag, ExclusiveLock, true, false);
-	}
+		wait_for_deploy_lock(extoid, true);
 	session_lock_held = true;
 }
 
@@ -240,4 +321,74 @@ action_end_session(void)
 	session_lock_held = false;
 	deploy_locktag(&tag, &extoid);
 	(void) LockRelease(&tag, ExclusiveLock, true);
+}
+
+/*---- the no-transaction lock (see "waiting while ...") ----------------------*/
+static bool no_transaction_held = false;
+static LOCKTAG deploy_tag;			/* for the sweep: no catalog access */
+
+void
+action_begin_no_transaction(void)
+{
+	LOCKTAG		tag;
+	Oid			extoid = get_extension_oid("smig", false);
+
+	object_locktag(&deploy_tag, extoid, SMIG_LOCK_DEPLOY);
+	object_locktag(&tag, extoid, SMIG_LOCK_NO_TRANSACTION);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	no_transaction_held = true;
+}
+
+void
+action_end_no_transaction(void)
+{
+	LOCKTAG		tag;
+
+	if (!no_transaction_held)
+		return;
+	no_transaction_held = false;
+	tag = deploy_tag;
+	tag.locktag_field4 = SMIG_LOCK_NO_TRANSACTION;
+	if (!LockRelease(&tag, ExclusiveLock, true))
+		elog(WARNING, "smig's no-transaction lock was not held");
+}
+
+/*
+ * Cancel every session waiting for the deploy lock with a snapshot (an
+ * xmin): a concurrent build would wait for it, and it for us.  Each
+ * process is signalled once per no-transaction migration (signalled, a
+ * list of pids, grows).  Reads the lock table, not the catalogs: no
+ * snapshot of our own.
+ */
+List *
+action_end_snapshot_waiters(List *signalled)
+{
+	LockData   *data;
+	int			i;
+
+	if (!no_transaction_held)
+		return signalled;
+	data = GetLockStatusData();
+	for (i = 0; i < data->nelements; i++)
+	{
+		LockInstanceData *inst = &data->locks[i];
+		PGPROC	   *proc;
+
+		if (inst->waitLockMode == NoLock || inst->pid == MyProcPid ||
+			memcmp(&inst->locktag, &deploy_tag, sizeof(LOCKTAG)) != 0 ||
+			list_member_int(signalled, inst->pid))
+			continue;
+		proc = BackendPidGetProc(inst->pid);
+		if (proc == NULL || !TransactionIdIsValid(proc->xmin))
+			continue;
+		ereport(LOG,
+				(errmsg("cancelling process %d, which waits for the deploy lock with a snapshot while a no-transaction migration runs",
+						inst->pid)));
+		if (kill(inst->pid, SIGINT) == 0)
+			signalled = lappend_int(signalled, inst->pid);
+	}
+	/* called every 100 ms for as long as the worker runs */
+	pfree(data->locks);
+	pfree(data);
+	return signalled;
 }

@@ -294,11 +294,12 @@ apply_check_run_as(const char *version, const char *name, const char *run_as,
 /*
  * Refuse, before running anything, every item of the selection that
  * cannot be applied: out of order (unless smig.out_of_order), a baseline
- * migration on a non-empty history, a no-transaction migration, one whose
- * run-as role the caller may not act as.
+ * migration on a non-empty history, a no-transaction migration outside
+ * CALL smig.upgrade() (procedure false; a repeatable one always), one
+ * whose run-as role the caller may not act as.
  */
 static void
-check_selected(WorkItem *item, const char *current_version)
+check_selected(WorkItem *item, const char *current_version, bool procedure)
 {
 	if (strcmp(item->state, "out-of-order") == 0 && !smig_out_of_order)
 		ereport(ERROR,
@@ -316,14 +317,20 @@ check_selected(WorkItem *item, const char *current_version)
 				 errdetail("A baseline migration replaces every version before it and applies only to an empty database."),
 				 errhint("Upgrade this database to version \"%s\" with a release that still ships the older migrations, or create a new database from the baseline.",
 						 item->version)));
-	if (!item->transactional)
+	if (!item->transactional && item->repeatable)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("repeatable migration \"%s\" cannot run inside a transaction",
+						item->name),
+				 errdetail("It is marked \"-- smig:no-transaction\", and smig runs only versioned migrations outside a transaction."),
+				 errhint("Remove the directive if its statements can run inside a transaction, or make it a versioned migration.")));
+	if (!item->transactional && !procedure)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("migration \"%s\" (\"%s\") cannot run inside a transaction",
 						item->version, item->name),
-				 errdetail("It is marked \"-- smig:no-transaction\", and this version of smig applies migrations only inside the caller's transaction."),
-				 errhint("Remove the directive if its statements can run inside a transaction. Otherwise run them by hand outside smig, remove its file and take it back with SELECT smig.unregister('%s').",
-						 item->version)));
+				 errdetail("It is marked \"-- smig:no-transaction\": its statements run one by one as top-level commands in a background worker, which a function cannot wait for."),
+				 errhint("Apply it with CALL smig.upgrade(), a top-level statement outside BEGIN ... COMMIT.")));
 	item->run_as_oid = apply_check_run_as(item->version, item->name,
 										  item->run_as, item->registered_by,
 										  RUNNER_SCRIPT_UP);
@@ -452,16 +459,97 @@ report_applied(const WorkItem *item, int64 duration_us)
 }
 
 /*
+ * After its up script ran: the history row, the NOTICE; last: the
+ * action's last row, which carries the schema it leaves.
+ */
+static void
+record_applied(const WorkItem *item, TimestampTz started, int64 duration_us,
+			   bool last)
+{
+	HistoryEntry entry = {0};
+
+	entry.action = item->baseline ? "baseline" : "apply";
+	entry.version = item->version;
+	entry.version_key = item->version_key;
+	entry.name = item->name;
+	entry.checksum = item->checksum;
+	entry.run_as = item->run_as;
+	entry.started_at = started;
+	entry.duration_us = duration_us;
+	if (last)
+		schema_stage_fingerprint_if_due();
+	if (item->repeatable)
+		history_record_repeatable(&entry);
+	else if (strcmp(item->state, "outdated") == 0)
+		history_record_reapplied(&entry);
+	else
+		history_record_applied(&entry, item->baseline ? "baseline" : "migration");
+	if (!item->repeatable && item->down_checksum != NULL)
+		history_record_down_checksum(item->version_key, item->down_checksum);
+	report_applied(item, duration_us);
+}
+
+struct ApplyStep
+{
+	WorkItem	item;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? pstrdup(s) : NULL;
+}
+
+/* A copy of item, with its script, in the current memory context. */
+static ApplyStep *
+copy_step(const WorkItem *item, RunnerScript *script)
+{
+	ApplyStep  *step = palloc0(sizeof(ApplyStep));
+	WorkItem   *c = &step->item;
+
+	c->version_key = dup_or_null(item->version_key);
+	c->version = pstrdup(item->version);
+	c->name = pstrdup(item->name);
+	c->state = pstrdup(item->state);
+	c->up_sql = pstrdup(item->up_sql);
+	c->checksum = dup_or_null(item->checksum);
+	c->down_checksum = dup_or_null(item->down_checksum);
+	c->baseline = item->baseline;
+	c->transactional = item->transactional;
+	c->lock_timeout = dup_or_null(item->lock_timeout);
+	c->run_as = dup_or_null(item->run_as);
+	c->registered_by = dup_or_null(item->registered_by);
+	c->run_as_oid = item->run_as_oid;
+	c->up_line = item->up_line;
+	c->repeatable = item->repeatable;
+
+	memset(script, 0, sizeof(RunnerScript));
+	script->version = c->version;
+	script->name = c->name;
+	script->sql = c->up_sql;
+	script->lock_timeout = c->lock_timeout;
+	script->run_as = c->run_as_oid;
+	script->kind = RUNNER_SCRIPT_UP;
+	script->first_line = c->up_line;
+	return step;
+}
+
+/*
  * Apply pending migrations, in version order, in the caller's transaction:
  * all of them (target_key and only_key NULL), those up to target_key, or
  * only the one with only_key.  Returns one row per applied migration
  * (fcinfo NULL: none).  With plan, apply nothing: *plan gets the checked
  * selection, a List of ApplyPlanItem in the caller's memory context.
+ * With prepared (and only_key), apply nothing either: *prepared gets the
+ * checked migration and *script its up script, for the background worker.
+ * procedure: called by CALL smig.upgrade(), which may select a
+ * no-transaction migration.
  */
 static void
 apply_pending(FunctionCallInfo fcinfo,
 			  const char *target_version, const char *target_key,
-			  const char *only_version, const char *only_key, List **plan)
+			  const char *only_version, const char *only_key, List **plan,
+			  bool procedure, ApplyStep **prepared, RunnerScript *script)
 {
 	ReturnSetInfo *rsinfo = fcinfo ? (ReturnSetInfo *) fcinfo->resultinfo : NULL;
 	MemoryContext callercxt = CurrentMemoryContext;
@@ -518,7 +606,7 @@ apply_pending(FunctionCallInfo fcinfo,
 		if (first_selected < 0)
 			first_selected = i;
 		last_selected = i;
-		check_selected(item, current_version);
+		check_selected(item, current_version, procedure);
 	}
 	if (only_key && !found_only)
 		refuse_unselectable(only_version, only_key);
@@ -549,8 +637,18 @@ apply_pending(FunctionCallInfo fcinfo,
 			p->destructive = items[i].destructive;
 			p->empty_history = current_key == NULL && !items[i].repeatable &&
 				i == first_selected;
+			p->transactional = items[i].transactional;
 			*plan = lappend(*plan, p);
 		}
+		MemoryContextSwitchTo(oldcxt2);
+		SPI_finish();
+		return;
+	}
+	if (prepared)
+	{
+		MemoryContext oldcxt2 = MemoryContextSwitchTo(callercxt);
+
+		*prepared = copy_step(&items[last_selected], script);
 		MemoryContextSwitchTo(oldcxt2);
 		SPI_finish();
 		return;
@@ -562,8 +660,8 @@ apply_pending(FunctionCallInfo fcinfo,
 	{
 		WorkItem   *item = &items[i];
 		RunnerScript script = {0};
-		HistoryEntry entry = {0};
 		TimestampTz started;
+		int64		duration_us;
 
 		if (item->state == NULL)
 			continue;
@@ -587,30 +685,12 @@ apply_pending(FunctionCallInfo fcinfo,
 		started = GetCurrentTimestamp();
 		runner_run(&script);
 
-		entry.action = item->baseline ? "baseline" : "apply";
-		entry.version = item->version;
-		entry.version_key = item->version_key;
-		entry.name = item->name;
-		entry.checksum = item->checksum;
-		entry.run_as = item->run_as;
-		entry.started_at = started;
-		entry.duration_us = GetCurrentTimestamp() - started;
-		/* the action's last row carries the schema it leaves */
-		if (i == last_selected)
-			schema_stage_fingerprint_if_due();
-		if (item->repeatable)
-			history_record_repeatable(&entry);
-		else if (strcmp(item->state, "outdated") == 0)
-			history_record_reapplied(&entry);
-		else
-			history_record_applied(&entry, item->baseline ? "baseline" : "migration");
-		if (!item->repeatable && item->down_checksum != NULL)
-			history_record_down_checksum(item->version_key, item->down_checksum);
+		duration_us = GetCurrentTimestamp() - started;
+		record_applied(item, started, duration_us, i == last_selected);
 		applied_any = true;
-		report_applied(item, entry.duration_us);
 
 		if (rsinfo)
-			apply_put_result(rsinfo, item->version, item->name, entry.duration_us);
+			apply_put_result(rsinfo, item->version, item->name, duration_us);
 
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(itemcxt);
@@ -626,7 +706,7 @@ apply_pending(FunctionCallInfo fcinfo,
 Datum
 smig_upgrade_head(PG_FUNCTION_ARGS)
 {
-	apply_pending(fcinfo, NULL, NULL, NULL, NULL, NULL);
+	apply_pending(fcinfo, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -646,7 +726,8 @@ smig_upgrade_to(PG_FUNCTION_ARGS)
 				 errdetail("A repeatable migration has no version: smig.upgrade_to() applies the versioned migrations up to a version, then every new or changed repeatable migration."),
 				 errhint("Name a version, or apply it alone with SELECT * FROM smig.apply('%s').",
 						 target)));
-	apply_pending(fcinfo, target, version_key_or_error(target), NULL, NULL, NULL);
+	apply_pending(fcinfo, target, version_key_or_error(target), NULL, NULL, NULL,
+				  false, NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -660,7 +741,7 @@ smig_apply(PG_FUNCTION_ARGS)
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	apply_pending(fcinfo, NULL, NULL, version,
 				  repeatable_is_label(version) ? version
-				  : version_key_or_error(version), NULL);
+				  : version_key_or_error(version), NULL, false, NULL, NULL);
 	return (Datum) 0;
 }
 
@@ -672,7 +753,7 @@ apply_plan(const char *target)
 	List	   *plan;
 
 	apply_pending(NULL, target, target ? version_key_or_error(target) : NULL,
-				  NULL, NULL, &plan);
+				  NULL, NULL, &plan, true, NULL, NULL);
 	return plan;
 }
 
@@ -681,7 +762,28 @@ apply_one(const char *version)
 {
 	apply_pending(NULL, NULL, NULL, version,
 				  repeatable_is_label(version) ? version
-				  : version_key_or_error(version), NULL);
+				  : version_key_or_error(version), NULL, false, NULL, NULL);
+}
+
+/*---- for the background worker (worker.c) ----------------------------------*/
+
+ApplyStep *
+apply_one_prepare(const char *version, RunnerScript *script)
+{
+	ApplyStep  *step = NULL;
+
+	apply_pending(NULL, NULL, NULL, version, version_key_or_error(version),
+				  NULL, true, &step, script);
+	return step;
+}
+
+void
+apply_one_record(const ApplyStep *step, TimestampTz started,
+				 int64 duration_us)
+{
+	SPI_connect();
+	record_applied(&step->item, started, duration_us, true);
+	SPI_finish();
 }
 
 /*---- baseline and repair ---------------------------------------------------*/

@@ -8,6 +8,7 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 
 #include "runner.h"
@@ -46,6 +47,8 @@ typedef struct ApplyPlanItem
 	bool		repeatable;
 	bool		destructive;	/* declares destructive changes */
 	bool		empty_history;	/* the first migration of an empty history */
+	bool		transactional;	/* false: "-- smig:no-transaction", run by
+								 * the background worker (worker.c) */
 } ApplyPlanItem;
 
 /*
@@ -59,5 +62,19 @@ extern List *apply_plan(const char *target);
 
 /* smig.apply(version) without a result row: exactly that pending migration. */
 extern void apply_one(const char *version);
+
+/*---- a no-transaction migration, run by the background worker ----*/
+
+typedef struct ApplyStep ApplyStep;
+
+/*
+ * The checks of apply_one(version), nothing applied: *script is its up
+ * script, to run elsewhere (worker.c); the step records it afterwards.
+ */
+extern ApplyStep *apply_one_prepare(const char *version, RunnerScript *script);
+
+/* The history row and NOTICE of an up script the worker ran. */
+extern void apply_one_record(const ApplyStep *step, TimestampTz started,
+							 int64 duration_us);
 
 #endif							/* SMIG_APPLY_H */

@@ -241,9 +241,13 @@ refuse_without_down(const RevertItem *items, int nitems)
 				 errhint("Register a down script (a U<version>__<name>.sql or <version>_<name>.down.sql file, a \"-- smig:down\" section, or smig.register()'s down_sql), or undo the changes with a new migration.")));
 }
 
-/* The rest, per migration: its down script, its mode, its role. */
+/*
+ * The rest, per migration: its down script, its mode, its role.  A
+ * no-transaction down script runs only from CALL smig.downgrade_to()
+ * (procedure: true), through the background worker (worker.c).
+ */
 static void
-check_item(RevertItem *it)
+check_item(RevertItem *it, bool procedure)
 {
 	if (it->applied_down_checksum != NULL &&
 		strcmp(it->applied_down_checksum, it->down_checksum) != 0)
@@ -254,17 +258,47 @@ check_item(RevertItem *it)
 				 errdetail("Its registered down script differs from the one registered when it was applied. Nothing was reverted."),
 				 errhint("Restore the original down script, or accept the change with SELECT smig.repair('%s').",
 						 it->version)));
-	if (!it->transactional)
+	if (!it->transactional && !procedure)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("migration \"%s\" (\"%s\") cannot be reverted inside a transaction",
 						it->version, it->name),
-				 errdetail("It is marked \"-- smig:no-transaction\", and this version of smig runs down scripts only inside the caller's transaction.")));
+				 errdetail("It is marked \"-- smig:no-transaction\": its down script runs each statement as a top-level command in a background worker, which a function cannot wait for."),
+				 errhint("Revert it with CALL smig.downgrade_to('<version>'), a top-level statement outside BEGIN ... COMMIT.")));
 	it->run_as_oid = apply_check_run_as(it->version, it->name, it->run_as,
 										it->registered_by, RUNNER_SCRIPT_DOWN);
 }
 
 /*---- the revert loop ---------------------------------------------------------*/
+
+/*
+ * After its down script ran: the history row (which removes it from
+ * smig.applied) and the NOTICE; last: the action's last row, which
+ * carries the schema it leaves.
+ */
+static void
+record_revert(const RevertItem *it, TimestampTz started, int64 duration_us,
+			  bool last)
+{
+	HistoryEntry entry = {0};
+
+	entry.action = "revert";
+	entry.version = it->version;
+	entry.version_key = it->version_key;
+	entry.name = it->name;
+	entry.checksum = it->checksum;
+	entry.run_as = it->run_as;
+	entry.started_at = started;
+	entry.duration_us = duration_us;
+	if (last)
+		schema_stage_fingerprint_if_due();
+	history_record_revert(&entry, it->down_checksum);
+
+	ereport(NOTICE,
+			(errmsg("reverted migration \"%s\" (\"%s\")",
+					it->version, it->name),
+			 errdetail("Duration: %.3f ms.", duration_us / 1000.0)));
+}
 
 /*
  * Check every item, then revert them, in their order (highest first), one
@@ -279,7 +313,7 @@ revert_items(ReturnSetInfo *rsinfo, RevertItem *items, int nitems)
 
 	refuse_without_down(items, nitems);
 	for (i = 0; i < nitems; i++)
-		check_item(&items[i]);
+		check_item(&items[i], false);
 
 	itemcxt = AllocSetContextCreate(CurrentMemoryContext, "smig revert",
 									ALLOCSET_DEFAULT_SIZES);
@@ -287,8 +321,8 @@ revert_items(ReturnSetInfo *rsinfo, RevertItem *items, int nitems)
 	{
 		RevertItem *it = &items[i];
 		RunnerScript script = {0};
-		HistoryEntry entry = {0};
 		TimestampTz started;
+		int64		duration_us;
 
 		oldcxt = MemoryContextSwitchTo(itemcxt);
 
@@ -312,25 +346,10 @@ revert_items(ReturnSetInfo *rsinfo, RevertItem *items, int nitems)
 		started = GetCurrentTimestamp();
 		runner_run(&script);
 
-		entry.action = "revert";
-		entry.version = it->version;
-		entry.version_key = it->version_key;
-		entry.name = it->name;
-		entry.checksum = it->checksum;
-		entry.run_as = it->run_as;
-		entry.started_at = started;
-		entry.duration_us = GetCurrentTimestamp() - started;
-		/* the action's last row carries the schema it leaves */
-		if (i == nitems - 1)
-			schema_stage_fingerprint_if_due();
-		history_record_revert(&entry, it->down_checksum);
-
-		ereport(NOTICE,
-				(errmsg("reverted migration \"%s\" (\"%s\")",
-						it->version, it->name),
-				 errdetail("Duration: %.3f ms.", entry.duration_us / 1000.0)));
+		duration_us = GetCurrentTimestamp() - started;
+		record_revert(it, started, duration_us, i == nitems - 1);
 		if (rsinfo)
-			apply_put_result(rsinfo, it->version, it->name, entry.duration_us);
+			apply_put_result(rsinfo, it->version, it->name, duration_us);
 
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(itemcxt);
@@ -533,7 +552,7 @@ downgrade_plan(const char *target)
 	items = downgrade_select(target, &nitems);
 	refuse_without_down(items, nitems);
 	for (i = 0; i < nitems; i++)
-		check_item(&items[i]);
+		check_item(&items[i], true);
 
 	for (i = 0; i < nitems; i++)
 	{
@@ -546,6 +565,7 @@ downgrade_plan(const char *target)
 		p->checksum = pstrdup(items[i].checksum);
 		p->down_checksum = pstrdup(items[i].down_checksum);
 		p->run_as = pstrdup(items[i].run_as);
+		p->transactional = items[i].transactional;
 		plan = lappend(plan, p);
 		MemoryContextSwitchTo(oldcxt);
 	}
@@ -553,15 +573,14 @@ downgrade_plan(const char *target)
 	return plan;
 }
 
-void
-revert_one(const char *version_key)
+/* The highest applied migration, which must be version_key, checked. */
+static RevertItem *
+read_next(const char *version_key)
 {
 	RevertItem *items;
 	int			nitems;
 	Marks		marks;
 
-	action_begin("revert migrations");
-	SPI_connect();
 	read_marks(&marks);
 	items = read_items(NULL, 1, &nitems);
 	if (nitems != 1 || strcmp(items[0].version_key, version_key) != 0)
@@ -570,6 +589,80 @@ revert_one(const char *version_key)
 				 errmsg("the migrations applied changed during the downgrade"),
 				 errdetail("The next migration to revert is no longer the highest one applied.")));
 	refuse_baseline_range(items, nitems, &marks);
-	revert_items(NULL, items, nitems);
+	return items;
+}
+
+void
+revert_one(const char *version_key)
+{
+	RevertItem *items;
+
+	action_begin("revert migrations");
+	SPI_connect();
+	items = read_next(version_key);
+	revert_items(NULL, items, 1);
+	SPI_finish();
+}
+
+/*---- for the background worker (worker.c) ----------------------------------*/
+
+struct RevertStep
+{
+	RevertItem	item;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? pstrdup(s) : NULL;
+}
+
+RevertStep *
+revert_one_prepare(const char *version_key, RunnerScript *script)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	RevertItem *items;
+	RevertStep *step;
+	RevertItem *it;
+
+	action_begin("revert migrations");
+	SPI_connect();
+	items = read_next(version_key);
+	refuse_without_down(items, 1);
+	check_item(&items[0], true);
+
+	MemoryContextSwitchTo(callercxt);
+	step = palloc0(sizeof(RevertStep));
+	it = &step->item;
+	it->version_key = pstrdup(items[0].version_key);
+	it->version = pstrdup(items[0].version);
+	it->name = pstrdup(items[0].name);
+	it->checksum = dup_or_null(items[0].checksum);
+	it->down_sql = pstrdup(items[0].down_sql);
+	it->down_checksum = dup_or_null(items[0].down_checksum);
+	it->run_as = dup_or_null(items[0].run_as);
+	it->lock_timeout = dup_or_null(items[0].lock_timeout);
+	it->down_line = items[0].down_line;
+	it->run_as_oid = items[0].run_as_oid;
+	SPI_finish();
+
+	memset(script, 0, sizeof(RunnerScript));
+	script->version = it->version;
+	script->name = it->name;
+	script->sql = it->down_sql;
+	script->lock_timeout = it->lock_timeout;
+	script->run_as = it->run_as_oid;
+	script->kind = RUNNER_SCRIPT_DOWN;
+	script->first_line = it->down_line;
+	return step;
+}
+
+void
+revert_one_record(const RevertStep *step, TimestampTz started,
+				  int64 duration_us)
+{
+	SPI_connect();
+	record_revert(&step->item, started, duration_us, true);
+	summary_applied_changed();
 	SPI_finish();
 }

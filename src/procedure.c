@@ -22,6 +22,9 @@
  *		row (direction, message, SQLSTATE, duration) is committed and the
  *		error is raised again with its context (the lock is released on the
  *		way out); the migrations before it stay applied.
+ * A no-transaction migration ("-- smig:no-transaction") goes to the
+ * background worker instead (worker.c: each statement a top-level command
+ * of its own), and fails the same way.
  * The subtransaction costs nothing here: its transaction holds one
  * migration.  Each step reads the state again (smig.apply does), so a
  * plan of n migrations reads it n times: fine for long deploys of a few
@@ -48,9 +51,14 @@
 #include "downgrade.h"
 #include "history.h"
 #include "schema.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(smig_upgrade_proc);
 PG_FUNCTION_INFO_V1(smig_downgrade_proc);
+
+static void fail_step(bool up, ApplyPlanItem *item, int k, int n,
+					  TimestampTz started, ErrorData *edata,
+					  const char *detail);
 
 /* May this call commit?  Only a top-level CALL outside a transaction block. */
 static bool
@@ -96,7 +104,6 @@ run_step(bool up, ApplyPlanItem *item, int k, int n)
 	PG_CATCH();
 	{
 		ErrorData  *edata;
-		HistoryEntry entry = {0};
 
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
@@ -105,39 +112,71 @@ run_step(bool up, ApplyPlanItem *item, int k, int n)
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 		schema_fingerprint_deferred = false;
-		/* the failed attempt carries the schema the call leaves */
-		schema_stage_fingerprint();
-
-		entry.action = "failed";
-		entry.version = item->version;
-		entry.version_key = item->version_key;
-		entry.name = item->name;
-		entry.checksum = item->checksum;
-		entry.run_as = item->run_as;
-		entry.started_at = started;
-		entry.duration_us = GetCurrentTimestamp() - started;
-		history_record_failure(&entry, up ? NULL : item->down_checksum,
-							   up ? "up" : "down", edata->message,
-							   unpack_sql_state(edata->sqlerrcode));
-		SPI_commit();			/* the failed attempt */
-
-		if (up)
-			ereport(NOTICE,
-					(errmsg("migration \"%s\" (\"%s\"), %d of %d, failed",
-							item->version, item->name, k, n),
-					 errdetail_plural("The %d migration before it stays applied; the failed attempt is recorded in smig.history.",
-									  "The %d migrations before it stay applied; the failed attempt is recorded in smig.history.",
-									  k - 1, k - 1)));
-		else
-			ereport(NOTICE,
-					(errmsg("reverting migration \"%s\" (\"%s\"), %d of %d, failed",
-							item->version, item->name, k, n),
-					 errdetail_plural("The %d migration reverted before it stays reverted; the failed attempt is recorded in smig.history.",
-									  "The %d migrations reverted before it stay reverted; the failed attempt is recorded in smig.history.",
-									  k - 1, k - 1)));
-		ReThrowError(edata);
+		fail_step(up, item, k, n, started, edata, NULL);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * A step failed with edata, its work rolled back (a no-transaction
+ * migration: what its worker committed stays): commit a failed attempt,
+ * raise the error again.
+ */
+static void
+fail_step(bool up, ApplyPlanItem *item, int k, int n, TimestampTz started,
+		  ErrorData *edata, const char *detail)
+{
+	HistoryEntry entry = {0};
+
+	/* the failed attempt carries the schema the call leaves */
+	schema_stage_fingerprint();
+
+	entry.action = "failed";
+	entry.version = item->version;
+	entry.version_key = item->version_key;
+	entry.name = item->name;
+	entry.checksum = item->checksum;
+	entry.run_as = item->run_as;
+	entry.started_at = started;
+	entry.duration_us = GetCurrentTimestamp() - started;
+	entry.detail = detail;
+	history_record_failure(&entry, up ? NULL : item->down_checksum,
+						   up ? "up" : "down", edata->message,
+						   unpack_sql_state(edata->sqlerrcode));
+	SPI_commit();			/* the failed attempt */
+
+	if (up)
+		ereport(NOTICE,
+				(errmsg("migration \"%s\" (\"%s\"), %d of %d, failed",
+						item->version, item->name, k, n),
+				 errdetail_plural("The %d migration before it stays applied; the failed attempt is recorded in smig.history.",
+								  "The %d migrations before it stay applied; the failed attempt is recorded in smig.history.",
+								  k - 1, k - 1)));
+	else
+		ereport(NOTICE,
+				(errmsg("reverting migration \"%s\" (\"%s\"), %d of %d, failed",
+						item->version, item->name, k, n),
+				 errdetail_plural("The %d migration reverted before it stays reverted; the failed attempt is recorded in smig.history.",
+								  "The %d migrations reverted before it stay reverted; the failed attempt is recorded in smig.history.",
+								  k - 1, k - 1)));
+	ReThrowError(edata);
+}
+
+/*
+ * One step of a no-transaction migration: through the background worker
+ * (worker.c), which commits; a failure as run_step's.
+ */
+static void
+run_worker_step(bool up, ApplyPlanItem *item, int k, int n)
+{
+	TimestampTz started = GetCurrentTimestamp();
+	ErrorData  *edata;
+
+	schema_fingerprint_deferred = k < n;
+	edata = worker_run_step(up, item);
+	schema_fingerprint_deferred = false;
+	if (edata != NULL)
+		fail_step(up, item, k, n, started, edata, worker_failed_statement());
 }
 
 /* Run every step of plan, committing after each. */
@@ -167,8 +206,11 @@ run_plan(bool up, List *plan)
 					(errmsg("reverting migration \"%s\" (\"%s\"), %d of %d",
 							item->version, item->name, k, n),
 					 errdetail("Elapsed: %.3f s.", seconds_since(call_started))));
-		run_step(up, item, k, n);
-		SPI_commit();
+		if (item->transactional)
+			run_step(up, item, k, n);
+		else
+			run_worker_step(up, item, k, n);
+		SPI_commit();			/* the step's transaction */
 		EnsurePortalSnapshotExists();
 	}
 	if (n > 0)

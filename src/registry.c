@@ -176,7 +176,7 @@ check_transactional(const char *sql, const char *which, const char *version,
 					 errmsg("%s at line %d of the %s script of migration \"%s\" cannot run inside a transaction block",
 							command, st.line, which, version),
 					 errdetail("smig runs a migration inside a transaction unless it is marked \"-- smig:no-transaction\"."),
-					 errhint("Mark the migration with \"-- smig:no-transaction\" (this version of smig records such migrations but cannot apply them yet), or use a form that runs inside a transaction.")));
+					 errhint("Mark the migration with \"-- smig:no-transaction\" (CALL smig.upgrade() then runs its statements one by one, outside a transaction), or use a form that runs inside a transaction.")));
 	}
 }
 

@@ -94,9 +94,16 @@ first_line_of(const RunnerScript *script)
 	return script->first_line > 0 ? script->first_line : 1;
 }
 
+void
+runner_set_current(const char *version, const char *statement)
+{
+	current_version = version;
+	current_statement = statement;
+}
+
 /* Split script->sql into statements; skip an outer BEGIN/COMMIT pair. */
-static SqlStmt *
-split_statements(const RunnerScript *script, int *nstmts)
+SqlStmt *
+runner_split_statements(const RunnerScript *script, int *nstmts)
 {
 	SqlLexer	lx;
 	SqlStmt		st;
@@ -339,7 +346,7 @@ runner_run(const RunnerScript *script)
 	RunnerErrorArg errarg = {0};
 	RetryPolicy policy;
 
-	stmts = split_statements(script, &nstmts);
+	stmts = runner_split_statements(script, &nstmts);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
 	sec_context = saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
 	if (script->run_as != saved_userid)

@@ -6,6 +6,8 @@
 #ifndef SMIG_RUNNER_H
 #define SMIG_RUNNER_H
 
+#include "sqllex.h"
+
 typedef enum RunnerScriptKind
 {
 	RUNNER_SCRIPT_UP = 0,
@@ -56,5 +58,21 @@ extern int	runner_current_line(void);
 
 /* The statement of that migration running now, or NULL. */
 extern const char *runner_current_statement(void);
+
+/*---- for the background worker (worker.c) ----*/
+
+/*
+ * The statements of script->sql, as runner_run() runs them (an outer
+ * BEGIN; ... COMMIT; pair skipped): *nstmts of them, palloc'd.
+ */
+extern SqlStmt *runner_split_statements(const RunnerScript *script,
+										int *nstmts);
+
+/*
+ * Name the migration and statement running in this process (NULLs: none):
+ * the background worker, running a no-transaction migration's statements,
+ * sets the marker the audit triggers read, as runner_run() does.
+ */
+extern void runner_set_current(const char *version, const char *statement);
 
 #endif							/* SMIG_RUNNER_H */

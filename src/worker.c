@@ -1,0 +1,802 @@
+/*-------------------------------------------------------------------------
+ * worker.c
+ *	  No-transaction migrations ("-- smig:no-transaction"): CREATE INDEX
+ *	  CONCURRENTLY, DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, VACUUM ...
+ *	  run in a dynamic background worker, one statement at a time, each a
+ *	  top-level command in a transaction of its own.
+ *
+ * PostgreSQL refuses those commands inside a function or a transaction
+ * block, so a migration that holds them cannot run through SPI in the
+ * caller's transaction (runner.c).  The committing procedures (CALL
+ * smig.upgrade(), CALL smig.downgrade_to(); procedure.c) hand such a
+ * migration to worker_run_step(), which, per migration:
+ *	 1. in a subtransaction: the checks of smig.apply / smig.rollback for
+ *		it (apply_one_prepare, revert_one_prepare), its statements (the
+ *		runner's lexer), whether an earlier attempt of it failed, and the
+ *		indexes that are INVALID now; then commits, so that it holds no
+ *		snapshot from here on;
+ *	 2. starts the worker (RegisterDynamicBackgroundWorker: no
+ *		shared_preload_libraries needed; bgw_notify_pid wakes us when it
+ *		stops), connected to this database as the migration's run-as role,
+ *		and waits for it on its latch, every 100 ms ending the waits of
+ *		sessions that would otherwise deadlock with it (below);
+ *	 3. in a subtransaction: the outcome.  Success: the indexes that
+ *		became INVALID are checked (none may remain), then the history row.
+ *		Failure: the worker's error (message, SQLSTATE, detail, hint) with
+ *		the failing statement's line as CONTEXT, and a WARNING naming any
+ *		INVALID index it left.  The procedure records the failed attempt.
+ *
+ * The worker and the procedure share a DSM segment holding one WorkerTask:
+ * what to run (version, settings, statements) one way, the outcome the
+ * other.  The procedure reads the outcome only after the worker stopped.
+ *
+ * The worker: joins the procedure's lock group (BecomeLockGroupMember, as
+ * parallel workers do), connects (BackgroundWorkerInitializeConnectionByOid)
+ * as the run-as role when it may log in, otherwise as the bootstrap
+ * superuser, and in both cases acts as the run-as role
+ * (SetUserIdAndSecContext with SECURITY_LOCAL_USERID_CHANGE: no SET ROLE
+ * back), with the caller's search_path, lock_timeout and statement_timeout
+ * (the migration's "-- smig:lock-timeout" over the caller's).  A SET in
+ * the migration lasts until the migration ends, the worker's session with
+ * it.  Each statement runs as exec_simple_query runs one: parse, analyse,
+ * plan, a portal run with isTopLevel, in its own transaction; that is what
+ * CREATE INDEX CONCURRENTLY requires.  The audit triggers see the
+ * runner's marker (runner_set_current), so smig.ddl_log attributes the
+ * worker's DDL to the migration.
+ *
+ * The hidden deadlock (SPEC "Applying", trap 1).  A concurrent build waits
+ * for every transaction with an older snapshot.  A deployer blocked on the
+ * deploy lock inside SELECT smig.upgrade_head() has one; the procedure
+ * holding that lock waits for the worker; the worker waits for the
+ * deployer.  smig breaks it four ways:
+ *	 - the procedure holds no snapshot while it waits (step 1 commits;
+ *	   checked before the worker starts);
+ *	 - the worker is a member of the procedure's lock group, so the
+ *	   deadlock detector sees the procedure's wait as the worker's lock
+ *	   waits (and pg_blocking_pids() shows them);
+ *	 - while the worker runs, the procedure holds a second lock
+ *	   (action_begin_no_transaction): a session that then finds the deploy
+ *	   lock taken fails at once with a clear error instead of queuing;
+ *	 - a session already queued for the deploy lock with a snapshot is
+ *	   cancelled within 100 ms (action_end_snapshot_waiters), and its
+ *	   cancel becomes the same error.
+ *
+ * The invalid leftover (trap 2).  A concurrent build that fails leaves an
+ * INVALID index, and CREATE INDEX CONCURRENTLY IF NOT EXISTS then skips
+ * it.  After each CREATE INDEX with a name the worker checks that index
+ * and fails naming it if it is INVALID; after the migration the procedure
+ * fails naming every index that became INVALID.  When an earlier attempt
+ * of the migration failed, the worker drops an INVALID index of the name a
+ * CREATE INDEX statement builds (DROP INDEX CONCURRENTLY) before it runs.
+ *
+ * Cancel (or statement_timeout) of the caller terminates the worker
+ * (TerminateBackgroundWorker) and waits for it to exit; a worker that
+ * dies (FATAL, SIGTERM, a crash) is reported when it has stopped.  A
+ * statement that fails leaves the statements before it done: each
+ * committed on its own.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/analyze.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+#include "action.h"
+#include "apply.h"
+#include "downgrade.h"
+#include "ownersql.h"
+#include "runner.h"
+#include "worker.h"
+
+/*---- the shared task -------------------------------------------------------*/
+
+#define WORKER_MAGIC	0x534d4757	/* "SMGW" */
+#define WORKER_TEXT		4096
+
+typedef enum WorkerStatus
+{
+	WORKER_STARTED = 0,			/* still running, or died without a word */
+	WORKER_DONE,				/* every statement ran */
+	WORKER_FAILED				/* statement "failed" raised an error */
+} WorkerStatus;
+
+typedef struct WorkerTask
+{
+	uint32		magic;
+	/* set by the procedure */
+	PGPROC	   *leader;			/* for BecomeLockGroupMember */
+	int			leader_pid;
+	Oid			database;
+	Oid			connect_as;
+	Oid			run_as;
+	bool		retry;			/* an earlier attempt failed */
+	int			nstmts;
+	/* set by the worker */
+	int			status;			/* WorkerStatus */
+	int			current;		/* index of the statement running, or -1 */
+	int			failed;			/* index of the failing statement */
+	int			sqlerrcode;
+	char		message[WORKER_TEXT];
+	char		detail[WORKER_TEXT];
+	char		hint[WORKER_TEXT];
+	char		dropped[WORKER_TEXT];	/* leftovers dropped, ", " between */
+	/*
+	 * NUL-terminated, in this order: version, search_path, lock_timeout,
+	 * statement_timeout, then the nstmts statements.
+	 */
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} WorkerTask;
+
+/* The string after s in task->data. */
+static char *
+next_string(char *s)
+{
+	return s + strlen(s) + 1;
+}
+
+/*---- the procedure's side ----------------------------------------------------*/
+
+/* One no-transaction migration, through its three steps. */
+typedef struct Step
+{
+	bool		up;
+	const ApplyPlanItem *item;
+	RunnerScript script;
+	ApplyStep  *apply;
+	RevertStep *revert;
+	SqlStmt    *stmts;
+	int			nstmts;
+	bool		retry;
+	Oid			connect_as;
+	char	   *search_path;
+	char	   *lock_timeout;
+	char	   *statement_timeout;
+	Datum		invalid_before; /* oid[] of the indexes INVALID before */
+	TimestampTz started;
+	/* the outcome */
+	ErrorData  *error;			/* of the wait: a cancel, no worker slot */
+	int			status;
+	int			failed;			/* the statement that failed or was running
+								 * when the worker stopped; -1: none */
+	int			sqlerrcode;
+	char	   *message;
+	char	   *detail;
+	char	   *hint;
+	char	   *dropped;
+} Step;
+
+/* Run fn(arg) in a subtransaction; its error, or NULL. */
+static ErrorData *
+in_subxact(void (*fn) (Step *), Step *s)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		fn(s);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_END_TRY();
+	return edata;
+}
+
+static const char *
+script_kind_name(const Step *s)
+{
+	return s->up ? "up" : "down";
+}
+
+/* Step 1: the checks, the statements, what the worker needs to know. */
+static void
+prepare_step(Step *s)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	HeapTuple	tup;
+	bool		canlogin = false;
+
+	if (s->up)
+		s->apply = apply_one_prepare(s->item->version, &s->script);
+	else
+		s->revert = revert_one_prepare(s->item->version_key, &s->script);
+	s->stmts = runner_split_statements(&s->script, &s->nstmts);
+
+	SPI_connect();
+	values[0] = CStringGetTextDatum(s->item->version_key);
+	values[1] = CStringGetTextDatum(script_kind_name(s));
+	owner_exec("SELECT EXISTS (SELECT FROM smig.history h"
+			   "  WHERE h.version_key OPERATOR(pg_catalog.=) $1"
+			   "   AND h.action OPERATOR(pg_catalog.=) 'failed'"
+			   "   AND h.direction OPERATOR(pg_catalog.=) $2)",
+			   2, types, values, NULL, SPI_OK_SELECT);
+	s->retry = strcmp(spi_text(0, 1), "t") == 0;
+	owner_exec("SELECT coalesce(pg_catalog.array_agg(i.indexrelid), '{}')"
+			   " FROM pg_catalog.pg_index i WHERE NOT i.indisvalid",
+			   0, NULL, NULL, NULL, SPI_OK_SELECT);
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 1, &isnull);
+
+		s->invalid_before = SPI_datumTransfer(d, false, -1);
+	}
+	SPI_finish();
+
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(s->script.run_as));
+	if (HeapTupleIsValid(tup))
+	{
+		canlogin = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
+		ReleaseSysCache(tup);
+	}
+	s->connect_as = canlogin ? s->script.run_as : BOOTSTRAP_SUPERUSERID;
+	s->search_path = pstrdup(GetConfigOption("search_path", false, false));
+	s->lock_timeout = pstrdup(s->script.lock_timeout ? s->script.lock_timeout
+							  : GetConfigOption("lock_timeout", false, false));
+	s->statement_timeout = pstrdup(GetConfigOption("statement_timeout", false, false));
+}
+
+static char *
+copy_or_null(const char *s)
+{
+	return s[0] ? pstrdup(s) : NULL;
+}
+
+/*
+ * Step 2: start the worker and wait for it, holding no snapshot; on
+ * cancel, stop it.  s gets the outcome.
+ */
+static void
+run_worker(Step *s)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Size		size;
+	dsm_segment *seg;
+	WorkerTask *task;
+	char	   *p;
+	int			i;
+	BackgroundWorker bgw;
+	BackgroundWorkerHandle *volatile handle = NULL;
+
+	size = offsetof(WorkerTask, data) + strlen(s->script.version) + 1 +
+		strlen(s->search_path) + 1 + strlen(s->lock_timeout) + 1 +
+		strlen(s->statement_timeout) + 1;
+	for (i = 0; i < s->nstmts; i++)
+		size += s->stmts[i].end - s->stmts[i].start + 1;
+	seg = dsm_create(size, 0);
+	task = dsm_segment_address(seg);
+	memset(task, 0, offsetof(WorkerTask, data));
+	task->magic = WORKER_MAGIC;
+	task->leader = MyProc;
+	task->leader_pid = MyProcPid;
+	task->database = MyDatabaseId;
+	task->connect_as = s->connect_as;
+	task->run_as = s->script.run_as;
+	task->retry = s->retry;
+	task->nstmts = s->nstmts;
+	task->status = WORKER_STARTED;
+	task->current = -1;
+	p = task->data;
+	strcpy(p, s->script.version);
+	p = next_string(p);
+	strcpy(p, s->search_path);
+	p = next_string(p);
+	strcpy(p, s->lock_timeout);
+	p = next_string(p);
+	strcpy(p, s->statement_timeout);
+	p = next_string(p);
+	for (i = 0; i < s->nstmts; i++)
+	{
+		Size		len = s->stmts[i].end - s->stmts[i].start;
+
+		memcpy(p, s->script.sql + s->stmts[i].start, len);
+		p[len] = '\0';
+		p += len + 1;
+	}
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "smig");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "smig_worker_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "smig worker for migration %s",
+			 s->script.version);
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "smig worker");
+	bgw.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	bgw.bgw_notify_pid = MyProcPid;
+
+	/* the worker's lock waits count as ours (deadlock detector, pg_locks) */
+	BecomeLockGroupLeader();
+	action_begin_no_transaction();
+	InvalidateCatalogSnapshot();
+	if (ActiveSnapshotSet() || HaveRegisteredOrActiveSnapshot())
+		elog(ERROR, "smig would wait for its background worker holding a snapshot");
+
+	PG_TRY();
+	{
+		List	   *signalled = NIL;
+		pid_t		pid;
+		BackgroundWorkerHandle *h;
+
+		if (!RegisterDynamicBackgroundWorker(&bgw, &h))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("could not start a background worker for migration \"%s\" (\"%s\")",
+							s->script.version, s->script.name),
+					 errdetail("Every background worker slot is in use (max_worker_processes = %d).",
+							   max_worker_processes),
+					 errhint("Run it again when fewer background workers run, or raise max_worker_processes (a restart is needed).")));
+		handle = h;
+		(void) WaitForBackgroundWorkerStartup(handle, &pid);
+		for (;;)
+		{
+			signalled = action_end_snapshot_waiters(signalled);
+			if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+				break;
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 100L, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		s->error = CopyErrorData();
+		FlushErrorState();
+		if (handle != NULL)
+		{
+			/* stop the worker, and let it end its transaction first */
+			HOLD_INTERRUPTS();
+			TerminateBackgroundWorker(handle);
+			(void) WaitForBackgroundWorkerShutdown(handle);
+			RESUME_INTERRUPTS();
+		}
+	}
+	PG_END_TRY();
+	action_end_no_transaction();
+
+	pg_read_barrier();
+	s->status = task->status;
+	s->failed = task->status == WORKER_FAILED ? task->failed : task->current;
+	s->sqlerrcode = task->sqlerrcode;
+	s->message = copy_or_null(task->message);
+	s->detail = copy_or_null(task->detail);
+	s->hint = copy_or_null(task->hint);
+	s->dropped = copy_or_null(task->dropped);
+	dsm_detach(seg);
+}
+
+/* The indexes that became INVALID during the migration, "a, b", or NULL. */
+static char *
+new_invalid_indexes(const Step *s)
+{
+	Oid			types[1] = {OIDARRAYOID};
+	Datum		values[1] = {s->invalid_before};
+	StringInfoData list;
+	uint64		i;
+
+	owner_exec("SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'"
+			   "  OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)"
+			   " FROM pg_catalog.pg_index i"
+			   " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid"
+			   " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+			   " WHERE NOT i.indisvalid"
+			   "  AND NOT i.indexrelid OPERATOR(pg_catalog.=) ANY ($1)"
+			   "  AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_progress_create_index b"
+			   "   WHERE b.index_relid OPERATOR(pg_catalog.=) i.indexrelid)"
+			   " ORDER BY 1",
+			   1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return NULL;
+	initStringInfo(&list);
+	for (i = 0; i < SPI_processed; i++)
+		appendStringInfo(&list, "%s%s", i ? ", " : "", spi_text(i, 1));
+	return list.data;
+}
+
+/*
+ * The error the worker reported, as PostgreSQL reports it, with the line
+ * of the failing statement as CONTEXT.
+ */
+static void
+raise_worker_error(const Step *s)
+{
+	const SqlStmt *st = &s->stmts[s->failed];
+
+	ereport(ERROR,
+			(errcode(s->sqlerrcode),
+			 errmsg_internal("%s", s->message ? s->message : "?"),
+			 s->detail ? errdetail_internal("%s", s->detail) : 0,
+			 s->hint ? errhint("%s", s->hint) : 0,
+			 errcontext("line %d of the %s script of migration \"%s\" (\"%s\"), in a background worker",
+						st->line, script_kind_name(s), s->script.version,
+						s->script.name)));
+}
+
+/* Step 3: the outcome; the history row if the migration is done. */
+static void
+finish_step(Step *s)
+{
+	char	   *invalid;
+
+	SPI_connect();
+	invalid = new_invalid_indexes(s);
+	if (s->dropped)
+		ereport(NOTICE,
+				(errmsg("dropped invalid index %s before building it again",
+						s->dropped),
+				 errdetail("An earlier attempt of migration \"%s\" (\"%s\") failed and left it INVALID.",
+						   s->script.version, s->script.name)));
+	if (s->error == NULL && s->status == WORKER_DONE && invalid != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration \"%s\" (\"%s\") left invalid index %s",
+						s->script.version, s->script.name, invalid),
+				 errdetail("Its statements finished, but pg_index marks these indexes INVALID: a concurrent build did not complete."),
+				 errhint("Drop them (DROP INDEX CONCURRENTLY), fix the cause and run the migration again.")));
+	if (invalid != NULL)
+		ereport(WARNING,
+				(errmsg("migration \"%s\" (\"%s\") left invalid index %s",
+						s->script.version, s->script.name, invalid),
+				 errdetail("A concurrent build that fails leaves its index INVALID; statements before the failing one stay done."),
+				 errhint("Fix the cause and run the migration again: it drops an INVALID index of a name it builds before building it again.")));
+	if (s->error != NULL)
+	{
+		SPI_finish();
+		return;
+	}
+	if (s->status == WORKER_FAILED)
+		raise_worker_error(s);
+	if (s->status != WORKER_DONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("background worker of migration \"%s\" (\"%s\") exited before it finished",
+						s->script.version, s->script.name),
+				 errdetail("It stopped without reporting success or an error (terminated, or it could not connect); the server log says why."),
+				 errhint("Statements of the migration that committed stay done; check them, then run the migration again.")));
+	SPI_finish();
+	if (s->up)
+		apply_one_record(s->apply, s->started,
+						 GetCurrentTimestamp() - s->started);
+	else
+		revert_one_record(s->revert, s->started,
+						  GetCurrentTimestamp() - s->started);
+}
+
+static char *failed_statement = NULL;
+
+const char *
+worker_failed_statement(void)
+{
+	return failed_statement;
+}
+
+ErrorData *
+worker_run_step(bool up, const ApplyPlanItem *item)
+{
+	Step	   *s = palloc0(sizeof(Step));
+	ErrorData  *edata;
+
+	failed_statement = NULL;
+	s->up = up;
+	s->item = item;
+	s->started = GetCurrentTimestamp();
+	edata = in_subxact(prepare_step, s);
+	if (edata != NULL)
+		return edata;
+	/* end the transaction and its snapshot: we must not hold one */
+	SPI_commit();
+	run_worker(s);
+	EnsurePortalSnapshotExists();
+	edata = in_subxact(finish_step, s);
+	if (s->status != WORKER_DONE && s->failed >= 0)
+	{
+		const SqlStmt *st = &s->stmts[s->failed];
+
+		failed_statement = psprintf("line %d: %.*s", st->line,
+									(int) (st->end - st->start),
+									s->script.sql + st->start);
+	}
+	return s->error ? s->error : edata;
+}
+
+/*---- the worker's side -------------------------------------------------------*/
+
+static void forbid_parallelism(void);
+
+/*
+ * Run sql as exec_simple_query runs a query string: in a transaction of
+ * its own, each parse tree a portal run as a top-level command, so that
+ * CREATE INDEX CONCURRENTLY and VACUUM accept it.  Parse trees live in
+ * cxt, which survives the commits a concurrent build makes.
+ */
+static void
+run_statement(const char *sql, MemoryContext cxt)
+{
+	List	   *parsetrees;
+	ListCell   *lc;
+
+	StartTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	forbid_parallelism();
+	if (StatementTimeout > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
+	parsetrees = pg_parse_query(sql);
+	foreach(lc, parsetrees)
+	{
+		RawStmt    *parsetree = lfirst_node(RawStmt, lc);
+		bool		snapshot_set = false;
+		List	   *querytrees;
+		List	   *plantrees;
+		Portal		portal;
+		DestReceiver *receiver;
+		QueryCompletion qc;
+
+		if (analyze_requires_snapshot(parsetree))
+		{
+			PushActiveSnapshot(GetTransactionSnapshot());
+			snapshot_set = true;
+		}
+		querytrees = pg_analyze_and_rewrite_fixedparams(parsetree, sql,
+														NULL, 0, NULL);
+		/* no parallel plan: see smig_worker_main */
+		plantrees = pg_plan_queries(querytrees, sql, 0, NULL);
+		if (snapshot_set)
+			PopActiveSnapshot();
+
+		portal = CreatePortal("", true, true);
+		portal->visible = false;
+		PortalDefineQuery(portal, NULL, sql,
+						  CreateCommandTag(parsetree->stmt), plantrees, NULL);
+		PortalStart(portal, NULL, 0, InvalidSnapshot);
+		receiver = CreateDestReceiver(DestNone);
+		(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
+		receiver->rDestroy(receiver);
+		PortalDrop(portal, false);
+		CommandCounterIncrement();
+	}
+	CommitTransactionCommand();
+	disable_timeout(STATEMENT_TIMEOUT, false);
+	MemoryContextSwitchTo(cxt);
+}
+
+/* The CREATE INDEX that sql is, with a name, or NULL. */
+static IndexStmt *
+named_index_statement(const char *sql)
+{
+	List	   *parsetrees = raw_parser(sql, RAW_PARSE_DEFAULT);
+	RawStmt    *raw;
+
+	if (list_length(parsetrees) != 1)
+		return NULL;
+	raw = linitial_node(RawStmt, parsetrees);
+	if (!IsA(raw->stmt, IndexStmt) || ((IndexStmt *) raw->stmt)->idxname == NULL)
+		return NULL;
+	return (IndexStmt *) raw->stmt;
+}
+
+/*
+ * The index that stmt names, on its table, if it exists and is INVALID:
+ * its qualified name (in cxt), or NULL.  In a transaction of its own.
+ */
+static char *
+invalid_index_of(IndexStmt *stmt, MemoryContext cxt)
+{
+	char	   *result = NULL;
+	Oid			relid;
+
+	StartTransactionCommand();
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (OidIsValid(relid))
+	{
+		Oid			nsp = get_rel_namespace(relid);
+		Oid			idx = get_relname_relid(stmt->idxname, nsp);
+		HeapTuple	tup = OidIsValid(idx) ?
+			SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx)) : NULL;
+
+		if (HeapTupleIsValid(tup))
+		{
+			Form_pg_index form = (Form_pg_index) GETSTRUCT(tup);
+
+			if (!form->indisvalid && form->indrelid == relid)
+				result = MemoryContextStrdup(cxt,
+											 quote_qualified_identifier(get_namespace_name(nsp),
+																		stmt->idxname));
+			ReleaseSysCache(tup);
+		}
+	}
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	return result;
+}
+
+/* Keep the error being handled in task. */
+static void
+report_error(WorkerTask *task, int failed)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	task->failed = failed;
+	task->sqlerrcode = edata->sqlerrcode;
+	strlcpy(task->message, edata->message ? edata->message : "", WORKER_TEXT);
+	strlcpy(task->detail, edata->detail ? edata->detail : "", WORKER_TEXT);
+	strlcpy(task->hint, edata->hint ? edata->hint : "", WORKER_TEXT);
+	FreeErrorData(edata);
+}
+
+/*
+ * One statement: drop the INVALID index an earlier attempt left under the
+ * name it builds, run it, check the index it names is valid.
+ */
+static void
+run_migration_statement(WorkerTask *task, const char *sql, MemoryContext cxt)
+{
+	IndexStmt  *index = named_index_statement(sql);
+	char	   *invalid;
+
+	if (index != NULL && task->retry &&
+		(invalid = invalid_index_of(index, cxt)) != NULL)
+	{
+		run_statement(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", invalid),
+					  cxt);
+		if (task->dropped[0])
+			strlcat(task->dropped, ", ", WORKER_TEXT);
+		strlcat(task->dropped, invalid, WORKER_TEXT);
+	}
+	run_statement(sql, cxt);
+	if (index != NULL && (invalid = invalid_index_of(index, cxt)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index %s is invalid", invalid),
+				 errdetail("The statement succeeded, but pg_index marks the index it names INVALID: a concurrent build that failed left it, and IF NOT EXISTS kept it."),
+				 errhint("Run the migration again: it drops an INVALID index of a name it builds before building it again.")));
+}
+
+/* Set a setting for the worker's session. */
+static void
+set_session(const char *name, const char *value)
+{
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
+}
+
+/*
+ * No parallel query, index build or vacuum in the worker: it is a member
+ * of the procedure's lock group, and a lock group has one level, so it
+ * cannot lead one of parallel workers (they would wait for the worker's
+ * own locks, and leading one would corrupt the group).  Set again before
+ * every statement: a SET in the migration lasts one statement here.
+ */
+static void
+forbid_parallelism(void)
+{
+	set_session("max_parallel_workers_per_gather", "0");
+	set_session("max_parallel_maintenance_workers", "0");
+}
+
+void
+smig_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	WorkerTask *task;
+	MemoryContext cxt;
+	char	   *version;
+	char	   *p;
+	int			i;
+	volatile bool failed = false;
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, StatementCancelHandler);
+	BackgroundWorkerUnblockSignals();
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, "smig worker");
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not map the shared memory of smig's background worker")));
+	task = dsm_segment_address(seg);
+	if (task->magic != WORKER_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bad magic number in the shared memory of smig's background worker")));
+	/* the procedure is gone: nothing to do */
+	if (!BecomeLockGroupMember(task->leader, task->leader_pid))
+		return;
+	BackgroundWorkerInitializeConnectionByOid(task->database, task->connect_as, 0);
+	/* as the run-as role, as the runner runs a migration: no SET ROLE back */
+	SetUserIdAndSecContext(task->run_as, SECURITY_LOCAL_USERID_CHANGE);
+
+	version = task->data;
+	p = next_string(version);
+	StartTransactionCommand();
+	set_session("application_name", "smig worker");
+	set_session("search_path", p);
+	p = next_string(p);
+	set_session("lock_timeout", p);
+	p = next_string(p);
+	set_session("statement_timeout", p);
+	p = next_string(p);
+	CommitTransactionCommand();
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "smig worker statement",
+								ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(cxt);
+	for (i = 0; i < task->nstmts && !failed; i++, p = next_string(p))
+	{
+		const char *sql = p;
+
+		task->current = i;
+		runner_set_current(version, sql);
+		pgstat_report_activity(STATE_RUNNING, sql);
+		PG_TRY();
+		{
+			run_migration_statement(task, sql, cxt);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(TopMemoryContext);
+			report_error(task, i);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			disable_timeout(STATEMENT_TIMEOUT, false);
+			failed = true;
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(cxt);
+		MemoryContextReset(cxt);
+	}
+	runner_set_current(NULL, NULL);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	pg_write_barrier();
+	task->status = failed ? WORKER_FAILED : WORKER_DONE;
+	dsm_detach(seg);
+}
