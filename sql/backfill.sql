@@ -144,6 +144,12 @@ GRANT EXECUTE ON PROCEDURE smig.backfill(text, regclass, text, text, integer, in
 SET ROLE regress_backfiller;
 CALL smig.backfill('not_mine', 'bf_accounts', 'v = 0');
 RESET ROLE;
+-- reading is not enough: refused before anything is recorded
+GRANT SELECT ON bf_accounts TO regress_backfiller;
+SET ROLE regress_backfiller;
+CALL smig.backfill('not_mine', 'bf_accounts', 'v = 0');
+RESET ROLE;
+REVOKE SELECT ON bf_accounts FROM regress_backfiller;
 GRANT SELECT, UPDATE ON bf_pairs TO regress_backfiller;
 SET ROLE regress_backfiller;
 CALL smig.backfill('mine', 'bf_pairs', 'x = -1', 'b = 1');

@@ -392,8 +392,11 @@ smig_backfill(PG_FUNCTION_ARGS)
 	action_check_writable("run a backfill");
 
 	{
-		AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT | ACL_UPDATE);
+		/* (both: pg_class_aclcheck() accepts any one of the bits it is given) */
+		AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 
+		if (acl == ACLCHECK_OK)
+			acl = pg_class_aclcheck(relid, GetUserId(), ACL_UPDATE);
 		if (acl != ACLCHECK_OK)
 			aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
 	}
