@@ -33,7 +33,7 @@ SELECT smig.register('4', 'additive',
 SELECT smig.register_repeatable('rh_view', 'CREATE OR REPLACE VIEW rh_names AS SELECT id, name FROM rh_accounts;');
 
 -- 1. the plan: in upgrade_head()'s order, with headers and run-as roles
-SELECT step, version, name, kind, state, run_as, transactional, destructive
+SELECT step, version, name, kind, state, run_as = current_user AS runs_as_me, transactional, destructive
   FROM smig.plan();
 SELECT sql FROM smig.plan() WHERE version = '3';
 
@@ -47,7 +47,7 @@ SELECT smig.fingerprint() AS fp_before,
                           ORDER BY sequencename)
           FROM pg_sequences WHERE schemaname = 'smig') AS seqs_before
 \gset
-SELECT step, version, name, kind, run_as, declared_destructive, classification,
+SELECT step, version, name, kind, run_as = current_user AS runs_as_me, declared_destructive, classification,
        reasons, hazards, created, altered, dropped, rewritten, locks, scans,
        duration IS NOT NULL AS timed, error, sqlstate
   FROM smig.rehearse();

@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include "nodes/parsenodes.h"
+
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 
@@ -146,4 +148,11 @@ args_check_repeatable_name(const char *name)
 			 control
 			 ? errdetail("A migration name must not contain control characters such as line breaks or tabs.")
 			 : errdetail("A migration name must not be empty or only spaces.")));
+}
+
+bool
+args_call_may_commit(FunctionCallInfo fcinfo)
+{
+	return fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
 }

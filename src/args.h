@@ -36,4 +36,10 @@ extern void args_check_repeatable_name(const char *name);
  */
 extern char *args_escape(const char *s, int maxlen);
 
+/*
+ * May this call commit?  Only a procedure run by a top-level CALL (or a
+ * top-level DO block) outside a transaction block: a non-atomic call.
+ */
+extern bool args_call_may_commit(FunctionCallInfo fcinfo);
+
 #endif							/* SMIG_ARGS_H */

@@ -62,14 +62,6 @@ typedef struct BackfillKey
 	char	  **types;			/* format_type() of each */
 } BackfillKey;
 
-/* May this call commit?  Only a top-level CALL outside a transaction block. */
-static bool
-call_may_commit(FunctionCallInfo fcinfo)
-{
-	return fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
-		!castNode(CallContext, fcinfo->context)->atomic;
-}
-
 /* A backfill's name: not blank, no control characters. */
 static void
 check_backfill_name(const char *name)
@@ -384,7 +376,7 @@ smig_backfill(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch_size must be at least 1")));
-	if (!call_may_commit(fcinfo))
+	if (!args_call_may_commit(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("CALL smig.backfill() cannot run inside a transaction block"),
@@ -426,17 +418,11 @@ smig_backfill(PG_FUNCTION_ARGS)
 	{
 		Oid		   *ptypes = palloc(sizeof(Oid) * 2 * key.ncols);
 		BatchRun	check = {q_next, 2 * key.ncols, ptypes, NULL, callcxt};
-		int			nest = NewGUCNestLevel();
 
 		for (i = 0; i < 2 * key.ncols; i++)
 			ptypes[i] = TEXTOID;
 		/* (parsing the UPDATE locks the table: under the lock settings too) */
-		(void) set_config_option("lock_timeout",
-								 psprintf("%d", policy.lock_timeout_ms),
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		retry_statement(&policy, q_next, prepare_batch, &check, GetUserId());
-		AtEOXact_GUC(true, nest);
+		retry_statement_locked(&policy, q_next, prepare_batch, &check, GetUserId());
 	}
 
 	/* the backfill's row: a new one, or the one to resume */
@@ -575,15 +561,9 @@ smig_backfill(PG_FUNCTION_ARGS)
 		}
 		{
 			BatchRun	run = {last_null ? q_first : q_next, nparams, types, values, callcxt};
-			int			nest = NewGUCNestLevel();
 
 			/* smig's lock settings, as for a migration's statement */
-			(void) set_config_option("lock_timeout",
-									 psprintf("%d", policy.lock_timeout_ms),
-									 PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-			retry_statement(&policy, run.sql, run_batch, &run, GetUserId());
-			AtEOXact_GUC(true, nest);
+			retry_statement_locked(&policy, run.sql, run_batch, &run, GetUserId());
 			updated = run.updated;
 			batch_last = run.last;
 			batch_last_null = run.last_null;

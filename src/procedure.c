@@ -60,14 +60,6 @@ static void fail_step(bool up, ApplyPlanItem *item, int k, int n,
 					  TimestampTz started, ErrorData *edata,
 					  const char *detail);
 
-/* May this call commit?  Only a top-level CALL outside a transaction block. */
-static bool
-call_may_commit(FunctionCallInfo fcinfo)
-{
-	return fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
-		!castNode(CallContext, fcinfo->context)->atomic;
-}
-
 static double
 seconds_since(TimestampTz start)
 {
@@ -258,7 +250,7 @@ run_procedure(bool up, const char *target)
 Datum
 smig_upgrade_proc(PG_FUNCTION_ARGS)
 {
-	if (!call_may_commit(fcinfo))
+	if (!args_call_may_commit(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("CALL smig.upgrade() cannot run inside a transaction block"),
@@ -273,7 +265,7 @@ Datum
 smig_downgrade_proc(PG_FUNCTION_ARGS)
 {
 	args_require(fcinfo, 0, "target");
-	if (!call_may_commit(fcinfo))
+	if (!args_call_may_commit(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("CALL smig.downgrade_to() cannot run inside a transaction block"),

@@ -735,3 +735,17 @@ retry_statement(const RetryPolicy *policy, const char *sql,
 		backoff_sleep(pause);
 	}
 }
+
+void
+retry_statement_locked(const RetryPolicy *policy, const char *sql,
+					   RetryStatementFn fn, void *arg, Oid report_as)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("lock_timeout",
+							 psprintf("%d", policy->lock_timeout_ms),
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	retry_statement(policy, sql, fn, arg, report_as);
+	AtEOXact_GUC(true, nest);
+}

@@ -50,6 +50,14 @@ extern void retry_statement(const RetryPolicy *policy, const char *sql,
 							RetryStatementFn fn, void *arg, Oid report_as);
 
 /*
+ * retry_statement() with lock_timeout set to policy->lock_timeout_ms for
+ * the statement alone (its own GUC nest level): for statements smig runs
+ * outside a migration's runner (the batches of a backfill).
+ */
+extern void retry_statement_locked(const RetryPolicy *policy, const char *sql,
+								   RetryStatementFn fn, void *arg, Oid report_as);
+
+/*
  * Registration: the per-migration directives ("-- smig:lock-timeout",
  * "-- smig:lock-retries", "-- smig:statement-timeout") and options
  * ("lock_timeout", "lock_retries", "statement_timeout").
