@@ -2,10 +2,10 @@
 -- plan/rehearse, the destructive gate, no-transaction migrations in the
 -- worker, lock retries.  Each numbered attack worked before its fix;
 -- "held:" marks attacks that did not.
+SET client_min_messages = warning;
 SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
-SET client_min_messages = warning;
 
 CREATE ROLE regress_a2b_author;
 CREATE ROLE regress_a2b_dep;
