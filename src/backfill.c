@@ -432,7 +432,8 @@ smig_backfill(PG_FUNCTION_ARGS)
 
 		owner_exec("SELECT b.relation::pg_catalog.oid, b.set_sql, b.where_sql,"
 				   "  b.upper_key, b.last_key, b.rows_done, b.batches,"
-				   "  b.finished_at IS NOT NULL, b.finished_at::pg_catalog.text"
+				   "  b.finished_at IS NOT NULL, b.finished_at::pg_catalog.text,"
+				   "  b.started_by::pg_catalog.text"
 				   " FROM smig.backfill b WHERE b.name OPERATOR(pg_catalog.=) $1",
 				   1, types, values, NULL, SPI_OK_SELECT);
 	}
@@ -447,6 +448,17 @@ smig_backfill(PG_FUNCTION_ARGS)
 		if (was_rel != relid || strcmp(was_set, set_sql) != 0 ||
 			(was_where == NULL) != (where_sql == NULL) ||
 			(was_where != NULL && strcmp(was_where, where_sql) != 0))
+		{
+			char	   *was_by = spi_text(0, 10);
+			Oid			was_by_oid = get_role_oid(was_by, true);
+
+			/* its arguments are its starter's SQL: shown to members only */
+			if (!OidIsValid(was_by_oid) || !is_member_of_role(GetUserId(), was_by_oid))
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_OBJECT),
+						 errmsg("backfill \"%s\" was started with other arguments", name),
+						 errdetail("It was started by role \"%s\"; only a member of that role sees its table, set_sql and where_sql.", was_by),
+						 errhint("Give a new backfill another name.")));
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("backfill \"%s\" was started with other arguments", name),
@@ -455,6 +467,7 @@ smig_backfill(PG_FUNCTION_ARGS)
 														  get_rel_name(was_rel)),
 							   was_set, was_where ? " WHERE " : "", was_where ? was_where : ""),
 					 errhint("Resume it with the same table, set_sql and where_sql, or give a new backfill another name.")));
+		}
 		if (strcmp(spi_text(0, 8), "t") == 0)
 		{
 			ereport(NOTICE,

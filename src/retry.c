@@ -499,6 +499,7 @@ describe_holders(Oid report_as)
 	const char *where;
 	Oid			saved_userid;
 	int			saved_sec;
+	int			nest;
 	int			rc;
 	int			m;
 	uint64		i;
@@ -508,7 +509,7 @@ describe_holders(Oid report_as)
 		return pstrdup("Its holders are not known.");
 	if (awaited_tag.locktag_type == LOCKTAG_RELATION)
 	{
-		where = "l.locktype = 'relation'"
+		where = "l.locktype OPERATOR(pg_catalog.=) 'relation'"
 			" AND l.database OPERATOR(pg_catalog.=) pg_catalog.split_part($2, ' ', 1)::pg_catalog.oid"
 			" AND l.relation OPERATOR(pg_catalog.=) pg_catalog.split_part($2, ' ', 2)::pg_catalog.oid";
 		values[1] = CStringGetTextDatum(psprintf("%u %u", awaited_tag.locktag_field1,
@@ -516,7 +517,7 @@ describe_holders(Oid report_as)
 	}
 	else if (awaited_tag.locktag_type == LOCKTAG_TRANSACTION)
 	{
-		where = "l.locktype = 'transactionid'"
+		where = "l.locktype OPERATOR(pg_catalog.=) 'transactionid'"
 			" AND l.transactionid OPERATOR(pg_catalog.=) $2::pg_catalog.xid";
 		values[1] = CStringGetTextDatum(psprintf("%u", awaited_tag.locktag_field1));
 	}
@@ -532,6 +533,15 @@ describe_holders(Oid report_as)
 	appendStringInfoChar(&modes, '}');
 	values[0] = CStringGetTextDatum(modes.data);
 
+	/*
+	 * As report_as (the deployer), so with the search_path pinned: the
+	 * migration's SET search_path must not put its author's operators into
+	 * a query run with the deployer's rights.
+	 */
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec);
 	SetUserIdAndSecContext(report_as, saved_sec);
 	rc = SPI_execute_with_args(psprintf("SELECT l.pid, l.mode, a.state, a.query_start"
@@ -542,6 +552,7 @@ describe_holders(Oid report_as)
 										" ORDER BY l.pid", where),
 							   2, types, values, NULL, true, 0);
 	SetUserIdAndSecContext(saved_userid, saved_sec);
+	AtEOXact_GUC(true, nest);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_locks: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
