@@ -1497,6 +1497,59 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION smig.rehearse(text) IS
     'Run every pending migration inside a subtransaction that is always rolled back; per migration, what it created, altered, dropped and rewrote, the locks it took on existing tables, what it read in full, its duration and error, whether it is additive or destructive and why, and its hazards.';
 
+/*---- smig.progress: what a deploy is doing, seen from another session ----
+ * The runner reports each statement as its backend's activity (progress.c);
+ * this view reads those lines back for the backends that hold the deploy
+ * lock (an object lock on smig's pg_extension row, sub-id 1; a query text
+ * alone proves nothing), with the sessions waiting for that lock and the
+ * background worker of a no-transaction migration.  pg_stat_activity
+ * shows a query only to its own role and to pg_read_all_stats: so does
+ * this view.
+ */
+CREATE VIEW smig.progress AS
+SELECT a.pid,
+       a.usename AS role,
+       m[1] AS action,
+       m[2] AS version,
+       pg_catalog.replace(m[3], '""', '"') AS name,
+       m[4]::pg_catalog.int4 AS step,
+       m[5]::pg_catalog.int4 AS steps,
+       a.query_start AS call_started,
+       m[6]::pg_catalog.timestamptz AS migration_started,
+       m[7]::pg_catalog.int4 AS line,
+       CASE WHEN m[7] IS NOT NULL THEN m[8] ELSE w.query END AS statement,
+       w.pid AS worker_pid,
+       COALESCE(w.wait_event_type, a.wait_event_type) AS wait_event_type,
+       COALESCE(w.wait_event, a.wait_event) AS wait_event,
+       ARRAY(SELECT q.pid FROM pg_catalog.pg_locks q
+              WHERE q.locktype OPERATOR(pg_catalog.=) l.locktype
+                AND q.database OPERATOR(pg_catalog.=) l.database
+                AND q.classid OPERATOR(pg_catalog.=) l.classid
+                AND q.objid OPERATOR(pg_catalog.=) l.objid
+                AND q.objsubid OPERATOR(pg_catalog.=) l.objsubid
+                AND NOT q.granted
+              ORDER BY q.pid) AS waiting_pids
+  FROM pg_catalog.pg_locks l
+  JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid
+  LEFT JOIN LATERAL pg_catalog.regexp_match(a.query,
+       '^smig: (applying|reverting) (\S+) "((?:[^"]|"")*)"(?: \((\d+) of (\d+)\))? since ([^,]+), (?:line (\d+): (.*)|in a background worker)$') m ON true
+  LEFT JOIN pg_catalog.pg_stat_activity w
+         ON w.leader_pid OPERATOR(pg_catalog.=) a.pid
+        AND w.pid OPERATOR(pg_catalog.<>) a.pid
+        AND w.backend_type OPERATOR(pg_catalog.=) 'smig worker'
+ WHERE l.locktype OPERATOR(pg_catalog.=) 'object'
+   AND l.database OPERATOR(pg_catalog.=)
+       (SELECT d.oid FROM pg_catalog.pg_database d
+         WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+   AND l.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+   AND l.objid OPERATOR(pg_catalog.=)
+       (SELECT x.oid FROM pg_catalog.pg_extension x
+         WHERE x.extname OPERATOR(pg_catalog.=) 'smig')
+   AND l.objsubid OPERATOR(pg_catalog.=) 1
+   AND l.granted;
+COMMENT ON VIEW smig.progress IS
+    'The deploy running now, if any: who, which migration (k of n) since when, which statement at which line, its background worker, and the sessions waiting for the deploy lock.';
+
 /*---- privileges (keep this section last) -----------------------------------
  * CREATE FUNCTION grants EXECUTE to PUBLIC; nothing of smig's is for PUBLIC.
  * Only smig's own objects: schema smig of a database being updated may

@@ -42,6 +42,7 @@
 #include "args.h"
 #include "compat.h"
 #include "history.h"
+#include "progress.h"
 #include "ownersql.h"
 #include "repeatable.h"
 #include "runner.h"
@@ -564,6 +565,8 @@ apply_pending(FunctionCallInfo fcinfo,
 	bool		applied_any = false;
 	int			first_selected = -1;
 	int			last_selected = -1;
+	int			nselected = 0;
+	int			step = 0;
 	int64		generation;
 
 	if (fcinfo)
@@ -603,6 +606,7 @@ apply_pending(FunctionCallInfo fcinfo,
 			continue;
 		}
 		found_only = true;
+		nselected++;
 		if (first_selected < 0)
 			first_selected = i;
 		last_selected = i;
@@ -682,6 +686,7 @@ apply_pending(FunctionCallInfo fcinfo,
 		script.gate = true;
 		script.destructive = item->destructive;
 
+		progress_set_step(++step, nselected);
 		started = GetCurrentTimestamp();
 		runner_run(&script);
 

@@ -45,6 +45,7 @@
 #include "downgrade.h"
 #include "history.h"
 #include "ownersql.h"
+#include "progress.h"
 #include "runner.h"
 #include "schema.h"
 #include "summary.h"
@@ -343,6 +344,7 @@ revert_items(ReturnSetInfo *rsinfo, RevertItem *items, int nitems)
 		script.kind = RUNNER_SCRIPT_DOWN;
 		script.first_line = it->down_line;
 
+		progress_set_step(i + 1, nitems);
 		started = GetCurrentTimestamp();
 		runner_run(&script);
 

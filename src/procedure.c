@@ -50,6 +50,7 @@
 #include "args.h"
 #include "downgrade.h"
 #include "history.h"
+#include "progress.h"
 #include "schema.h"
 #include "worker.h"
 
@@ -165,7 +166,10 @@ run_worker_step(bool up, ApplyPlanItem *item, int k, int n)
 	ErrorData  *edata;
 
 	schema_fingerprint_deferred = k < n;
+	progress_begin_migration(item->version, item->name, up, false);
+	progress_report_statement(0, NULL);
 	edata = worker_run_step(up, item);
+	progress_end_migration();
 	schema_fingerprint_deferred = false;
 	if (edata != NULL)
 		fail_step(up, item, k, n, started, edata, worker_failed_statement());
@@ -188,6 +192,7 @@ run_plan(bool up, List *plan)
 		ApplyPlanItem *item = (ApplyPlanItem *) lfirst(lc);
 
 		k++;
+		progress_set_plan_step(k, n);
 		if (up)
 			ereport(NOTICE,
 					(errmsg("applying migration \"%s\" (\"%s\"), %d of %d",
@@ -205,6 +210,7 @@ run_plan(bool up, List *plan)
 		SPI_commit();			/* the step's transaction */
 		EnsurePortalSnapshotExists();
 	}
+	progress_end_plan();
 	if (n > 0)
 		ereport(NOTICE,
 				(errmsg_plural("%s %d migration, one transaction each",

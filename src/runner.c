@@ -61,6 +61,7 @@
 #include "utils/portal.h"
 
 #include "effects.h"
+#include "progress.h"
 #include "retry.h"
 #include "runner.h"
 #include "sqllex.h"
@@ -378,6 +379,9 @@ runner_run(const RunnerScript *script)
 							 GUC_ACTION_SAVE, true, 0, false);
 	current_version = script->version;
 	effects_begin(script);
+	progress_begin_migration(script->version, script->name,
+							 script->kind == RUNNER_SCRIPT_UP,
+							 effects_rehearsing());
 
 	errarg.script = script;
 	errarg.cxt = oldcontext;
@@ -396,6 +400,7 @@ runner_run(const RunnerScript *script)
 			errarg.stmt_text = stmt_text;
 			errcb.previous = error_context_stack;
 			error_context_stack = &errcb;
+			progress_report_statement(stmts[i].line, stmt_text);
 
 			retry_statement(&policy, stmt_text, exec_statement, stmt_text,
 							saved_userid);
@@ -419,6 +424,7 @@ runner_run(const RunnerScript *script)
 		current_version = NULL;
 		current_statement = NULL;
 		effects_end();
+		progress_end_migration();
 		MemoryContextSwitchTo(oldcontext);
 		if (script->repeatable)
 			hint_rerunnable();
@@ -430,6 +436,7 @@ runner_run(const RunnerScript *script)
 
 	current_version = NULL;
 	effects_end();
+	progress_end_migration();
 	/* as at abort: undo every setting the migration changed */
 	AtEOXact_GUC(false, gucnest);
 	SetUserIdAndSecContext(saved_userid, saved_sec_context);

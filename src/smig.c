@@ -17,6 +17,7 @@
 #include "effects.h"
 #include "guard.h"
 #include "ownersql.h"
+#include "progress.h"
 #include "retry.h"
 #include "smig.h"
 
@@ -38,6 +39,7 @@ smig_xact_callback(XactEvent event, void *arg)
 	{
 		owner_scope_reset();
 		effects_reset();
+		progress_reset();
 	}
 }
 

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION smig;
 
 SET client_min_messages = warning;
-SELECT plan(68);
+SELECT plan(69);
 
 SELECT has_schema('smig');
 SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log',
@@ -65,6 +65,7 @@ SELECT set_eq($$SELECT evtevent::text FROM pg_event_trigger WHERE evtname LIKE '
               ARRAY['ddl_command_start', 'ddl_command_end', 'sql_drop', 'table_rewrite'],
               'event triggers on ddl_command_start (the guard), ddl_command_end, sql_drop and table_rewrite');
 SELECT has_view('smig', 'migration_ddl', 'migration_ddl links history to the DDL it ran');
+SELECT has_view('smig', 'progress', 'progress shows the deploy running now');
 SELECT has_function('smig', 'trim_ddl_log', ARRAY['timestamp with time zone']);
 SELECT lives_ok($$CREATE TABLE public.pgtap_probe (id int)$$, 'DDL is logged');
 SELECT results_eq($$SELECT object_identity, version FROM smig.ddl_log WHERE object_identity = 'public.pgtap_probe'$$,
