@@ -64,7 +64,8 @@ SELECT count(*) AS locks_left FROM pg_locks
    AND relation = 'rh_accounts'::regclass;
 SELECT version, state FROM smig.status();
 
--- 3. the lock timeout: its argument, named in a NOTICE
+-- 3. the lock timeout: its argument, named in a NOTICE; NULL: the deploy's,
+-- named too
 SELECT count(*) FROM smig.rehearse('250ms');
 SELECT count(*) FROM smig.rehearse(NULL);
 

@@ -579,12 +579,22 @@ smig_rehearse(PG_FUNCTION_ARGS)
 				 errdetail("No migration is pending.")));
 		return (Datum) 0;
 	}
-	ereport(NOTICE,
-			(errmsg("rehearsing %d migrations with lock_timeout = %s",
-					list_length(plan), lock_timeout ? lock_timeout : GetConfigOption("lock_timeout", false, false)),
-			 errdetail("A rehearsal takes the migrations' locks on this database's tables until it rolls back; it fails rather than waits longer than that for one."),
-			 errhint("To rehearse without locking the application's tables, rehearse on a copy: CREATE DATABASE rehearsal TEMPLATE %s (which needs the database to have no other connections).",
-					 quote_identifier(get_database_name(MyDatabaseId)))));
+	if (lock_timeout != NULL)
+		ereport(NOTICE,
+				(errmsg("rehearsing %d migrations with lock_timeout = %s",
+						list_length(plan), lock_timeout),
+				 errdetail("A rehearsal takes the migrations' locks on this database's tables until it rolls back; each statement fails rather than waits longer than that for one, and is not retried."),
+				 errhint("To rehearse without locking the application's tables, rehearse on a copy: CREATE DATABASE rehearsal TEMPLATE %s (which needs the database to have no other connections).",
+						 quote_identifier(get_database_name(MyDatabaseId)))));
+	else
+		ereport(NOTICE,
+				(errmsg("rehearsing %d migrations with the deploy's lock timeouts (smig.lock_timeout = %s, smig.lock_retries = %s, or the migrations' own)",
+						list_length(plan),
+						GetConfigOptionByName("smig.lock_timeout", NULL, false),
+						GetConfigOptionByName("smig.lock_retries", NULL, false)),
+				 errdetail("A rehearsal takes the migrations' locks on this database's tables until it rolls back, and waits for them as the deploy would."),
+				 errhint("To rehearse without locking the application's tables, rehearse on a copy: CREATE DATABASE rehearsal TEMPLATE %s (which needs the database to have no other connections).",
+						 quote_identifier(get_database_name(MyDatabaseId)))));
 
 	SPI_connect();
 	oldcontext = CurrentMemoryContext;
