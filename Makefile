@@ -22,7 +22,8 @@ REGRESS = install versions checksums lexing register upgrade_head failures \
 REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
 # isolation specs (specs/<name>.spec, expected/<name>.out)
 ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race deploy_lock \
-            concurrent_downgrade procedure_concurrency adopt_race lock_retry_concurrency no_transaction_deadlock progress
+            concurrent_downgrade procedure_concurrency adopt_race lock_retry_concurrency no_transaction_deadlock \
+            rehearse_lock_timeout progress
 ISOLATION_OPTS =
 # TAP tests (t/*.pl): primary + standby, dump and restore, the deploy lock,
 # the guard, the deployer recipe, PgBouncer, examples/ledger up-down-up,

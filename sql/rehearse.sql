@@ -48,7 +48,7 @@ SELECT smig.fingerprint() AS fp_before,
           FROM pg_sequences WHERE schemaname = 'smig') AS seqs_before
 \gset
 SELECT step, version, name, kind, run_as = current_user AS runs_as_me, declared_destructive, classification,
-       reasons, hazards, created, altered, dropped, rewritten, locks, scans,
+       reasons, hazards, created, altered, dropped, rewritten, locks, scans, scanned,
        duration IS NOT NULL AS timed, error, sqlstate
   FROM smig.rehearse();
 SELECT smig.fingerprint() = :'fp_before' AS same_schema,
@@ -64,7 +64,8 @@ SELECT count(*) AS locks_left FROM pg_locks
    AND relation = 'rh_accounts'::regclass;
 SELECT version, state FROM smig.status();
 
--- 3. the lock timeout: its argument, named in a NOTICE
+-- 3. the lock timeout: its argument, named in a NOTICE; NULL: the deploy's,
+-- named too
 SELECT count(*) FROM smig.rehearse('250ms');
 SELECT count(*) FROM smig.rehearse(NULL);
 
@@ -127,3 +128,80 @@ SELECT version FROM smig.upgrade_head();
 RESET client_min_messages;
 SELECT * FROM smig.plan();
 \d rh_accounts
+
+-- 8. full reads measured (issue 14, items 5 and 6): per migration, the
+-- tables that existed before the rehearsal which it read by sequential
+-- scan, with the rows read (this backend's pending table statistics, the
+-- counters of pg_stat_xact_user_tables); a validation scan of a populated
+-- table is a hazard.  SET NOT NULL that a CHECK constraint already proves
+-- reads nothing; the migration's own new tables do not count; an error
+-- keeps what the failed migration read before it failed.
+SELECT smig.register('9', 'events',
+  'CREATE TABLE rh_events (id int, kind text);
+   INSERT INTO rh_events SELECT g, g::text FROM generate_series(1, 300) g;');
+SET client_min_messages = warning;
+SELECT version FROM smig.upgrade_head();
+RESET client_min_messages;
+SELECT smig.register('10', 'check', 'ALTER TABLE rh_accounts ADD CONSTRAINT rh_score_known CHECK (score IS NOT NULL);');
+SELECT smig.register('11', 'not_valid', 'ALTER TABLE rh_events ADD CONSTRAINT rh_id_positive CHECK (id > 0) NOT VALID;');
+SELECT smig.register('12', 'validate', 'ALTER TABLE rh_events VALIDATE CONSTRAINT rh_id_positive;');
+SELECT smig.register('13', 'not_null', 'ALTER TABLE rh_events ALTER COLUMN kind SET NOT NULL;');
+SELECT smig.register('14', 'not_null_implied', 'ALTER TABLE rh_accounts ALTER COLUMN score SET NOT NULL;');
+SELECT smig.register('15', 'index', 'CREATE INDEX rh_events_kind ON rh_events (kind);');
+SELECT smig.register('16', 'fresh',
+  'CREATE TABLE rh_fresh (id int);
+   INSERT INTO rh_fresh SELECT generate_series(1, 100);
+   ALTER TABLE rh_fresh ADD CONSTRAINT rh_fresh_positive CHECK (id > 0);
+   ALTER TABLE rh_fresh ALTER COLUMN id SET NOT NULL;
+   CREATE INDEX rh_fresh_id ON rh_fresh (id);');
+SELECT smig.register('17', 'empty', 'ALTER TABLE rh_vacant ADD CONSTRAINT rh_vacant_y CHECK (y > 0);');
+SELECT smig.register('18', 'query', 'CREATE TABLE rh_kinds AS SELECT DISTINCT kind FROM rh_events;');
+-- (the counters are the same as pg_stat_xact_user_tables')
+BEGIN;
+SELECT seq_scan AS events_scans_before, seq_tup_read AS events_rows_before
+  FROM pg_stat_xact_user_tables WHERE relid = 'rh_events'::regclass
+\gset
+CREATE TEMP TABLE rh_result AS SELECT * FROM smig.rehearse();
+SELECT step, version, name, classification, scanned,
+       ARRAY(SELECT h FROM unnest(hazards) h WHERE h LIKE '%scan%') AS scan_hazards,
+       scans, error
+  FROM rh_result ORDER BY step;
+SELECT x.seq_scan - :events_scans_before AS events_scans,
+       x.seq_tup_read - :events_rows_before AS events_rows,
+       (SELECT sum((e ->> 'seq_scans')::int) FROM rh_result, jsonb_array_elements(scanned) e
+         WHERE e ->> 'table' = 'public.rh_events') AS rehearse_scans,
+       (SELECT sum((e ->> 'rows_read')::int) FROM rh_result, jsonb_array_elements(scanned) e
+         WHERE e ->> 'table' = 'public.rh_events') AS rehearse_rows
+  FROM pg_stat_xact_user_tables x WHERE x.relid = 'rh_events'::regclass;
+DROP TABLE rh_result;
+COMMIT;
+
+-- a validation that fails: the rows it read until the first bad one; and
+-- still nothing persists: no history row, no sequence value of smig's
+-- tables, no log row, the same schema
+SELECT smig.register('19', 'fails', 'ALTER TABLE rh_events ADD CONSTRAINT rh_id_small CHECK (id < 20);');
+SELECT smig.fingerprint() AS fp_before,
+       (SELECT count(*) FROM smig.history) AS history_before,
+       (SELECT count(*) FROM smig.ddl_log) AS log_before,
+       (SELECT string_agg(sequencename || '=' || coalesce(last_value::text, 'unused'), ', '
+                          ORDER BY sequencename)
+          FROM pg_sequences WHERE schemaname = 'smig') AS seqs_before
+\gset
+SELECT step, version, classification, scanned,
+       ARRAY(SELECT h FROM unnest(hazards) h WHERE h LIKE '%scan%') AS scan_hazards,
+       error, sqlstate
+  FROM smig.rehearse() WHERE version IN ('18', '19');
+SELECT smig.fingerprint() = :'fp_before' AS same_schema,
+       (SELECT count(*) FROM smig.history) = :history_before AS same_history,
+       (SELECT count(*) FROM smig.ddl_log) = :log_before AS same_log,
+       (SELECT string_agg(sequencename || '=' || coalesce(last_value::text, 'unused'), ', '
+                          ORDER BY sequencename)
+          FROM pg_sequences WHERE schemaname = 'smig') = :'seqs_before' AS same_sequences,
+       :'seqs_before' NOT LIKE '%unused%' AS sequences_used;
+SELECT to_regclass('rh_fresh') AS fresh, to_regclass('rh_kinds') AS kinds,
+       (SELECT count(*) FROM pg_constraint WHERE conname IN ('rh_score_known', 'rh_id_positive', 'rh_id_small')) AS constraints;
+
+-- without track_counts nothing is counted: scanned is NULL, not []
+SET track_counts = off;
+SELECT version, scanned FROM smig.rehearse() WHERE version = '10';
+RESET track_counts;

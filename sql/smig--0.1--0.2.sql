@@ -1491,11 +1491,12 @@ RETURNS TABLE (step integer, version text, name text, kind text,
                classification text, reasons text[], hazards text[],
                created text[], altered text[], dropped text[],
                rewritten text[], locks text[], scans text[],
+               scanned jsonb,
                duration interval, error text, sqlstate text)
 AS 'MODULE_PATHNAME', 'smig_rehearse'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION smig.rehearse(text) IS
-    'Run every pending migration inside a subtransaction that is always rolled back; per migration, what it created, altered, dropped and rewrote, the locks it took on existing tables, what it read in full, its duration and error, whether it is additive or destructive and why, and its hazards.';
+    'Run every pending migration inside a subtransaction that is always rolled back; per migration, what it created, altered, dropped and rewrote, the locks it took on existing tables, what its statements read in full (scans) and the full reads measured by the backend''s own table statistics (scanned), its duration and error, whether it is additive or destructive and why, and its hazards.';
 
 /*---- smig.progress: what a deploy is doing, seen from another session ----
  * The runner reports each statement as its backend's activity (progress.c);

@@ -19,6 +19,11 @@
  *	   event trigger);
  *	 - locks on tables that existed before the rehearsal: this backend's
  *	   own pg_locks rows that the migration added;
+ *	 - full reads of those tables (a constraint validated, NOT NULL set,
+ *	   an index built, a rewrite, a query): the deltas of this backend's
+ *	   own pending table statistics, the counters behind
+ *	   pg_stat_xact_user_tables.seq_scan and seq_tup_read (see
+ *	   read_counts());
  *	 - its duration, and its error (with SQLSTATE), which ends the
  *	   rehearsal: the later migrations would run on a schema it did not
  *	   leave.
@@ -31,7 +36,9 @@
  * catalog, the tables, the locks, smig's tables are as they were.  The
  * rehearsal runs with a short lock_timeout (its argument), so that it
  * fails fast instead of queueing behind the application's transactions
- * while holding its own locks.
+ * while holding its own locks: every statement of every migration waits
+ * at most that long, without retries (the argument NULL: as in a deploy,
+ * the migration's own lock timeout and smig.lock_retries).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -45,10 +52,13 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
@@ -69,10 +79,44 @@ typedef struct KnownTable
 	Oid			relid;			/* hash key */
 	Oid			relfilenode;	/* its storage now (updated per migration) */
 	int64		pages;			/* heap pages when the rehearsal began */
+	int64		seq_scans;		/* this backend's counters before the */
+	int64		rows_read;		/* running migration (read_counts) */
 	char		name[NAMEDATALEN * 2 + 6];
 } KnownTable;
 
-#define REHEARSE_COLS 18
+#define REHEARSE_COLS 19
+
+/*
+ * This backend's sequential scans of relid and the rows they returned, in
+ * this transaction: its pending statistics entry, which
+ * pg_stat_xact_user_tables reads (pgstat_relation.c, find_tabstat_entry).
+ * heapam counts a scan when a sequential scan begins (the validation of a
+ * CHECK constraint, of NOT NULL, an index build, a rewrite and a query's
+ * Seq Scan all begin one) and a row for each tuple it returns.  These two
+ * counters are not transactional: a rolled-back subtransaction leaves
+ * them as they are, and they are not sent to the cumulative statistics
+ * before the transaction ends.  Without track_counts nothing counts.
+ */
+static void
+read_counts(Oid relid, int64 *seq_scans, int64 *rows_read)
+{
+	PgStat_TableStatus *s = find_tabstat_entry(relid);
+
+	*seq_scans = s ? s->t_counts.t_numscans : 0;
+	*rows_read = s ? s->t_counts.t_tuples_returned : 0;
+}
+
+/* Every known table's counters, just before a migration runs. */
+static void
+count_before(HTAB *tables)
+{
+	HASH_SEQ_STATUS seq;
+	KnownTable *t;
+
+	hash_seq_init(&seq, tables);
+	while ((t = hash_seq_search(&seq)) != NULL)
+		read_counts(t->relid, &t->seq_scans, &t->rows_read);
+}
 
 /* Every user table, matview and partitioned table, with its storage. */
 static HTAB *
@@ -205,7 +249,133 @@ typedef struct Measured
 	List	   *hazards;
 	List	   *rewritten;		/* the effects' rewrites and storage changes */
 	List	   *reasons;		/* the effects' reasons and storage changes */
+	char	   *scanned;		/* jsonb text, NULL if nothing is counted */
 } Measured;
+
+/* A known table the migration read in full, measured. */
+typedef struct Scanned
+{
+	KnownTable *table;
+	int64		seq_scans;
+	int64		rows_read;
+} Scanned;
+
+static int
+scanned_cmp(const ListCell *a, const ListCell *b)
+{
+	return strcmp(((Scanned *) lfirst(a))->table->name,
+				  ((Scanned *) lfirst(b))->table->name);
+}
+
+/* The known tables whose sequential scan count moved since count_before(). */
+static List *
+collect_scans(HTAB *tables)
+{
+	HASH_SEQ_STATUS seq;
+	KnownTable *t;
+	List	   *scans = NIL;
+
+	hash_seq_init(&seq, tables);
+	while ((t = hash_seq_search(&seq)) != NULL)
+	{
+		int64		seq_scans;
+		int64		rows_read;
+
+		read_counts(t->relid, &seq_scans, &rows_read);
+		if (seq_scans > t->seq_scans)
+		{
+			Scanned    *s = palloc(sizeof(Scanned));
+
+			s->table = t;
+			s->seq_scans = seq_scans - t->seq_scans;
+			s->rows_read = rows_read - t->rows_read;
+			scans = lappend(scans, s);
+		}
+	}
+	return scans;
+}
+
+/* "1 row", "2 rows" */
+static char *
+count_words(int64 n, const char *one, const char *many)
+{
+	return psprintf(INT64_FORMAT " %s", n, n == 1 ? one : many);
+}
+
+/*
+ * The measured full reads: the jsonb array of "scanned" (in table name
+ * order) and, for a populated table, a hazard.  A scan that effects.c
+ * ascribes to a statement (a constraint validated, NOT NULL set, an index
+ * built) is a validation scan; one of a table the migration rewrote
+ * (table_rewrite) is the rewrite's own read, whose hazard is the rewrite;
+ * one of a table whose storage was replaced otherwise (replaced: CLUSTER)
+ * reads it to copy it; failed: the migration stopped at an error, before
+ * the triggers saw its last statement; any other is a query's or a data
+ * change's.
+ */
+static void
+report_scans(List *scans, const Effects *eff, List *replaced, bool failed,
+			 Measured *m)
+{
+	StringInfoData json;
+	ListCell   *lc;
+
+	list_sort(scans, scanned_cmp);
+	initStringInfo(&json);
+	appendStringInfoChar(&json, '[');
+	foreach(lc, scans)
+	{
+		Scanned    *s = (Scanned *) lfirst(lc);
+		KnownTable *t = s->table;
+		StringInfoData why;
+		ListCell   *lc2;
+		ListCell   *lc3;
+		char	   *read;
+
+		if (json.len > 1)
+			appendStringInfoString(&json, ", ");
+		appendStringInfoString(&json, "{\"table\": ");
+		escape_json(&json, t->name);
+		appendStringInfo(&json, ", \"seq_scans\": " INT64_FORMAT
+						 ", \"rows_read\": " INT64_FORMAT
+						 ", \"pages\": " INT64_FORMAT "}",
+						 s->seq_scans, s->rows_read, t->pages);
+
+		if (t->pages <= 0 && s->rows_read <= 0)
+			continue;			/* empty: nothing to wait for */
+		read = psprintf("%s (%s): %s read by %s",
+						t->name, count_words(t->pages, "page", "pages"),
+						count_words(s->rows_read, "row", "rows"),
+						count_words(s->seq_scans, "sequential scan", "sequential scans"));
+		initStringInfo(&why);
+		forboth(lc2, eff->scans, lc3, eff->scan_relids)
+		{
+			if (lfirst_oid(lc3) == t->relid)
+				appendStringInfo(&why, "%s%s", why.len ? "; " : "",
+								 (char *) lfirst(lc2));
+		}
+		if (why.len > 0)
+			m->hazards = lappend(m->hazards,
+								 psprintf("validation scan of populated table %s under its lock (%s)",
+										  read, why.data));
+		else if (list_member_oid(eff->rewritten_relids, t->relid))
+			continue;
+		else if (list_member_oid(replaced, t->relid))
+			m->hazards = lappend(m->hazards,
+								 psprintf("full scan of populated table %s to replace its storage, under its lock",
+										  read));
+		else if (failed)
+			m->hazards = lappend(m->hazards,
+								 psprintf("full scan of populated table %s before the migration failed",
+										  read));
+		else
+			m->hazards = lappend(m->hazards,
+								 psprintf("full scan of populated table %s in a query or data change of the migration",
+										  read));
+	}
+	appendStringInfoChar(&json, ']');
+	m->scanned = pgstat_track_counts ? json.data : NULL;
+}
 
 /*
  * Lock "relid ModeLock" taken by the migration: listed once if relid is a
@@ -252,6 +422,7 @@ measure(HTAB *tables, HTAB *locks_before, const Effects *eff, Measured *m)
 	ListCell   *lc2;
 	HASH_SEQ_STATUS seq;
 	KnownTable *t;
+	List	   *replaced = NIL;
 
 	m->rewritten = list_copy(eff->rewritten);
 	m->reasons = list_copy(eff->destructive);
@@ -303,6 +474,7 @@ measure(HTAB *tables, HTAB *locks_before, const Effects *eff, Measured *m)
 		if (list_member_oid(eff->rewritten_relids, t->relid) ||
 			list_member_oid(eff->truncated_relids, t->relid))
 			continue;
+		replaced = lappend_oid(replaced, t->relid);
 		m->rewritten = lappend(m->rewritten,
 							   psprintf("%s (its storage was replaced)", t->name));
 		m->reasons = lappend(m->reasons,
@@ -310,17 +482,7 @@ measure(HTAB *tables, HTAB *locks_before, const Effects *eff, Measured *m)
 									  t->name));
 	}
 
-	/* full reads of populated tables */
-	forboth(lc, eff->scans, lc2, eff->scan_relids)
-	{
-		Oid			relid = lfirst_oid(lc2);
-
-		t = hash_search(tables, &relid, HASH_FIND, NULL);
-		if (t != NULL && t->pages > 0)
-			m->hazards = lappend(m->hazards,
-								 psprintf("%s (" INT64_FORMAT " pages) under its lock",
-										  (char *) lfirst(lc), t->pages));
-	}
+	report_scans(collect_scans(tables), eff, replaced, false, m);
 }
 
 /* A text[] of the strings of list. */
@@ -370,15 +532,18 @@ put_row(ReturnSetInfo *rsinfo, int position, const ApplyPlanItem *item,
 	values[12] = text_array(m->rewritten);
 	values[13] = text_array(m->locks);
 	values[14] = text_array(eff->scans);
-	values[15] = IntervalPGetDatum(duration);
-	nulls[15] = duration_us < 0;
+	if (m->scanned != NULL)
+		values[15] = DirectFunctionCall1(jsonb_in, CStringGetDatum(m->scanned));
+	nulls[15] = m->scanned == NULL;
+	values[16] = IntervalPGetDatum(duration);
+	nulls[16] = duration_us < 0;
 	if (edata != NULL)
 	{
-		values[16] = CStringGetTextDatum(edata->message);
-		values[17] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
+		values[17] = CStringGetTextDatum(edata->message);
+		values[18] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
 	}
 	else
-		nulls[16] = nulls[17] = true;
+		nulls[17] = nulls[18] = true;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -386,7 +551,7 @@ put_row(ReturnSetInfo *rsinfo, int position, const ApplyPlanItem *item,
  * smig.rehearse(lock_timeout text DEFAULT '1s') returns table (step,
  * version, name, kind, run_as, declared_destructive, classification,
  * reasons, hazards, created, altered, dropped, rewritten, locks, scans,
- * duration, error, sqlstate)
+ * scanned, duration, error, sqlstate)
  */
 Datum
 smig_rehearse(PG_FUNCTION_ARGS)
@@ -401,6 +566,9 @@ smig_rehearse(PG_FUNCTION_ARGS)
 	volatile int position = 0;
 	ApplyPlanItem *volatile item = NULL;
 	TimestampTz volatile started = 0;
+	char	   *volatile rehearsal_timeout = NULL;
+	HTAB	   *volatile tables = NULL;
+	volatile bool counting = false;	/* count_before() ran for item */
 
 	InitMaterializedSRF(fcinfo, 0);
 	plan = apply_plan(NULL);
@@ -411,12 +579,22 @@ smig_rehearse(PG_FUNCTION_ARGS)
 				 errdetail("No migration is pending.")));
 		return (Datum) 0;
 	}
-	ereport(NOTICE,
-			(errmsg("rehearsing %d migrations with lock_timeout = %s",
-					list_length(plan), lock_timeout ? lock_timeout : GetConfigOption("lock_timeout", false, false)),
-			 errdetail("A rehearsal takes the migrations' locks on this database's tables until it rolls back; it fails rather than waits longer than that for one."),
-			 errhint("To rehearse without locking the application's tables, rehearse on a copy: CREATE DATABASE rehearsal TEMPLATE %s (which needs the database to have no other connections).",
-					 quote_identifier(get_database_name(MyDatabaseId)))));
+	if (lock_timeout != NULL)
+		ereport(NOTICE,
+				(errmsg("rehearsing %d migrations with lock_timeout = %s",
+						list_length(plan), lock_timeout),
+				 errdetail("A rehearsal takes the migrations' locks on this database's tables until it rolls back; each statement fails rather than waits longer than that for one, and is not retried."),
+				 errhint("To rehearse without locking the application's tables, rehearse on a copy: CREATE DATABASE rehearsal TEMPLATE %s (which needs the database to have no other connections).",
+						 quote_identifier(get_database_name(MyDatabaseId)))));
+	else
+		ereport(NOTICE,
+				(errmsg("rehearsing %d migrations with the deploy's lock timeouts (smig.lock_timeout = %s, smig.lock_retries = %s, or the migrations' own)",
+						list_length(plan),
+						GetConfigOptionByName("smig.lock_timeout", NULL, false),
+						GetConfigOptionByName("smig.lock_retries", NULL, false)),
+				 errdetail("A rehearsal takes the migrations' locks on this database's tables until it rolls back, and waits for them as the deploy would."),
+				 errhint("To rehearse without locking the application's tables, rehearse on a copy: CREATE DATABASE rehearsal TEMPLATE %s (which needs the database to have no other connections).",
+						 quote_identifier(get_database_name(MyDatabaseId)))));
 
 	SPI_connect();
 	oldcontext = CurrentMemoryContext;
@@ -425,12 +603,14 @@ smig_rehearse(PG_FUNCTION_ARGS)
 	effects_set_rehearsing(true);
 	PG_TRY();
 	{
-		HTAB	   *tables;
-
 		if (lock_timeout != NULL)
+		{
 			(void) set_config_option("lock_timeout", lock_timeout,
 									 PGC_USERSET, PGC_S_SESSION,
 									 GUC_ACTION_LOCAL, true, 0, false);
+			/* validated: in ms, for the runner's retry policy */
+			rehearsal_timeout = psprintf("%d", LockTimeout);
+		}
 		tables = read_known_tables();
 		foreach(lc, plan)
 		{
@@ -445,7 +625,13 @@ smig_rehearse(PG_FUNCTION_ARGS)
 			script.version = item->version;
 			script.name = item->name;
 			script.sql = item->up_sql;
-			script.lock_timeout = item->lock_timeout;
+			/*
+			 * The rehearsal's lock timeout for every statement, and no
+			 * retry: it fails rather than queues (or, with NULL, as the
+			 * deploy would).
+			 */
+			script.lock_timeout = rehearsal_timeout ? rehearsal_timeout : item->lock_timeout;
+			script.lock_retries = rehearsal_timeout ? "0" : NULL;
 			script.run_as = item->run_as_oid;
 			script.kind = RUNNER_SCRIPT_UP;
 			script.empty_history = item->empty_history;
@@ -455,11 +641,14 @@ smig_rehearse(PG_FUNCTION_ARGS)
 			script.destructive = item->destructive;
 
 			locks_before = lock_set(read_own_locks(tables));
+			count_before(tables);
+			counting = true;
 			started = GetCurrentTimestamp();
 			runner_run(&script);
 			duration = GetCurrentTimestamp() - started;
 			eff = effects_current();
 			measure(tables, locks_before, eff, &m);
+			counting = false;
 			put_row(rsinfo, position, item,
 					m.reasons != NIL ? "destructive" : "additive",
 					eff, &m, duration, NULL);
@@ -489,6 +678,9 @@ smig_rehearse(PG_FUNCTION_ARGS)
 			eff = effects_current();
 			m.rewritten = eff->rewritten;
 			m.reasons = eff->destructive;
+			/* what it read before it failed: the counters outlive the rollback */
+			if (counting)
+				report_scans(collect_scans(tables), eff, NIL, true, &m);
 			put_row(rsinfo, position, item, "failed", eff, &m, duration, edata);
 			foreach(lc, plan)
 			{
