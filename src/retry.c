@@ -815,7 +815,7 @@ retry_top_level(const RetryPolicy *policy, RetryStatementFn fn,
 			edata = CopyErrorData();
 			FlushErrorState();
 			AbortCurrentTransaction();
-			disable_timeout(STATEMENT_TIMEOUT, false);
+			disable_timeout(STATEMENT_TIMEOUT, false /* the worker armed it */ );
 		}
 		PG_END_TRY();
 		lock_watch_stop();
