@@ -518,6 +518,8 @@ copy_step(const WorkItem *item, RunnerScript *script)
 	c->baseline = item->baseline;
 	c->transactional = item->transactional;
 	c->lock_timeout = dup_or_null(item->lock_timeout);
+	c->lock_retries = dup_or_null(item->lock_retries);
+	c->statement_timeout = dup_or_null(item->statement_timeout);
 	c->run_as = dup_or_null(item->run_as);
 	c->registered_by = dup_or_null(item->registered_by);
 	c->run_as_oid = item->run_as_oid;
@@ -529,6 +531,8 @@ copy_step(const WorkItem *item, RunnerScript *script)
 	script->name = c->name;
 	script->sql = c->up_sql;
 	script->lock_timeout = c->lock_timeout;
+	script->lock_retries = c->lock_retries;
+	script->statement_timeout = c->statement_timeout;
 	script->run_as = c->run_as_oid;
 	script->kind = RUNNER_SCRIPT_UP;
 	script->first_line = c->up_line;

@@ -644,6 +644,8 @@ revert_one_prepare(const char *version_key, RunnerScript *script)
 	it->down_checksum = dup_or_null(items[0].down_checksum);
 	it->run_as = dup_or_null(items[0].run_as);
 	it->lock_timeout = dup_or_null(items[0].lock_timeout);
+	it->lock_retries = dup_or_null(items[0].lock_retries);
+	it->statement_timeout = dup_or_null(items[0].statement_timeout);
 	it->down_line = items[0].down_line;
 	it->run_as_oid = items[0].run_as_oid;
 	SPI_finish();
@@ -653,6 +655,8 @@ revert_one_prepare(const char *version_key, RunnerScript *script)
 	script->name = it->name;
 	script->sql = it->down_sql;
 	script->lock_timeout = it->lock_timeout;
+	script->lock_retries = it->lock_retries;
+	script->statement_timeout = it->statement_timeout;
 	script->run_as = it->run_as_oid;
 	script->kind = RUNNER_SCRIPT_DOWN;
 	script->first_line = it->down_line;

@@ -72,6 +72,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/snapmgr.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -521,6 +522,14 @@ describe_holders(Oid report_as)
 			" AND l.transactionid OPERATOR(pg_catalog.=) $2::pg_catalog.xid";
 		values[1] = CStringGetTextDatum(psprintf("%u", awaited_tag.locktag_field1));
 	}
+	else if (awaited_tag.locktag_type == LOCKTAG_VIRTUALTRANSACTION)
+	{
+		/* a concurrent index build waiting for a transaction to end */
+		where = "l.locktype OPERATOR(pg_catalog.=) 'virtualxid'"
+			" AND l.virtualxid OPERATOR(pg_catalog.=) $2";
+		values[1] = CStringGetTextDatum(psprintf("%d/%u", awaited_tag.locktag_field1,
+												 awaited_tag.locktag_field2));
+	}
 	else
 		return pstrdup("Its holders are not known.");
 
@@ -663,6 +672,48 @@ run_with_statement_timeout(const RetryPolicy *policy, RetryStatementFn fn,
 	PG_END_TRY();
 }
 
+/*
+ * After attempt number attempt timed out on a lock (what, mode: NULL when
+ * not known): the error when the retries are used up, otherwise the
+ * NOTICE; returns the pause before the next attempt.
+ */
+static long
+report_timeout(const RetryPolicy *policy, int attempt, const char *what,
+			   const char *mode, const char *holders)
+{
+	long		pause;
+
+	if (attempt > policy->lock_retries)
+	{
+		if (what)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not obtain %s on %s in %d attempts",
+							mode, what, attempt),
+					 errdetail("%s Each attempt waited lock_timeout (%d ms).",
+							   holders, LockTimeout),
+					 errhint("Deploy again when the lock is free, or raise smig.lock_timeout or smig.lock_retries (or the migration's directives).")));
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not obtain a lock in %d attempts", attempt),
+					 errdetail("Each attempt waited lock_timeout (%d ms).", LockTimeout),
+					 errhint("Deploy again when the lock is free, or raise smig.lock_timeout or smig.lock_retries (or the migration's directives).")));
+	}
+	pause = backoff_ms(policy, attempt);
+	if (what)
+		ereport(NOTICE,
+				(errmsg("statement timed out waiting for %s on %s, attempt %d of %d",
+						mode, what, attempt, policy->lock_retries + 1),
+				 errdetail("%s Retrying in %.2f s.", holders, pause / 1000.0)));
+	else
+		ereport(NOTICE,
+				(errmsg("statement timed out waiting for a lock, attempt %d of %d",
+						attempt, policy->lock_retries + 1),
+				 errdetail("Retrying in %.2f s.", pause / 1000.0)));
+	return pause;
+}
+
 void
 retry_statement(const RetryPolicy *policy, const char *sql,
 				RetryStatementFn fn, void *arg, Oid report_as)
@@ -714,34 +765,7 @@ retry_statement(const RetryPolicy *policy, const char *sql,
 		what = awaited_valid ? describe_awaited() : NULL;
 		mode = awaited_valid ? GetLockmodeName(DEFAULT_LOCKMETHOD, awaited_mode) : NULL;
 		holders = describe_holders(report_as);
-		if (attempt > policy->lock_retries)
-		{
-			if (what)
-				ereport(ERROR,
-						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-						 errmsg("could not obtain %s on %s in %d attempts",
-								mode, what, attempt),
-						 errdetail("%s Each attempt waited lock_timeout (%d ms).",
-								   holders, LockTimeout),
-						 errhint("Deploy again when the lock is free, or raise smig.lock_timeout or smig.lock_retries (or the migration's directives).")));
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-						 errmsg("could not obtain a lock in %d attempts", attempt),
-						 errdetail("Each attempt waited lock_timeout (%d ms).", LockTimeout),
-						 errhint("Deploy again when the lock is free, or raise smig.lock_timeout or smig.lock_retries (or the migration's directives).")));
-		}
-		pause = backoff_ms(policy, attempt);
-		if (what)
-			ereport(NOTICE,
-					(errmsg("statement timed out waiting for %s on %s, attempt %d of %d",
-							mode, what, attempt, policy->lock_retries + 1),
-					 errdetail("%s Retrying in %.2f s.", holders, pause / 1000.0)));
-		else
-			ereport(NOTICE,
-					(errmsg("statement timed out waiting for a lock, attempt %d of %d",
-							attempt, policy->lock_retries + 1),
-					 errdetail("Retrying in %.2f s.", pause / 1000.0)));
+		pause = report_timeout(policy, attempt, what, mode, holders);
 		FreeErrorData(edata);
 		backoff_sleep(pause);
 	}
@@ -759,4 +783,69 @@ retry_statement_locked(const RetryPolicy *policy, const char *sql,
 							 GUC_ACTION_SAVE, true, 0, false);
 	retry_statement(policy, sql, fn, arg, report_as);
 	AtEOXact_GUC(true, nest);
+}
+
+void
+retry_top_level(const RetryPolicy *policy, RetryStatementFn fn,
+				RetryStatementFn cleanup, void *arg, Oid report_as)
+{
+	volatile int attempt;
+
+	for (attempt = 1;; attempt++)
+	{
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ErrorData  *volatile edata = NULL;
+		volatile bool watch = policy->lock_retries > 0 && LockTimeout > 0;
+		bool		retryable;
+		char	   *what = NULL;
+		char	   *mode = NULL;
+		char	   *holders = NULL;
+		long		pause;
+
+		if (watch)
+			lock_watch_start();
+		PG_TRY();
+		{
+			fn(arg);
+		}
+		PG_CATCH();
+		{
+			lock_watch_stop();
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			disable_timeout(STATEMENT_TIMEOUT, false /* the worker armed it */ );
+		}
+		PG_END_TRY();
+		lock_watch_stop();
+		MemoryContextSwitchTo(oldcxt);
+		if (edata == NULL)
+			return;
+		retryable = watch && is_lock_timeout(edata);
+		if (retryable)
+		{
+			/* read at once, in a transaction of our own, as the runner does */
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
+			SPI_connect();
+			if (awaited_valid)
+			{
+				what = MemoryContextStrdup(oldcxt, describe_awaited());
+				mode = MemoryContextStrdup(oldcxt, GetLockmodeName(DEFAULT_LOCKMETHOD, awaited_mode));
+			}
+			holders = MemoryContextStrdup(oldcxt, describe_holders(report_as));
+			SPI_finish();
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			MemoryContextSwitchTo(oldcxt);
+		}
+		if (cleanup)
+			cleanup(arg);
+		if (!retryable)
+			ReThrowError(edata);
+		pause = report_timeout(policy, attempt, what, mode, holders);
+		FreeErrorData(edata);
+		backoff_sleep(pause);
+	}
 }

@@ -58,6 +58,20 @@ extern void retry_statement_locked(const RetryPolicy *policy, const char *sql,
 								   RetryStatementFn fn, void *arg, Oid report_as);
 
 /*
+ * For a statement that is transactions of its own (the background worker
+ * of no-transaction migrations; call outside a transaction): fn(arg) runs
+ * one attempt, starting and committing its transactions.  When it fails,
+ * its transaction is aborted and cleanup(arg) (if not NULL) runs, outside
+ * a transaction; a lock timeout is then retried as retry_statement()
+ * retries it (NOTICE, backoff, the same error when the retries are used
+ * up), with lock_timeout as the session has it.  policy's statement
+ * timeout is not used: the session's statement_timeout bounds an attempt.
+ */
+extern void retry_top_level(const RetryPolicy *policy, RetryStatementFn fn,
+							RetryStatementFn cleanup, void *arg,
+							Oid report_as);
+
+/*
  * Registration: the per-migration directives ("-- smig:lock-timeout",
  * "-- smig:lock-retries", "-- smig:statement-timeout") and options
  * ("lock_timeout", "lock_retries", "statement_timeout").

@@ -84,8 +84,12 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "access/genam.h"
+#include "access/table.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
+#include "libpq/pqformat.h"
+#include "libpq/pqmq.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/analyze.h"
@@ -97,6 +101,7 @@
 #include "storage/latch.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "storage/shm_mq.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
@@ -116,6 +121,7 @@
 #include "apply.h"
 #include "downgrade.h"
 #include "ownersql.h"
+#include "retry.h"
 #include "runner.h"
 #include "worker.h"
 
@@ -123,6 +129,7 @@
 
 #define WORKER_MAGIC	0x534d4757	/* "SMGW" */
 #define WORKER_TEXT		4096
+#define WORKER_QUEUE_SIZE 16384	/* its NOTICEs, on their way to the caller */
 
 typedef enum WorkerStatus
 {
@@ -140,8 +147,12 @@ typedef struct WorkerTask
 	Oid			database;
 	Oid			connect_as;
 	Oid			run_as;
+	Oid			report_as;		/* the caller: who holds a lock, as it sees */
 	bool		retry;			/* an earlier attempt failed */
+	int			lock_retries;	/* the migration's RetryPolicy */
+	int			backoff_ms;
 	int			nstmts;
+	Size		mq_offset;		/* the message queue: the worker's NOTICEs */
 	/* set by the worker */
 	int			status;			/* WorkerStatus */
 	int			current;		/* index of the statement running, or -1 */
@@ -150,10 +161,10 @@ typedef struct WorkerTask
 	char		message[WORKER_TEXT];
 	char		detail[WORKER_TEXT];
 	char		hint[WORKER_TEXT];
-	char		dropped[WORKER_TEXT];	/* leftovers dropped, ", " between */
 	/*
-	 * NUL-terminated, in this order: version, search_path, lock_timeout,
-	 * statement_timeout, then the nstmts statements.
+	 * NUL-terminated, in this order: version, name, "up" or "down",
+	 * search_path, lock_timeout, statement_timeout, then for each of the
+	 * nstmts statements its line (decimal) and its text.
 	 */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } WorkerTask;
@@ -182,6 +193,7 @@ typedef struct Step
 	char	   *search_path;
 	char	   *lock_timeout;
 	char	   *statement_timeout;
+	RetryPolicy policy;
 	Datum		invalid_before; /* oid[] of the indexes INVALID before */
 	TimestampTz started;
 	/* the outcome */
@@ -193,7 +205,6 @@ typedef struct Step
 	char	   *message;
 	char	   *detail;
 	char	   *hint;
-	char	   *dropped;
 } Step;
 
 /* Run fn(arg) in a subtransaction; its error, or NULL. */
@@ -276,9 +287,48 @@ prepare_step(Step *s)
 	}
 	s->connect_as = canlogin ? s->script.run_as : BOOTSTRAP_SUPERUSERID;
 	s->search_path = pstrdup(GetConfigOption("search_path", false, false));
-	s->lock_timeout = pstrdup(s->script.lock_timeout ? s->script.lock_timeout
-							  : GetConfigOption("lock_timeout", false, false));
-	s->statement_timeout = pstrdup(GetConfigOption("statement_timeout", false, false));
+	retry_policy(&s->policy, s->script.lock_timeout, s->script.lock_retries,
+				 s->script.statement_timeout);
+	s->lock_timeout = psprintf("%d", s->policy.lock_timeout_ms);
+	/* an attempt: smig's limit, or the caller's, whichever is shorter */
+	s->statement_timeout = psprintf("%d",
+									s->policy.statement_timeout_ms > 0 &&
+									(StatementTimeout <= 0 ||
+									 s->policy.statement_timeout_ms < StatementTimeout) ?
+									s->policy.statement_timeout_ms : StatementTimeout);
+}
+
+/*
+ * Relay what the worker's queue holds: its NOTICEs and WARNINGs reach the
+ * caller as they are raised (its errors come through the task).  False
+ * when the worker has detached.
+ */
+static bool
+relay_messages(shm_mq_handle *mqh)
+{
+	for (;;)
+	{
+		Size		nbytes;
+		void	   *data;
+		StringInfoData msg;
+		shm_mq_result res = shm_mq_receive(mqh, &nbytes, &data, true);
+
+		if (res == SHM_MQ_WOULD_BLOCK)
+			return true;
+		if (res != SHM_MQ_SUCCESS)
+			return false;
+		initStringInfo(&msg);
+		appendBinaryStringInfo(&msg, data, nbytes);
+		if (pq_getmsgbyte(&msg) == 'N')
+		{
+			ErrorData	edata;
+
+			pq_parse_errornotice(&msg, &edata);
+			if (edata.elevel < ERROR)
+				ThrowErrorData(&edata);
+		}
+		pfree(msg.data);
+	}
 }
 
 static char *
@@ -303,11 +353,17 @@ run_worker(Step *s)
 	BackgroundWorker bgw;
 	BackgroundWorkerHandle *volatile handle = NULL;
 
+	shm_mq_handle *volatile mqh = NULL;
+	Size		mq_offset;
+
 	size = offsetof(WorkerTask, data) + strlen(s->script.version) + 1 +
+		strlen(s->script.name) + 1 + strlen(script_kind_name(s)) + 1 +
 		strlen(s->search_path) + 1 + strlen(s->lock_timeout) + 1 +
 		strlen(s->statement_timeout) + 1;
 	for (i = 0; i < s->nstmts; i++)
-		size += s->stmts[i].end - s->stmts[i].start + 1;
+		size += s->stmts[i].end - s->stmts[i].start + 1 + 12;
+	mq_offset = MAXALIGN(size);
+	size = mq_offset + WORKER_QUEUE_SIZE;
 	seg = dsm_create(size, 0);
 	task = dsm_segment_address(seg);
 	memset(task, 0, offsetof(WorkerTask, data));
@@ -317,12 +373,20 @@ run_worker(Step *s)
 	task->database = MyDatabaseId;
 	task->connect_as = s->connect_as;
 	task->run_as = s->script.run_as;
+	task->report_as = GetUserId();
 	task->retry = s->retry;
+	task->lock_retries = s->policy.lock_retries;
+	task->backoff_ms = s->policy.backoff_ms;
 	task->nstmts = s->nstmts;
+	task->mq_offset = mq_offset;
 	task->status = WORKER_STARTED;
 	task->current = -1;
 	p = task->data;
 	strcpy(p, s->script.version);
+	p = next_string(p);
+	strcpy(p, s->script.name);
+	p = next_string(p);
+	strcpy(p, script_kind_name(s));
 	p = next_string(p);
 	strcpy(p, s->search_path);
 	p = next_string(p);
@@ -334,6 +398,8 @@ run_worker(Step *s)
 	{
 		Size		len = s->stmts[i].end - s->stmts[i].start;
 
+		snprintf(p, 12, "%d", s->stmts[i].line);
+		p = next_string(p);
 		memcpy(p, s->script.sql + s->stmts[i].start, len);
 		p[len] = '\0';
 		p += len + 1;
@@ -350,6 +416,8 @@ run_worker(Step *s)
 	snprintf(bgw.bgw_type, BGW_MAXLEN, "smig worker");
 	bgw.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	bgw.bgw_notify_pid = MyProcPid;
+	shm_mq_set_receiver(shm_mq_create((char *) task + mq_offset, WORKER_QUEUE_SIZE),
+						MyProc);
 
 	/* the worker's lock waits count as ours (deadlock detector, pg_locks) */
 	BecomeLockGroupLeader();
@@ -373,12 +441,19 @@ run_worker(Step *s)
 							   max_worker_processes),
 					 errhint("Run it again when fewer background workers run, or raise max_worker_processes (a restart is needed).")));
 		handle = h;
+		mqh = shm_mq_attach((shm_mq *) ((char *) task + mq_offset), seg, handle);
 		(void) WaitForBackgroundWorkerStartup(handle, &pid);
 		for (;;)
 		{
 			signalled = action_end_snapshot_waiters(signalled);
-			if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+			if (!relay_messages(mqh) ||
+				GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+			{
+				/* what it sent before it stopped */
+				(void) WaitForBackgroundWorkerShutdown(handle);
+				(void) relay_messages(mqh);
 				break;
+			}
 			(void) WaitLatch(MyLatch,
 							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 100L, PG_WAIT_EXTENSION);
@@ -391,6 +466,10 @@ run_worker(Step *s)
 		MemoryContextSwitchTo(cxt);
 		s->error = CopyErrorData();
 		FlushErrorState();
+		/* a worker waiting for room in the queue must not wait for us */
+		if (mqh != NULL)
+			shm_mq_detach(mqh);
+		mqh = NULL;
 		if (handle != NULL)
 		{
 			/* stop the worker, and let it end its transaction first */
@@ -402,6 +481,8 @@ run_worker(Step *s)
 	}
 	PG_END_TRY();
 	action_end_no_transaction();
+	if (mqh != NULL)
+		shm_mq_detach(mqh);
 
 	pg_read_barrier();
 	s->status = task->status;
@@ -410,7 +491,6 @@ run_worker(Step *s)
 	s->message = copy_or_null(task->message);
 	s->detail = copy_or_null(task->detail);
 	s->hint = copy_or_null(task->hint);
-	s->dropped = copy_or_null(task->dropped);
 	dsm_detach(seg);
 }
 
@@ -469,12 +549,6 @@ finish_step(Step *s)
 
 	SPI_connect();
 	invalid = new_invalid_indexes(s);
-	if (s->dropped)
-		ereport(NOTICE,
-				(errmsg("dropped invalid index %s before building it again",
-						s->dropped),
-				 errdetail("An earlier attempt of migration \"%s\" (\"%s\") failed and left it INVALID.",
-						   s->script.version, s->script.name)));
 	if (s->error == NULL && s->status == WORKER_DONE && invalid != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -676,20 +750,57 @@ report_error(WorkerTask *task, int failed)
  * One statement: drop the INVALID index an earlier attempt left under the
  * name it builds, run it, check the index it names is valid.
  */
-static void
-run_migration_statement(WorkerTask *task, const char *sql, MemoryContext cxt)
+typedef struct WorkerStatement
 {
+	WorkerTask *task;
+	const char *version;
+	const char *name;
+	const char *kind;
+	const char *sql;
+	int			line;
+	int			attempt;		/* 1, then each retry after a lock timeout */
+	MemoryContext cxt;
+} WorkerStatement;
+
+/* CONTEXT of what the worker raises: the caller relays its NOTICEs. */
+static void
+worker_error_callback(void *arg)
+{
+	WorkerStatement *ws = arg;
+
+	errcontext("line %d of the %s script of migration \"%s\" (\"%s\"), in a background worker",
+			   ws->line, ws->kind, ws->version, ws->name);
+}
+
+/*
+ * One attempt of a statement (retry_top_level runs it again after a lock
+ * timeout): drop the INVALID index an earlier attempt (of this call, or
+ * a failed earlier call) left under the name it builds, run it, check the
+ * index it names is valid.
+ */
+static void
+run_migration_statement(void *arg)
+{
+	WorkerStatement *ws = arg;
+	WorkerTask *task = ws->task;
+	const char *sql = ws->sql;
+	MemoryContext cxt = ws->cxt;
 	IndexStmt  *index = named_index_statement(sql);
 	char	   *invalid;
 
-	if (index != NULL && task->retry &&
+	ws->attempt++;
+	if (index != NULL && (task->retry || ws->attempt > 1) &&
 		(invalid = invalid_index_of(index, cxt)) != NULL)
 	{
 		run_statement(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", invalid),
 					  cxt);
-		if (task->dropped[0])
-			strlcat(task->dropped, ", ", WORKER_TEXT);
-		strlcat(task->dropped, invalid, WORKER_TEXT);
+		ereport(NOTICE,
+				(errmsg("dropped invalid index %s before building it again",
+						invalid),
+				 ws->attempt > 1 ?
+				 errdetail("The attempt that timed out on a lock left it INVALID.") :
+				 errdetail("An earlier attempt of migration \"%s\" (\"%s\") failed and left it INVALID.",
+						   ws->version, ws->name)));
 	}
 	run_statement(sql, cxt);
 	if (index != NULL && (invalid = invalid_index_of(index, cxt)) != NULL)
@@ -729,9 +840,13 @@ smig_worker_main(Datum main_arg)
 	WorkerTask *task;
 	MemoryContext cxt;
 	char	   *version;
+	char	   *name;
+	char	   *kind;
 	char	   *p;
 	int			i;
 	volatile bool failed = false;
+	RetryPolicy policy = {0};
+	shm_mq_handle *mqh;
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGINT, StatementCancelHandler);
@@ -747,6 +862,10 @@ smig_worker_main(Datum main_arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("bad magic number in the shared memory of smig's background worker")));
+	/* the NOTICEs the worker raises go to the procedure, which relays them */
+	shm_mq_set_sender((shm_mq *) ((char *) task + task->mq_offset), MyProc);
+	mqh = shm_mq_attach((shm_mq *) ((char *) task + task->mq_offset), seg, NULL);
+	pq_redirect_to_shm_mq(seg, mqh);
 	/* the procedure is gone: nothing to do */
 	if (!BecomeLockGroupMember(task->leader, task->leader_pid))
 		return;
@@ -755,7 +874,9 @@ smig_worker_main(Datum main_arg)
 	SetUserIdAndSecContext(task->run_as, SECURITY_LOCAL_USERID_CHANGE);
 
 	version = task->data;
-	p = next_string(version);
+	name = next_string(version);
+	kind = next_string(name);
+	p = next_string(kind);
 	StartTransactionCommand();
 	set_session("application_name", "smig worker");
 	set_session("search_path", p);
@@ -765,20 +886,32 @@ smig_worker_main(Datum main_arg)
 	set_session("statement_timeout", p);
 	p = next_string(p);
 	CommitTransactionCommand();
+	policy.lock_timeout_ms = LockTimeout;
+	policy.lock_retries = task->lock_retries;
+	policy.backoff_ms = task->backoff_ms;
 
 	cxt = AllocSetContextCreate(TopMemoryContext, "smig worker statement",
 								ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < task->nstmts && !failed; i++, p = next_string(p))
 	{
-		const char *sql = p;
+		WorkerStatement ws = {task, version, name, kind, NULL, 0, 0, cxt};
+		ErrorContextCallback errcb;
 
+		ws.line = atoi(p);
+		p = next_string(p);
+		ws.sql = p;
 		task->current = i;
-		runner_set_current(version, sql);
-		pgstat_report_activity(STATE_RUNNING, sql);
+		runner_set_current(version, ws.sql);
+		pgstat_report_activity(STATE_RUNNING, ws.sql);
+		errcb.callback = worker_error_callback;
+		errcb.arg = &ws;
+		errcb.previous = error_context_stack;
+		error_context_stack = &errcb;
 		PG_TRY();
 		{
-			run_migration_statement(task, sql, cxt);
+			retry_top_level(&policy, run_migration_statement, NULL, &ws,
+							task->report_as);
 		}
 		PG_CATCH();
 		{
@@ -791,6 +924,7 @@ smig_worker_main(Datum main_arg)
 			failed = true;
 		}
 		PG_END_TRY();
+		error_context_stack = errcb.previous;
 		MemoryContextSwitchTo(cxt);
 		MemoryContextReset(cxt);
 	}

@@ -72,5 +72,56 @@ $node->safe_psql('postgres', 'CALL smig.upgrade()');
 is($node->safe_psql('postgres', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id2_idx'::regclass}),
     't', 'the next call builds a valid index');
 
+# issue 16 in the worker: a statement that times out on a lock is retried
+# (the statement before it runs once), with the NOTICE relayed to the
+# caller; when the retries run out the failure names the statement
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    CREATE TABLE runs (n int);
+    SELECT smig.register('3', 'retried', E'-- smig:no-transaction\n-- smig:lock-timeout 200ms\nINSERT INTO runs VALUES (1);\nCREATE INDEX CONCURRENTLY t_id3_idx ON t (id);');
+});
+$holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN; LOCK TABLE t IN SHARE MODE');
+$caller = $node->background_psql('postgres', on_error_stop => 0);
+$caller->query_until(qr/started/, q{
+\set SHOW_CONTEXT always
+SET smig.retry_backoff = '300ms';
+\echo started
+CALL smig.upgrade();
+\echo done
+});
+$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM runs}) or die 'no first statement';
+sleep(1);
+$holder->query_safe('COMMIT');
+$caller->query_until(qr/done/, '');
+$caller->quit;
+like($caller->{stderr}, qr/NOTICE:  statement timed out waiting for ShareUpdateExclusiveLock on relation "public.t", attempt 1 of 6/,
+    'worker retry: the NOTICE reaches the caller');
+like($caller->{stderr}, qr/DETAIL:  Held by PID \d+ in ShareLock mode.*Retrying in/, 'worker retry: the holder is named');
+like($caller->{stderr}, qr/CONTEXT:  line 4 of the up script of migration "3" \("retried"\), in a background worker/,
+    'worker retry: the NOTICE names the line');
+is($node->safe_psql('postgres', q{SELECT state FROM smig.status() WHERE version = '3'}),
+    'applied', 'worker retry: applied once the holder committed');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM runs}), '1', 'worker retry: the statement before ran once');
+is($node->safe_psql('postgres', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 't_id3_idx'::regclass}),
+    't', 'worker retry: the index is valid');
+
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    SELECT smig.register('4', 'exhausted', E'-- smig:no-transaction\n-- smig:lock-timeout 100ms\n-- smig:lock-retries 1\nCREATE INDEX CONCURRENTLY t_id4_idx ON t (id);');
+});
+$holder->query_safe('BEGIN; LOCK TABLE t IN SHARE MODE');
+($rc, $out, $err) = $node->psql('postgres', q{SET smig.retry_backoff = '100ms'; CALL smig.upgrade()});
+$holder->query_safe('COMMIT');
+$holder->quit;
+isnt($rc, 0, 'retries used up: the CALL fails');
+like($err, qr/could not obtain ShareUpdateExclusiveLock on relation "public.t" in 2 attempts/,
+    'retries used up: the error says so');
+is($node->safe_psql('postgres', q{
+    SELECT sqlstate || ' ' || detail FROM smig.history WHERE action = 'failed' AND version = '4'}),
+    '55P03 line 4: CREATE INDEX CONCURRENTLY t_id4_idx ON t (id)', 'retries used up: the failed attempt names the statement');
+is($node->safe_psql('postgres', q{SELECT state FROM smig.status() WHERE version = '4'}),
+    'pending', 'retries used up: the migration stays pending');
+
 $node->stop;
 done_testing();
