@@ -10,7 +10,8 @@
 #     server (target < 5 ms) and as a whole psql process against
 #     `psql -c 'SELECT 1'`.
 #  3. verify_checksum() over 10,000 migrations (target < 50 ms).
-#  4. the audit trail's cost: run 1 with smig.audit on (the default) versus
+#  4. in backend instructions (callgrind) on 200 migrations: psql -1 -f
+#     versus upgrade_head() (target <= 1.00x); the audit trail's cost: run 1 with smig.audit on (the default) versus
 #     off, as a ratio (target <= 1.10); and, since that wall-clock ratio is
 #     noisy here, the same comparison in instructions executed by the
 #     backend (valgrind --tool=callgrind, deterministic) on 200 migrations.
@@ -267,7 +268,7 @@ done
 fi
 
 if part 4; then
-echo "== 4. audit overhead in instructions (callgrind, 200 migrations)"
+echo "== 4. psql -1 vs upgrade_head(), audit and retry overhead, in instructions (callgrind, 200 migrations)"
 make_pg_dir V callgrind "$BENCH_DIR"
 mkdir -p "$V/m200" "$V/cg"
 MIGS=("$B"/migrations/*.sql)
@@ -280,6 +281,13 @@ as_postgres bash -c "cd '$V/cg' && valgrind -q --tool=callgrind --trace-children
 VPSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $V -U postgres"
 for i in $(seq 1 120); do as_postgres $VPSQL -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 1; done
 declare -A IR
+# psql -1 -f of the same 200 files, on a database without smig: the
+# deterministic side of part 1's comparison (target: smig <= 1.00x, audit on)
+cat "$V"/m200/*.sql > "$V/all200.sql"; chown postgres: "$V/all200.sql"
+as_postgres $VPSQL -d postgres -c "CREATE DATABASE cg_psql" >/dev/null
+pid=$(as_postgres $VPSQL -d cg_psql -At -1 -c 'SELECT pg_backend_pid()' -f "$V/all200.sql" | head -1)
+sleep 2
+IR[psql]=$(callgrind_annotate "$V/cg/cg.$pid" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
 for mode in on off retry0; do
     as_postgres $VPSQL -d postgres -c "CREATE DATABASE cg_$mode" >/dev/null
     as_postgres $VPSQL -d "cg_$mode" -c 'CREATE EXTENSION smig' -c "SELECT smig.load_dir('$V/m200')" >/dev/null
@@ -369,6 +377,8 @@ awk -v on="$SMIG_T" -v off="$NOAUDIT_T" -v onm="$SMIG_MIN" -v offm="$NOAUDIT_MIN
     printf "audit overhead on %d migrations, wall clock: audit on %.3f s, off %.3f s, ratio %.3f (best runs: %.3f) (target <= 1.10)\n", n, on, off, on / off, onm / offm }'
 fi
 if part 4; then
+awk -v p="${IR[psql]}" -v s="${IR[on]}" 'BEGIN {
+    printf "apply 200 migrations, backend instructions: psql -1 -f %.0f M, upgrade_head() %.0f M (audit on), ratio %.3f (target <= 1.00)\n", p / 1e6, s / 1e6, s / p }'
 awk -v on="${IR[on]}" -v off="${IR[off]}" 'BEGIN {
     printf "audit overhead on 200 migrations, instructions: on %.0f M, off %.0f M, ratio %.3f (target <= 1.10)\n", on / 1e6, off / 1e6, on / off }'
 fi

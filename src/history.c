@@ -73,25 +73,37 @@ history_params(const HistoryEntry *e, Oid *types, Datum *values, char *nulls)
 	nulls[11] = e->run_as ? ' ' : 'n';
 }
 
+/* The types of history_params' 12 parameters, for a kept plan. */
+#define HISTORY_TYPES \
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, \
+	TIMESTAMPTZOID, INTERVALOID, TEXTOID, TEXTOID
+
+/*
+ * Once per applied migration: a kept plan (ownersql.h), not parsed and
+ * planned for each migration as the rarer actions' statements are.
+ */
 void
 history_record_applied(const HistoryEntry *e, const char *kind)
 {
+	static OwnerPlan plan = {
+		HISTORY_INSERT
+		"INSERT INTO smig.applied (version_key, version, name, checksum,"
+		"  kind, applied_at, applied_by, history_id)"
+		" SELECT h.version_key, h.version, h.name, h.checksum, $13,"
+		"  h.started_at, h.role, h.id FROM h",
+		13, {HISTORY_TYPES, TEXTOID}, NULL
+	};
 	Oid			types[13];
 	Datum		values[13];
 	char		nulls[14];
 
 	history_params(e, types, values, nulls);
-	types[12] = TEXTOID;
+	Assert(memcmp(types, plan.argtypes, 12 * sizeof(Oid)) == 0);
 	values[12] = CStringGetTextDatum(kind);
 	nulls[12] = ' ';
 	nulls[13] = '\0';
 
-	owner_exec(HISTORY_INSERT
-			   "INSERT INTO smig.applied (version_key, version, name, checksum,"
-			   "  kind, applied_at, applied_by, history_id)"
-			   " SELECT h.version_key, h.version, h.name, h.checksum, $13,"
-			   "  h.started_at, h.role, h.id FROM h",
-			   13, types, values, nulls, SPI_OK_INSERT);
+	owner_exec_plan(&plan, values, nulls, SPI_OK_INSERT);
 }
 
 void

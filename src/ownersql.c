@@ -131,13 +131,26 @@ owner_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 			 SPI_result_code_string(rc), sql);
 }
 
+/*
+ * Run p's kept plan (preparing it the first time) inside an owner scope.
+ * The scope also sets enable_seqscan = off, which is where the plan cache
+ * builds (and rebuilds) the plan: these statements look up a few catalog
+ * rows by key for each DDL command (the table of an index in pg_index),
+ * and a plan made while the catalogs were small keeps its sequential scan
+ * while every migration makes them bigger (measured: a third of the audit
+ * triggers' instructions over 200 migrations).
+ */
 void
 owner_exec_plan(OwnerPlan *p, Datum *values, const char *nulls, int expected)
 {
 	OwnerScope	scope;
 	volatile int rc = 0;
 
+	Assert(p->nargs <= OWNER_PLAN_MAXARGS);
 	OWNER_SCOPE_RUN(scope,
+		(void) set_config_option("enable_seqscan", "off",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		if (p->plan == NULL)
 		{
 			SPIPlanPtr	plan = SPI_prepare(p->sql, p->nargs, p->argtypes);

@@ -24,15 +24,20 @@ extern void owner_exec(const char *sql, int nargs, Oid *argtypes,
 					   Datum *values, const char *nulls, int expected);
 
 /*
- * A statement run often (the audit triggers' INSERTs): prepared once per
- * backend, in an owner scope, and kept; the plan cache re-plans it when
- * the tables change.
+ * A statement run often (the audit triggers' INSERTs, the history row of
+ * each applied migration): prepared once per backend, in an owner scope,
+ * and kept; the plan cache re-analyses and re-plans it when what it reads
+ * changes (the tables, their defaults, the functions it calls: a dropped
+ * and re-created extension too).  Plans run with enable_seqscan off: see
+ * owner_exec_plan.
  */
+#define OWNER_PLAN_MAXARGS 16
+
 typedef struct OwnerPlan
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[8];
+	Oid			argtypes[OWNER_PLAN_MAXARGS];
 	SPIPlanPtr	plan;
 } OwnerPlan;
 
