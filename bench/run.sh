@@ -40,16 +40,35 @@
 #     worker) versus the same statement from psql, interleaved, each round
 #     on a dropped index (target ratio <= 1.05).  Not in the default
 #     PARTS (PARTS=9 runs it).
+# 10. the audit trail against no event triggers at all (SPEC 7: with
+#     smig.audit = off the triggers still fire and PostgreSQL still collects
+#     every command for them): upgrade_head() of part 1's migrations with
+#     smig's event triggers as installed versus all of them disabled
+#     (ALTER EVENT TRIGGER ... DISABLE in a throwaway database), interleaved,
+#     wall clock and WAL bytes; and backend instructions (callgrind) of the
+#     same on 200 migrations.  Target <= 1.05.
+# 11. `psql -c 'SELECT * FROM smig.status()'` over 1,000 applied migrations
+#     and 5 pending, against `psql -c 'SELECT 1'` (target <= 1.10) and
+#     against psql printing the same rows from a plain table (what the
+#     client's printing costs); status() in the server, warm; and the
+#     backend instructions of each psql session (callgrind).
 # Needs root or sudo the first time (packages, make install).  RUNS=N sets
-# round count of part 1 and 10x the run count of parts 2 and 5 (default
-# 5).  PARTS="2 5" runs only those parts (default: all); STARTUP_N="1000
-# 10000" sets the directory sizes of part 5.
+# round count of parts 1 and 10, and the rounds of 10 runs each of the
+# hyperfine parts (2, 5, 11) (default 5).  PARTS="2 5" runs only those
+# parts (default: all but 9); STARTUP_N="1000 10000" sets the directory
+# sizes of part 5.
 #
-# The server's data directory is on tmpfs (/dev/shm; BENCH_DIR= overrides)
-# with fsync off and a checkpoint before every timed run: both sides do the
-# same I/O, and on this shared disk file creation after many dropped
-# databases (ext4 inode search) made run-to-run noise larger than the
-# difference being measured.  What remains is the CPU work smig controls.
+# Two servers, run side by side (STORAGE=disk or STORAGE=tmpfs runs one):
+#  disk   data directory on the real disk (DISK_DIR, default /var/tmp),
+#         fsync = on and synchronous_commit = on, as users run PostgreSQL;
+#  tmpfs  data directory on tmpfs (/dev/shm; BENCH_DIR= overrides), fsync
+#         off: what remains is the CPU work smig controls.
+# Parts 1, 2, 5, 10 and 11 run on both, their rounds interleaved (a round on
+# one server, then the same round on the other) so that drift in this
+# shared machine's speed hits both alike; parts 4, 7, 8 and 9 run once, on
+# tmpfs when it is measured.  Each apply figure prints the WAL the run
+# wrote (pg_current_wal_insert_lsn() before and after).  A checkpoint
+# precedes every timed run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/common.sh
@@ -59,19 +78,84 @@ build_install
 trap cleanup_dirs EXIT
 RUNS=${RUNS:-5}
 N=${N:-1000}
-PARTS=${PARTS:-1 2 4 5 7 8}
+PARTS=${PARTS:-1 2 4 5 7 8 10 11}
 STARTUP_N=${STARTUP_N:-1000 10000}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
+# The servers (see the head of this file): use_storage KIND points B (the
+# server's directory: socket, data, generated files) and PSQL at one of them.
+STORAGE=${STORAGE:-both}
+case $STORAGE in
+    both) STORAGES="disk tmpfs" ;;
+    disk | tmpfs) STORAGES=$STORAGE ;;
+    *) echo "STORAGE must be disk, tmpfs or both, not \"$STORAGE\"" >&2; exit 2 ;;
+esac
 BENCH_DIR=${BENCH_DIR:-$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )}
-make_pg_dir B bench "$BENCH_DIR"
-start_cluster "$B"
-as_postgres "$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET fsync = off" \
-    -c "ALTER SYSTEM SET max_wal_size = '20GB'" -c "ALTER SYSTEM SET checkpoint_timeout = '1h'" \
-    -c "SELECT pg_reload_conf()" >/dev/null
-PSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $B -U postgres"
+DISK_DIR=${DISK_DIR:-/var/tmp}
+declare -A SDIR
+start_storage() {   # start_storage disk|tmpfs
+    local base fs sd
+    case $1 in disk) base=$DISK_DIR fs=on ;; tmpfs) base=$BENCH_DIR fs=off ;; esac
+    make_pg_dir sd "bench-$1" "$base"    # (not "d": make_pg_dir's own local)
+    start_cluster "$sd"
+    as_postgres "$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET fsync = $fs" \
+        -c "ALTER SYSTEM SET synchronous_commit = on" \
+        -c "ALTER SYSTEM SET max_wal_size = '20GB'" -c "ALTER SYSTEM SET checkpoint_timeout = '1h'" \
+        -c "SELECT pg_reload_conf()" >/dev/null
+    SDIR[$1]=$sd
+    echo "== $1 server: $sd ($(df -PT "$sd" | awk 'NR == 2 { print $2 }'), fsync = $fs)"
+}
+use_storage() {     # use_storage disk|tmpfs
+    S=$1 B=${SDIR[$1]}
+    PSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $B -U postgres"
+    export PGHOST=$B
+}
+for s in $STORAGES; do start_storage "$s"; done
+ONCE=${STORAGES##* }    # the server of the parts measured once: tmpfs if it runs
+
+# hf CSV HYPERFINE-ARGS...: queue a hyperfine comparison, run by hf_flush:
+# RUNS rounds of 10 runs of every queued comparison, the queue rotated each
+# round, so the two servers' rounds interleave.  CSV then holds, per
+# command (in hyperfine's CSV columns), the median of the rounds' medians.
+HF_QUEUE=()
+hf() { local q; printf -v q '%q ' "$S" "$@"; HF_QUEUE+=("$q"); }
+hf_flush() {
+    local n=${#HF_QUEUE[@]} r i q csv
+    [ "$n" -gt 0 ] || return 0
+    for r in $(seq 1 "$RUNS"); do
+        for i in $(seq 0 $((n - 1))); do
+            eval "set -- ${HF_QUEUE[$(( (i + r) % n ))]}"
+            csv=$2; shift 2
+            as_postgres hyperfine --runs 10 --warmup 3 --style none --export-csv "$csv.$r" "$@" \
+                >"$csv.log" 2>&1 || { cat "$csv.log" >&2; exit 1; }
+        done
+    done
+    for q in "${HF_QUEUE[@]}"; do
+        eval "set -- $q"
+        csv=$2
+        awk -F, 'FNR == 1 { next } { name[FNR] = $1; v[FNR, ++k[FNR]] = $4; if (FNR > rows) rows = FNR }
+            END { print "command,mean,stddev,median"
+                  for (r = 2; r <= rows; r++) {
+                      n = k[r]; for (i = 1; i <= n; i++) a[i] = v[r, i]
+                      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+                      printf "%s,,,%s\n", name[r], (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) } }' \
+            "$csv".[0-9]* > "$csv"
+        awk -F, -v s="$1" 'NR > 1 { printf "   %-5s %-66s median %.1f ms\n", s, $1, $4 * 1000 }' "$csv"
+    done
+    HF_QUEUE=()
+}
+
+# WAL the server has written since wal_mark: wal_mark sets LSN0.
+wal_mark() { LSN0=$(as_postgres $PSQL -d postgres -At -c 'SELECT pg_current_wal_insert_lsn()'); }
+wal_since() { as_postgres $PSQL -d postgres -At -c "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$LSN0')"; }
+# median or min of a file of numbers, one a line
+stat_file() {    # stat_file FILE median|min
+    sort -n "$1" | awk -v what="$2" '{ v[NR] = $1 } END {
+        if (what == "min") print v[1]; else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 
 echo "== generating $N migrations"
+use_storage "${STORAGES%% *}"
 mkdir -p "$B/migrations"
 for i in $(seq 1 "$N"); do
     v=$(printf '%05d' "$i")
@@ -83,22 +167,28 @@ for i in $(seq 1 "$N"); do
     } > "$B/migrations/${v}_step_$i.sql"
 done
 cat "$B"/migrations/*.sql > "$B/all.sql"
-chown -R postgres: "$B"
+for s in $STORAGES; do
+    [ "${SDIR[$s]}" = "$B" ] || cp -a "$B/migrations" "$B/all.sql" "${SDIR[$s]}/"
+    chown -R postgres: "${SDIR[$s]}"
+done
 
 if part 1; then
-echo "== 1. applying $N migrations from empty ($RUNS rounds, the three commands interleaved)"
-# Each round runs the three commands in a rotated order, each on a fresh
-# database prepared (untimed) just before it, after a checkpoint: drift in
-# the machine's speed then hits all three alike.
-prepare_db() {   # prepare_db DB WITH_SMIG
+echo "== 1. applying $N migrations from empty ($RUNS rounds, the commands interleaved, on: $STORAGES)"
+# Each round runs the commands in a rotated order, each on a fresh
+# database prepared (untimed) just before it, after a checkpoint, on each
+# server in turn: drift in the machine's speed then hits all alike.
+prepare_db() {   # prepare_db DB WITH_SMIG (yes, no, or ext: the extension, nothing registered)
     as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
     if [ "$2" = yes ]; then
         as_postgres $PSQL -d "$1" -c 'CREATE EXTENSION smig' \
             -c "SELECT smig.load_dir('$B/migrations')" >/dev/null
+    elif [ "$2" = ext ]; then
+        as_postgres $PSQL -d "$1" -c 'CREATE EXTENSION smig' >/dev/null
     fi
     as_postgres $PSQL -d postgres -c CHECKPOINT >/dev/null
+    wal_mark
 }
-run_timed() {    # run_timed INDEX: time command INDEX once, append seconds to $B/t.INDEX
+run_timed() {    # run_timed INDEX: time command INDEX once, append seconds to $B/t.INDEX, WAL bytes to $B/w.INDEX
     local t0 t1
     case $1 in
         0) prepare_db b_psql no
@@ -118,25 +208,40 @@ run_timed() {    # run_timed INDEX: time command INDEX once, append seconds to $
            as_postgres $PSQL -d b_smig -c 'SET client_min_messages = warning' -c 'SET smig.lock_retries = 0' \
                -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
            t1=$(date +%s%N) ;;
+        4) prepare_db b_smig ext     # register and apply, end to end
+           t0=$(date +%s%N)
+           as_postgres $PSQL -d b_smig -c 'SET client_min_messages = warning' \
+               -c "SELECT smig.load_dir('$B/migrations')" -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
+           t1=$(date +%s%N) ;;
     esac
     echo "scale=4; ($t1 - $t0) / 1000000000" | bc >>"$B/t.$1"
+    wal_since >>"$B/w.$1"
 }
+P1_CMDS=5
 for r in $(seq 0 $((RUNS - 1))); do
-    for k in 0 1 2 3; do run_timed $(( (r + k) % 4 )); done
+    for s in $STORAGES; do
+        use_storage "$s"
+        for k in $(seq 0 $((P1_CMDS - 1))); do run_timed $(( (r + k) % P1_CMDS )); done
+    done
 done
-stat_of() {      # stat_of INDEX median|min
-    sort -n "$B/t.$1" | awk -v what="$2" '{ v[NR] = $1 } END {
-        if (what == "min") print v[1]; else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+stat_of() {      # stat_of INDEX median|min (of the server use_storage chose)
+    stat_file "$B/t.$1" "$2"
 }
-for k in 0 1 2 3; do
-    printf '   %-38s median %.3f s, best %.3f s\n' \
-        "$(echo 'psql -1 -f all.sql|smig.upgrade_head()|smig.upgrade_head(), smig.audit off|upgrade_head(), lock_retries = 0' | cut -d'|' -f$((k + 1)))" \
-        "$(stat_of $k median)" "$(stat_of $k min)"
+for s in $STORAGES; do
+    use_storage "$s"
+    for k in $(seq 0 $((P1_CMDS - 1))); do
+        printf '   %-5s %-42s median %.3f s, best %.3f s, WAL %.1f MB\n' "$s" \
+            "$(echo 'psql -1 -f all.sql|smig.upgrade_head()|smig.upgrade_head(), smig.audit off|upgrade_head(), lock_retries = 0|load_dir() + upgrade_head(), end to end' | cut -d'|' -f$((k + 1)))" \
+            "$(stat_of $k median)" "$(stat_of $k min)" "$(stat_file "$B/w.$k" median | awk '{ print $1 / 1e6 }')"
+    done
 done
 fi
 
+# the parts measured on each server; their hyperfine rounds run at hf_flush
+for s in $STORAGES; do
+use_storage "$s"
 if part 2; then
-echo "== 2. upgrade_head() with 10,000 applied, none pending"
+echo "== 2. [$S] upgrade_head() with 10,000 applied, none pending"
 $PSQL -d postgres -c 'CREATE DATABASE b_noop' >/dev/null 2>&1 || true
 as_postgres $PSQL -d b_noop -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
     -c "SELECT count(smig.register(g::text, 'm' || g, 'SELECT 1;')) FROM generate_series(1, 10000) g" \
@@ -153,13 +258,13 @@ as_postgres $PSQL -d b_noop -At -c "
         FOR i IN 1..20 LOOP PERFORM count(*) FROM smig.verify_checksum(); END LOOP;
         RAISE NOTICE 'verify_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 20, 3);
     END \$\$" 2>"$B/server_times.txt"
-as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-csv "$B/noop.csv" \
+hf "$B/noop.csv" \
     -n "psql -c 'SELECT 1'" "$PSQL -d b_noop -c 'SELECT 1'" \
     -n "psql -c 'SELECT smig.upgrade_head()'" "$PSQL -d b_noop -c 'SELECT count(*) FROM smig.upgrade_head()'"
 fi
 
 if part 5; then
-echo "== 5. the start-up check, nothing new (directories of $STARTUP_N files)"
+echo "== 5. [$S] the start-up check, nothing new (directories of $STARTUP_N files)"
 for n in $STARTUP_N; do
     d="$B/startup_$n"
     mkdir -p "$d"
@@ -185,7 +290,7 @@ for n in $STARTUP_N; do
     chown postgres: "$B/startup_$n.sql"
     test "$(as_postgres $PSQL -d "b_start_$n" -At -f "$B/startup_$n.sql" | tr '\n' ' ')" = "0 0 " ||
         { echo "the bulk path found something new at $n files" >&2; exit 1; }
-    as_postgres hyperfine --runs $((RUNS * 10)) --warmup 3 --style basic --export-csv "$B/startup_$n.csv" \
+    hf "$B/startup_$n.csv" \
         -n "psql -c 'SELECT 1'" "$PSQL -d b_start_$n -c 'SELECT 1'" \
         -n "load_dir + upgrade_head ($n files)" \
         "$PSQL -d b_start_$n -c \"SELECT smig.load_dir('$d'); SELECT count(*) FROM smig.upgrade_head()\"" \
@@ -193,6 +298,36 @@ for n in $STARTUP_N; do
 done
 fi
 
+if part 11; then
+echo "== 11. [$S] status() over $N applied migrations and 5 pending"
+as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_status" -c "CREATE DATABASE b_status" >/dev/null
+as_postgres $PSQL -d b_status -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
+    -c "SELECT count(smig.register(lpad(g::text, 5, '0'), 'step_' || g, 'SELECT 1;')) FROM generate_series(1, $N) g" \
+    -c 'SELECT count(*) FROM smig.upgrade_head()' \
+    -c "SELECT count(smig.register(lpad(g::text, 5, '0'), 'step_' || g, 'SELECT 1;')) FROM generate_series($N + 1, $N + 5) g" \
+    -c 'CREATE TABLE status_rows AS SELECT * FROM smig.status()' -c 'VACUUM ANALYZE status_rows' >/dev/null
+as_postgres $PSQL -d b_status -At -c "
+    DO \$\$
+    DECLARE t0 timestamptz;
+    BEGIN
+        PERFORM count(*) FROM smig.status();               -- warm the caches
+        t0 := clock_timestamp();
+        FOR i IN 1..50 LOOP PERFORM count(*) FROM smig.status(); END LOOP;
+        RAISE NOTICE 'status_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 50, 3);
+    END \$\$" 2>"$B/status_times.txt"
+hf "$B/status.csv" \
+    -n "psql -c 'SELECT 1'" "$PSQL -d b_status -c 'SELECT 1'" \
+    -n "psql -c 'SELECT * FROM smig.status()'" "$PSQL -d b_status -c 'SELECT * FROM smig.status()'" \
+    -n "psql -c 'SELECT * FROM status_rows' (the same rows from a table)" "$PSQL -d b_status -c 'SELECT * FROM status_rows'"
+fi
+done
+if [ ${#HF_QUEUE[@]} -gt 0 ]; then
+    echo "== hyperfine: $RUNS rounds of 10 runs of each command, the servers interleaved"
+    hf_flush
+fi
+
+# the parts measured once
+use_storage "$ONCE"
 if part 8; then
 echo "== 8. fingerprint of 1,000 tables; rehearse() of $N migrations vs upgrade_head()"
 as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_fp" -c "CREATE DATABASE b_fp" >/dev/null
@@ -267,6 +402,115 @@ for r in $(seq 1 "$RUNS"); do
 done
 fi
 
+# smig's event triggers, all disabled: what part 10 compares against
+ET_DISABLE="DO \$\$ DECLARE t name; BEGIN
+    FOR t IN SELECT e.evtname FROM pg_catalog.pg_event_trigger e
+               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_event_trigger'::pg_catalog.regclass
+                                          AND d.objid = e.oid AND d.deptype = 'e'
+               JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid AND x.extname = 'smig'
+    LOOP EXECUTE pg_catalog.format('ALTER EVENT TRIGGER %I DISABLE', t); END LOOP;
+END \$\$"
+
+if part 10; then
+echo "== 10. audit against no event triggers: upgrade_head() of $N migrations ($RUNS rounds, interleaved, on: $STORAGES)"
+et_timed() {     # et_timed trig|notrig: one upgrade_head() on a fresh database; seconds to $B/et.MODE, WAL bytes to $B/etw.MODE
+    local t0 t1
+    as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_et" -c "CREATE DATABASE b_et" >/dev/null
+    as_postgres $PSQL -d b_et -c 'CREATE EXTENSION smig' -c "SELECT smig.load_dir('$B/migrations')" >/dev/null
+    [ "$1" = trig ] || as_postgres $PSQL -d b_et -c "$ET_DISABLE" >/dev/null
+    as_postgres $PSQL -d postgres -c CHECKPOINT >/dev/null
+    wal_mark
+    t0=$(date +%s%N)
+    as_postgres $PSQL -d b_et -c 'SET client_min_messages = warning' -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
+    t1=$(date +%s%N)
+    echo "scale=4; ($t1 - $t0) / 1000000000" | bc >>"$B/et.$1"
+    wal_since >>"$B/etw.$1"
+}
+for r in $(seq 1 "$RUNS"); do
+    for s in $STORAGES; do
+        use_storage "$s"
+        if [ $((r % 2)) = 0 ]; then et_timed trig; et_timed notrig; else et_timed notrig; et_timed trig; fi
+    done
+done
+fi
+
+# Parts 10 and 11 in backend instructions: a server whose backends run
+# under callgrind (each writes $CG/cg/cg.<pid> as it exits), its databases
+# set up beforehand by the same server without valgrind.
+declare -A CGIR
+if part 10 || part 11; then
+echo "== 10, 11: backend instructions (callgrind)"
+use_storage "$ONCE"
+make_pg_dir CG cg "$BENCH_DIR"
+mkdir -p "$CG/m200" "$CG/cg"
+MIGS=("$B"/migrations/*.sql)
+cp "${MIGS[@]:0:200}" "$CG/m200/"
+as_postgres "$PGBIN/initdb" -D "$CG/data" -A trust -U postgres >/dev/null
+chown -R postgres: "$CG"
+CGPSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $CG -U postgres"
+CGOPTS="-c listen_addresses='' -c unix_socket_directories='$CG' -c fsync=off -c max_wal_size=20GB"
+as_postgres "$PGBIN/pg_ctl" -D "$CG/data" -l "$CG/setup.log" -w -o "$CGOPTS" start >/dev/null
+if part 10; then
+    for mode in trig notrig; do
+        as_postgres $CGPSQL -d postgres -c "CREATE DATABASE cg_$mode" >/dev/null
+        as_postgres $CGPSQL -d "cg_$mode" -c 'CREATE EXTENSION smig' -c "SELECT smig.load_dir('$CG/m200')" >/dev/null
+    done
+    as_postgres $CGPSQL -d cg_notrig -c "$ET_DISABLE" >/dev/null
+fi
+if part 11; then
+    as_postgres $CGPSQL -d postgres -c "CREATE DATABASE cg_status" >/dev/null
+    as_postgres $CGPSQL -d cg_status -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
+        -c "SELECT count(smig.register(lpad(g::text, 5, '0'), 'step_' || g, 'SELECT 1;')) FROM generate_series(1, $N) g" \
+        -c 'SELECT count(*) FROM smig.upgrade_head()' \
+        -c "SELECT count(smig.register(lpad(g::text, 5, '0'), 'step_' || g, 'SELECT 1;')) FROM generate_series($N + 1, $N + 5) g" \
+        -c 'CREATE TABLE status_rows AS SELECT * FROM smig.status()' -c 'VACUUM ANALYZE status_rows' >/dev/null
+fi
+as_postgres $CGPSQL -d postgres -c CHECKPOINT >/dev/null
+as_postgres "$PGBIN/pg_ctl" -D "$CG/data" -m fast -w stop >/dev/null
+as_postgres bash -c "cd '$CG/cg' && valgrind -q --tool=callgrind --trace-children=yes \
+    --callgrind-out-file='$CG/cg/cg.%p' '$PGBIN/postgres' -D '$CG/data' $CGOPTS >'$CG/valgrind.log' 2>&1 &"
+for i in $(seq 1 120); do as_postgres $CGPSQL -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 1; done
+cg_session() {   # cg_session KEY DB SQL...: one psql session; its backend's instructions to CGIR[KEY]
+    local key=$1 db=$2 args=() pid i ir=
+    shift 2
+    for q in "$@"; do args+=(-c "$q"); done
+    as_postgres $CGPSQL -d "$db" -At -c 'SET client_min_messages = warning' -c 'SELECT pg_backend_pid()' \
+        "${args[@]}" >"$CG/out.$key"
+    pid=$(head -n 1 "$CG/out.$key")
+    for i in $(seq 1 120); do      # the backend writes its profile as it exits
+        [ -s "$CG/cg/cg.$pid" ] &&
+            ir=$(callgrind_annotate "$CG/cg/cg.$pid" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+        [ -n "$ir" ] && break
+        sleep 1
+    done
+    CGIR[$key]=$ir
+    CGPID[$key]=$pid
+}
+declare -A CGPID
+if part 10; then
+    # (a session first in each database, uncounted: the first backend of a
+    # database after a start writes its relation cache file)
+    for mode in trig notrig; do
+        cg_session "warm_$mode" "cg_$mode" 'SELECT 1'
+        cg_session "$mode" "cg_$mode" 'SELECT count(*) FROM smig.upgrade_head()'
+    done
+    # what the triggers' instructions go to: the inclusive cost of the
+    # functions of the audit trail (audit.c's triggers, PostgreSQL's event
+    # trigger machinery), with triggers on
+    echo "   inclusive instructions with the event triggers on (callgrind_annotate --inclusive=yes), the audit trail's functions:"
+    callgrind_annotate --inclusive=yes --auto=no "$CG/cg/cg.${CGPID[trig]}" 2>/dev/null |
+        awk '/smig_audit|smig_guard_ddl|audit_|EventTrigger/ && /\[/ && n++ < 12 { print "     " $0 }'
+fi
+if part 11; then
+    cg_session warm_status cg_status 'SELECT 1'
+    cg_session select1 cg_status 'SELECT 1'
+    cg_session status cg_status 'SELECT * FROM smig.status()'
+    cg_session rows cg_status 'SELECT * FROM status_rows'
+fi
+as_postgres "$PGBIN/pg_ctl" -D "$CG/data" -m immediate stop >/dev/null 2>&1 || true
+fi
+
+use_storage "$ONCE"
 if part 4; then
 echo "== 4. psql -1 vs upgrade_head(), audit and retry overhead, in instructions (callgrind, 200 migrations)"
 make_pg_dir V callgrind "$BENCH_DIR"
@@ -352,6 +596,13 @@ fi
 median() { awk -F, -v row="$(($2 + 2))" 'NR == row { print $4 }' "$1"; }
 echo
 echo "== results (medians of one run, and ratios of the best runs; the machine is shared, so read ratios)"
+once() { [ "$S" = "$ONCE" ]; }   # the parts measured once print with this server's results
+for s in $STORAGES; do
+use_storage "$s"
+case $S in
+    disk) echo "-- on the real disk (fsync on; $B)"; APPLY_TARGET=1.00 ;;
+    tmpfs) echo "-- on tmpfs (fsync off; $B)"; APPLY_TARGET=0.85 ;;
+esac
 if part 1; then
 PSQL_T=$(stat_of 0 median)
 SMIG_T=$(stat_of 1 median)
@@ -359,8 +610,13 @@ NOAUDIT_T=$(stat_of 2 median)
 PSQL_MIN=$(stat_of 0 min)
 SMIG_MIN=$(stat_of 1 min)
 NOAUDIT_MIN=$(stat_of 2 min)
-awk -v p="$PSQL_T" -v s="$SMIG_T" -v pm="$PSQL_MIN" -v sm="$SMIG_MIN" -v n="$N" 'BEGIN {
-    printf "apply %d migrations: psql -1 -f %.3f s, upgrade_head() %.3f s, ratio %.3f (best runs: %.3f) (target <= 1.05)\n", n, p, s, s / p, sm / pm }'
+awk -v p="$PSQL_T" -v s="$SMIG_T" -v pm="$PSQL_MIN" -v sm="$SMIG_MIN" -v n="$N" -v t="$APPLY_TARGET" 'BEGIN {
+    printf "apply %d migrations: psql -1 -f %.3f s, upgrade_head() %.3f s, ratio %.3f (best runs: %.3f) (target <= %s)\n", n, p, s, s / p, sm / pm, t }' 
+awk -v p="$(stat_file "$B/w.0" median)" -v s="$(stat_file "$B/w.1" median)" 'BEGIN {
+    printf "   WAL: psql -1 -f %.2f MB, upgrade_head() %.2f MB, ratio %.3f (target <= 1.03)\n", p / 1e6, s / 1e6, s / p }'
+awk -v p="$PSQL_T" -v s="$(stat_of 4 median)" -v pm="$PSQL_MIN" -v sm="$(stat_of 4 min)" -v n="$N" \
+    -v pw="$(stat_file "$B/w.0" median)" -v sw="$(stat_file "$B/w.4" median)" 'BEGIN {
+    printf "register and apply %d migrations end to end (load_dir + upgrade_head): %.3f s, ratio %.3f to psql -1 -f (best runs: %.3f) (target <= 1.00); WAL %.2f MB, ratio %.3f\n", n, s, s / p, sm / pm, sw / 1e6, sw / pw }'
 fi
 if part 2; then
 SEL1_T=$(median "$B/noop.csv" 0)
@@ -374,9 +630,9 @@ echo "verify_checksum() over 10,000 migrations: ${VERIFY_MS} ms (target < 50 ms)
 fi
 if part 1; then
 awk -v on="$SMIG_T" -v off="$NOAUDIT_T" -v onm="$SMIG_MIN" -v offm="$NOAUDIT_MIN" -v n="$N" 'BEGIN {
-    printf "audit overhead on %d migrations, wall clock: audit on %.3f s, off %.3f s, ratio %.3f (best runs: %.3f) (target <= 1.10)\n", n, on, off, on / off, onm / offm }'
+    printf "audit overhead on %d migrations, wall clock: audit on %.3f s, off %.3f s, ratio %.3f (best runs: %.3f) (the target is against no event triggers: part 10)\n", n, on, off, on / off, onm / offm }'
 fi
-if part 4; then
+if part 4 && once; then
 awk -v p="${IR[psql]}" -v s="${IR[on]}" 'BEGIN {
     printf "apply 200 migrations, backend instructions: psql -1 -f %.0f M, upgrade_head() %.0f M (audit on), ratio %.3f (target <= 1.00)\n", p / 1e6, s / 1e6, s / p }'
 awk -v on="${IR[on]}" -v off="${IR[off]}" 'BEGIN {
@@ -386,16 +642,16 @@ if part 1; then
 awk -v on="$SMIG_T" -v off="$(stat_of 3 median)" -v onm="$SMIG_MIN" -v offm="$(stat_of 3 min)" -v n="$N" 'BEGIN {
     printf "retry machinery on %d migrations, wall clock: defaults %.3f s, smig.lock_retries = 0 %.3f s, ratio %.3f (best runs: %.3f)\n", n, on, off, on / off, onm / offm }'
 fi
-if part 4; then
+if part 4 && once; then
 awk -v on="${IR[on]}" -v off="${IR[retry0]}" 'BEGIN {
     printf "retry machinery on 200 migrations, instructions: defaults %.0f M, smig.lock_retries = 0 %.0f M, ratio %.4f\n", on / 1e6, off / 1e6, on / off }'
 fi
-if part 7; then
+if part 7 && once; then
 echo "live traffic, smig.lock_timeout = 0 (wait forever): ${LIVE[wait]}"
 echo "live traffic, smig's defaults (1s, 5 retries):   ${LIVE[defaults]}"
 echo "(live traffic target: with the defaults, p99 within lock_timeout + 100 ms)"
 fi
-if part 8; then
+if part 8 && once; then
 FP_MS=$(sed -n 's/.*fingerprint_ms \([0-9.]*\).*/\1/p' "$B/fp_times.txt")
 echo "fingerprint() of a 1,000-table schema, in the server: ${FP_MS} ms (target <= 1000 ms)"
 med() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
@@ -411,9 +667,33 @@ for n in $STARTUP_N; do
 done
 echo "(start-up targets: 1.30x at 1,000 files, 2.50x at 10,000)"
 fi
-if part 9; then
+if part 9 && once; then
 cic_stat() { sort -n "$B/cic.$1" | awk -v what="$2" '{ v[NR] = $1 } END {
     if (what == "min") print v[1]; else print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 awk -v p="$(cic_stat 0 median)" -v s="$(cic_stat 1 median)" -v pm="$(cic_stat 0 min)" -v sm="$(cic_stat 1 min)" 'BEGIN {
     printf "CREATE INDEX CONCURRENTLY on 1,000,000 rows: psql %.3f s, CALL smig.upgrade() %.3f s, ratio %.3f (best runs: %.3f) (target <= 1.05)\n", p, s, s / p, sm / pm }'
 fi
+if part 10; then
+awk -v a="$(stat_file "$B/et.trig" median)" -v b="$(stat_file "$B/et.notrig" median)" \
+    -v am="$(stat_file "$B/et.trig" min)" -v bm="$(stat_file "$B/et.notrig" min)" \
+    -v aw="$(stat_file "$B/etw.trig" median)" -v bw="$(stat_file "$B/etw.notrig" median)" -v n="$N" 'BEGIN {
+    printf "audit against no event triggers, %d migrations: triggers on %.3f s, all disabled %.3f s, ratio %.3f (best runs: %.3f); WAL %.2f MB vs %.2f MB, ratio %.3f (target <= 1.05)\n",
+        n, a, b, a / b, am / bm, aw / 1e6, bw / 1e6, aw / bw }'
+fi
+if part 10 && once; then
+awk -v on="${CGIR[trig]}" -v off="${CGIR[notrig]}" 'BEGIN {
+    printf "audit against no event triggers, 200 migrations, backend instructions: on %.0f M, disabled %.0f M, ratio %.3f (target <= 1.05)\n", on / 1e6, off / 1e6, on / off }'
+fi
+if part 11; then
+STATUS_MS=$(sed -n 's/.*status_ms \([0-9.]*\).*/\1/p' "$B/status_times.txt")
+awk -v a="$(median "$B/status.csv" 0)" -v b="$(median "$B/status.csv" 1)" -v c="$(median "$B/status.csv" 2)" \
+    -v srv="$STATUS_MS" -v n="$N" 'BEGIN {
+    printf "status() over %d applied + 5 pending as a psql process: %.1f ms vs SELECT 1 %.1f ms, ratio %.3f (target <= 1.10); the same rows from a table %.1f ms (ratio %.3f); status() in the server, warm, %s ms\n",
+        n, b * 1000, a * 1000, b / a, c * 1000, c / a, srv }'
+fi
+if part 11 && once; then
+awk -v a="${CGIR[select1]}" -v b="${CGIR[status]}" -v c="${CGIR[rows]}" 'BEGIN {
+    printf "status() sessions, backend instructions (psql -c, a fresh backend each): SELECT 1 %.1f M, status() %.1f M (+%.1f M), the same rows from a table %.1f M (+%.1f M)\n",
+        a / 1e6, b / 1e6, (b - a) / 1e6, c / 1e6, (c - a) / 1e6 }'
+fi
+done
