@@ -17,6 +17,7 @@
 #include "effects.h"
 #include "guard.h"
 #include "ownersql.h"
+#include "loaddir.h"
 #include "retry.h"
 #include "smig.h"
 
@@ -54,6 +55,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	audit_init();
+	loaddir_init();
 	retry_init();
 	effects_init();
 	/* last of the *_init: it re-applies the smig.* database and role settings */
