@@ -1587,6 +1587,46 @@ BEGIN
 END
 $$;
 
+/*---- the start-up check in one round trip (issue 11) ------------------------
+ * load_dir()'s stat cache (src/loaddir.c) and the checksum-only elements
+ * of register_many() (src/registry.c, "bulk registration").
+ */
+
+-- What each registration was made from: the checksums (smig.checksum) of
+-- the up and down texts as given, before sections were split, the explicit
+-- options, and whether it was a baseline file.  register_many() compares
+-- a checksum-only element with it.  NULL: registered before it was kept
+-- (the next registration of the same text records it).
+ALTER TABLE smig.migration ADD COLUMN source jsonb;
+COMMENT ON COLUMN smig.migration.source IS
+    'What the registration was made from: {"checksum", "down_checksum", "options", "baseline"} of the texts as given; compared with checksum-only elements of smig.register_many().';
+
+-- load_dir()'s stat cache: per directory (as the server resolved it) and
+-- registrant, each file's stat when it was last read, when that read
+-- began, and the SHA-256 of its bytes (files: a binary array, see
+-- src/loaddir.c); registry_gen is the registry generation the pass left
+-- (-1: none that a later call can trust).  Written only by smig's code;
+-- not dumped (a restored database reads every file once).
+CREATE TABLE smig.load_dir_cache (
+    dir           text COLLATE "C" NOT NULL,
+    registered_by name NOT NULL,
+    synced        boolean NOT NULL,
+    registry_gen  bigint NOT NULL,
+    files         bytea NOT NULL,
+    PRIMARY KEY (dir, registered_by)
+);
+ALTER TABLE smig.load_dir_cache ALTER COLUMN files SET STORAGE EXTERNAL;
+COMMENT ON TABLE smig.load_dir_cache IS
+    'smig.load_dir()''s stat cache: which files it need not open again (src/loaddir.c).';
+REVOKE ALL ON TABLE smig.load_dir_cache FROM PUBLIC;
+
+CREATE FUNCTION smig._load_dir_reads() RETURNS integer
+AS 'MODULE_PATHNAME', 'smig_load_dir_reads'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION smig._load_dir_reads() IS
+    'How many files the last smig.load_dir() call of this session opened (NULL before any); for tests of the stat cache.';
+REVOKE ALL ON FUNCTION smig._load_dir_reads() FROM PUBLIC;
+
 -- GRANT and REVOKE in an extension script are recorded as the objects'
 -- initial privileges (pg_init_privs), and pg_dump leaves initial privileges
 -- out.  So the grants this script carries over to re-created functions, and

@@ -95,6 +95,21 @@ checksum_sql_scheme(const char *sql, size_t len, int scheme)
 	return hex;
 }
 
+void
+checksum_bytes(const char *buf, size_t len, uint8 *digest)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256 checksum: %s",
+			 pg_cryptohash_error(ctx));
+	hash_update(ctx, buf, len);
+	if (pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not finalize SHA-256 checksum: %s",
+			 pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+}
+
 /* smig.checksum(sql text, scheme integer) returns text */
 Datum
 smig_checksum_scheme(PG_FUNCTION_ARGS)

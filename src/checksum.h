@@ -15,4 +15,7 @@ extern char *checksum_sql(const char *sql, size_t len);
 /* The same under an older scheme (1 .. CHECKSUM_SCHEME_CURRENT). */
 extern char *checksum_sql_scheme(const char *sql, size_t len, int scheme);
 
+/* SHA-256 of buf as it is (no normalisation): 32 bytes into digest. */
+extern void checksum_bytes(const char *buf, size_t len, uint8 *digest);
+
 #endif							/* SMIG_CHECKSUM_H */

@@ -69,7 +69,6 @@
 #include "versions.h"
 
 PG_FUNCTION_INFO_V1(smig_register);
-PG_FUNCTION_INFO_V1(smig_load_dir);
 PG_FUNCTION_INFO_V1(smig_unregister);
 PG_FUNCTION_INFO_V1(smig_register_many);
 
@@ -533,6 +532,31 @@ prepare_row(PreparedMigration *pm)
 		? pstrdup(pm->registered_by)
 		: resolve_run_as(option_run_as, directive_run_as, in->version);
 	pm->checksum = checksum_sql(pm->up, strlen(pm->up));
+	if (!in->repeatable)
+		pm->source = registry_source(pm->up == in->up_sql ? pm->checksum
+									 : checksum_sql(in->up_sql, strlen(in->up_sql)),
+									 in->down_sql ? checksum_sql(in->down_sql, strlen(in->down_sql))
+									 : NULL,
+									 in->options, in->baseline);
+}
+
+char *
+registry_source(const char *up_checksum, const char *down_checksum,
+				Jsonb *options, bool baseline)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"checksum\": \"%s\"", up_checksum);
+	if (down_checksum)
+		appendStringInfo(&buf, ", \"down_checksum\": \"%s\"", down_checksum);
+	if (options)
+		appendStringInfo(&buf, ", \"options\": %s",
+						 JsonbToCString(NULL, &options->root, VARSIZE(options)));
+	if (baseline)
+		appendStringInfoString(&buf, ", \"baseline\": true");
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 /* Step 3: the upsert (after registry_check). */
@@ -540,10 +564,10 @@ static RegisterResult
 registry_write(const PreparedMigration *pm)
 {
 	const MigrationInput *in = pm->in;
-	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID};
-	Datum		values[10];
-	char		nulls[11] = "          ";
+	Oid			types[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[11];
+	char		nulls[12] = "           ";
 	RegisterResult result;
 
 	values[0] = CStringGetTextDatum(pm->key);
@@ -558,6 +582,25 @@ registry_write(const PreparedMigration *pm)
 	nulls[7] = in->options ? ' ' : 'n';
 	values[8] = CStringGetTextDatum(pm->registered_by);
 	values[9] = CStringGetTextDatum(pm->run_as);
+	values[10] = CStringGetTextDatum(pm->source);
+
+	/*
+	 * A registration that differs only in what it was registered from (one
+	 * made before sources were recorded; a checksum change the scripts do
+	 * not show, such as line ends) is brought up to date and counts as
+	 * unchanged.
+	 */
+	owner_exec("UPDATE smig.migration m SET source = $11::jsonb"
+			   " WHERE m.version_key = $1"
+			   "  AND (m.version, m.name, m.up_sql, m.down_sql, m.checksum, m.options,"
+			   "   m.registered_by, m.run_as)"
+			   "   IS NOT DISTINCT FROM ($2, $3, $4, $5, $6,"
+			   "   ($7::jsonb - '_') || (coalesce($8, '{}'::jsonb) - 'run_as'),"
+			   "   $9::name, $10::name)"
+			   "  AND m.source IS DISTINCT FROM $11::jsonb",
+			   11, types, values, nulls, SPI_OK_UPDATE);
+	if (SPI_processed > 0)
+		return REGISTER_UNCHANGED;
 
 	/*
 	 * Who registered it and as whom it runs are part of what changed.  The
@@ -566,16 +609,16 @@ registry_write(const PreparedMigration *pm)
 	 */
 	owner_exec("INSERT INTO smig.migration AS m"
 			   " (version_key, version, name, up_sql, down_sql, checksum, options,"
-			   "  registered_by, run_as)"
+			   "  registered_by, run_as, source)"
 			   " VALUES ($1, $2, $3, $4, $5, $6,"
 			   "  ($7::jsonb - '_') || (coalesce($8, '{}'::jsonb) - 'run_as'),"
-			   "  $9, $10)"
+			   "  $9, $10, $11::jsonb)"
 			   " ON CONFLICT (version_key) DO UPDATE"
 			   " SET version = excluded.version, name = excluded.name,"
 			   "  up_sql = excluded.up_sql, down_sql = excluded.down_sql,"
 			   "  checksum = excluded.checksum, options = excluded.options,"
 			   "  registered_by = excluded.registered_by, run_as = excluded.run_as,"
-			   "  registered_at = now()"
+			   "  source = excluded.source, registered_at = now()"
 			   " WHERE (m.version, m.name, m.up_sql, m.down_sql, m.checksum, m.options,"
 			   "  m.registered_by, m.run_as)"
 			   "  IS DISTINCT FROM (excluded.version, excluded.name, excluded.up_sql,"
@@ -586,7 +629,7 @@ registry_write(const PreparedMigration *pm)
 			   "    WHERE a.version_key = m.version_key),"
 			   "  (SELECT a.down_checksum <> m.down_checksum FROM smig.applied a"
 			   "    WHERE a.version_key = m.version_key)",
-			   10, types, values, nulls, SPI_OK_INSERT_RETURNING);
+			   11, types, values, nulls, SPI_OK_INSERT_RETURNING);
 
 	if (SPI_processed == 0)
 		return REGISTER_UNCHANGED;
@@ -699,13 +742,6 @@ smig_register(PG_FUNCTION_ARGS)
  * cannot vanish under it, and it is refused from inside a migration.
  */
 
-typedef struct BulkItem
-{
-	MigrationInput in;
-	const char *file;			/* the file, for error context; or NULL */
-	PreparedMigration pm;
-} BulkItem;
-
 /* What a bulk call did to one version (smig.register_many's rows). */
 typedef struct BulkOutcome
 {
@@ -758,20 +794,22 @@ varlena_array(Datum *values, bool *nulls, int n, Oid typid)
  * sync) every registry row without one (item -1), in version order.
  */
 static RegistryDiff *
-registry_compare(PreparedMigration **pms, int n, bool sync, int *nrows)
+registry_compare(PreparedMigration **pms, const bool *keep, int n, bool sync,
+				 int *nrows)
 {
-	Oid			types[10] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	Oid			types[12] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
-	TEXTARRAYOID, TEXTOID, BOOLOID};
-	Datum		values[10];
-	Datum	   *col[8];
-	bool	   *colnull[8];
+	TEXTARRAYOID, TEXTOID, BOOLOID, TEXTARRAYOID, BOOLARRAYOID};
+	Datum		values[12];
+	Datum	   *col[9];
+	bool	   *colnull[9];
+	Datum	   *keeps = palloc0(Max(n, 1) * sizeof(Datum));
 	RegistryDiff *rows;
 	int			c;
 	int			i;
 	uint64		r;
 
-	for (c = 0; c < 8; c++)
+	for (c = 0; c < 9; c++)
 	{
 		col[c] = palloc0(Max(n, 1) * sizeof(Datum));
 		colnull[c] = palloc0(Max(n, 1) * sizeof(bool));
@@ -780,9 +818,17 @@ registry_compare(PreparedMigration **pms, int n, bool sync, int *nrows)
 	{
 		PreparedMigration *pm = pms[i];
 
+		keeps[i] = BoolGetDatum(keep[i]);
 		col[0][i] = CStringGetTextDatum(pm->key);
 		col[1][i] = CStringGetTextDatum(pm->in->version);
 		col[2][i] = CStringGetTextDatum(pm->in->name);
+		if (keep[i])
+		{
+			/* a checksum-only element found unchanged: only not dropped */
+			for (c = 3; c < 9; c++)
+				colnull[c][i] = true;
+			continue;
+		}
 		col[3][i] = CStringGetTextDatum(pm->checksum);
 		colnull[4][i] = pm->down == NULL;
 		col[4][i] = text_datum_or_null(pm->down);
@@ -791,36 +837,45 @@ registry_compare(PreparedMigration **pms, int n, bool sync, int *nrows)
 		colnull[6][i] = pm->in->options == NULL;
 		col[6][i] = pm->in->options ? JsonbPGetDatum(pm->in->options) : (Datum) 0;
 		col[7][i] = CStringGetTextDatum(pm->run_as);
+		col[8][i] = CStringGetTextDatum(pm->source);
 	}
 	for (c = 0; c < 8; c++)
 		values[c] = varlena_array(col[c], colnull[c], n,
 								  c == 6 ? JSONBOID : TEXTOID);
 	values[8] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
 	values[9] = BoolGetDatum(sync);
+	values[10] = varlena_array(col[8], colnull[8], n, TEXTOID);
+	values[11] = n == 0 ? PointerGetDatum(construct_empty_array(BOOLOID))
+		: PointerGetDatum(construct_array(keeps, n, BOOLOID, 1, true,
+										  TYPALIGN_CHAR));
 
 	/*
 	 * Unchanged means: the same version, name, checksum (of the up script,
 	 * so a change the checksum ignores, such as line ends, is no change),
 	 * down script, options, author and run-as role.  The stored options
 	 * are (directives - '_') || (explicit - 'run_as'), as registry_write
-	 * stores them.
+	 * stores them.  A registration whose source was never recorded (made
+	 * by an older smig) is returned too: registry_write records it, and it
+	 * stays unchanged.  An element to keep is never returned, and keeps its
+	 * registration.
 	 */
 	owner_exec("SELECT f.i, m.version_key, m.version, m.name, m.run_as"
 			   " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-			   "   $6::text[], $7::jsonb[], $8::text[])"
+			   "   $6::text[], $7::jsonb[], $8::text[], $11::text[], $12::bool[])"
 			   "  WITH ORDINALITY AS f(key, version, name, checksum, down_sql,"
-			   "   opts, xopts, run_as, i)"
+			   "   opts, xopts, run_as, source, keep, i)"
 			   " FULL JOIN smig.migration m ON m.version_key = f.key COLLATE \"C\""
 			   " WHERE CASE WHEN f.i IS NULL THEN $10"
+			   "  WHEN f.keep THEN false"
 			   "  WHEN m.version_key IS NULL THEN true"
-			   "  ELSE (m.version, m.name, m.checksum, m.down_sql, m.options,"
+			   "  ELSE m.source IS NULL OR (m.version, m.name, m.checksum, m.down_sql, m.options,"
 			   "   m.registered_by, m.run_as)"
 			   "   IS DISTINCT FROM (f.version, f.name, f.checksum, f.down_sql,"
 			   "   CASE WHEN f.xopts IS NULL THEN coalesce(f.opts::jsonb, '{}'::jsonb)"
 			   "    ELSE coalesce(f.opts::jsonb, '{}'::jsonb) || (f.xopts - 'run_as') END,"
 			   "   $9::name, f.run_as::name) END"
 			   " ORDER BY coalesce(f.key COLLATE \"C\", m.version_key)",
-			   10, types, values, NULL, SPI_OK_SELECT);
+			   12, types, values, NULL, SPI_OK_SELECT);
 
 	rows = palloc0(Max(SPI_processed, 1) * sizeof(RegistryDiff));
 	for (r = 0; r < SPI_processed; r++)
@@ -994,20 +1049,81 @@ write_diff(RegistryDiff *rows, int nrows, PreparedMigration **pms,
 }
 
 /*
- * Register items (SPI connected), lexing only new or changed ones; when
- * sync, drop registrations without an item.  Items must have distinct
- * versions (repeatable ones distinct names).  The versioned migrations are
- * compared with smig.migration and written in version order, then the
- * repeatable ones with smig.repeatable, in name order.  Returns how many
- * registrations changed; *outcomes gets a BulkOutcome for each.  The
- * caller has called action_begin() when sync, action_check_writable()
- * otherwise.
+ * The checksum-only elements of a bulk call (register_many's {"version",
+ * "name", "checksum"}): one query finds those whose registration is
+ * missing or was made from something else -- another source (checksums of
+ * the texts, explicit options), version spelling, name or registrant.
+ * Each gets a "needed" outcome; returns how many.
  */
 static int
+checksum_compare(BulkItem *items, int n, List **outcomes)
+{
+	Oid			types[5] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTOID};
+	Datum		values[5];
+	Datum	   *col[4];
+	int		   *index = palloc(Max(n, 1) * sizeof(int));
+	int			nc = 0;
+	int			c;
+	int			i;
+	uint64		r;
+
+	for (c = 0; c < 4; c++)
+		col[c] = palloc(Max(n, 1) * sizeof(Datum));
+	for (i = 0; i < n; i++)
+	{
+		if (!items[i].checksum_only)
+			continue;
+		col[0][nc] = CStringGetTextDatum(items[i].pm.key);
+		col[1][nc] = CStringGetTextDatum(items[i].in.version);
+		col[2][nc] = CStringGetTextDatum(items[i].in.name);
+		col[3][nc] = CStringGetTextDatum(items[i].pm.source);
+		index[nc++] = i;
+	}
+	if (nc == 0)
+		return 0;
+	for (c = 0; c < 4; c++)
+		values[c] = varlena_array(col[c], NULL, nc, TEXTOID);
+	values[4] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	owner_exec("SELECT f.i FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+			   "  WITH ORDINALITY AS f(key, version, name, source, i)"
+			   " LEFT JOIN smig.migration m ON m.version_key = f.key COLLATE \"C\""
+			   " WHERE m.version_key IS NULL"
+			   "  OR (m.version, m.name, m.source, m.registered_by)"
+			   "   IS DISTINCT FROM (f.version, f.name, f.source::jsonb, $5::name)"
+			   " ORDER BY f.i",
+			   5, types, values, NULL, SPI_OK_SELECT);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		BulkItem   *it = &items[index[strtol(spi_text(r, 1), NULL, 10) - 1]];
+		BulkOutcome *o = palloc(sizeof(BulkOutcome));
+
+		o->version = pstrdup(it->in.version);
+		o->name = pstrdup(it->in.name);
+		o->result = "needed";
+		*outcomes = lappend(*outcomes, o);
+	}
+	return (int) SPI_processed;
+}
+
+/*
+ * Register items (SPI connected), lexing only new or changed ones; when
+ * sync, drop registrations without an item.  Items must have distinct
+ * versions (repeatable ones distinct names).  Checksum-only items are
+ * compared first: if any is new or changed, the call only says so (a
+ * "needed" outcome each) and writes nothing; else they count as present
+ * and unchanged.  The versioned migrations are compared with
+ * smig.migration and written in version order, then the repeatable ones
+ * with smig.repeatable, in name order.  Returns how many registrations
+ * changed; *outcomes gets a BulkOutcome for each.  The caller has called
+ * action_begin() when sync, action_check_writable() otherwise.
+ */
+int
 registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 {
 	PreparedMigration **versioned = palloc(Max(n, 1) * sizeof(PreparedMigration *));
 	PreparedMigration **repeatable = palloc(Max(n, 1) * sizeof(PreparedMigration *));
+	bool	   *vkeep = palloc0(Max(n, 1) * sizeof(bool));
 	const char **vfiles = palloc(Max(n, 1) * sizeof(char *));
 	const char **rfiles = palloc(Max(n, 1) * sizeof(char *));
 	int			nv = 0;
@@ -1021,10 +1137,20 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 	const char *registrant = GetUserNameFromId(GetUserId(), false);
 
 	*outcomes = NIL;
+	if (checksum_compare(items, n, outcomes) > 0)
+		return 0;
 	for (i = 0; i < n; i++)
 	{
 		ErrorContextCallback cb;
 
+		if (items[i].checksum_only)
+		{
+			items[i].pm.in = &items[i].in;
+			vfiles[nv] = items[i].file;
+			vkeep[nv] = true;
+			versioned[nv++] = &items[i].pm;
+			continue;
+		}
 		items[i].pm.registered_by = registrant;
 		push_file_context(&cb, items[i].file);
 		registry_prepare(&items[i].in, &items[i].pm);
@@ -1041,7 +1167,7 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 		}
 	}
 
-	vrows = registry_compare(versioned, nv, sync, &nvrows);
+	vrows = registry_compare(versioned, vkeep, nv, sync, &nvrows);
 	rrows = repeatable_compare(repeatable, nr, sync, &nrrows);
 
 	/*
@@ -1055,344 +1181,6 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 	if (changed > 0)
 		summary_registry_changed();
 	return changed;
-}
-
-/*---- load_dir ---------------------------------------------------------------*/
-
-typedef struct DirEntry
-{
-	char	   *file;			/* bare file name */
-	MigFileName parsed;
-	char	   *version;
-	char	   *name;
-	char	   *key;
-	char	   *text;			/* the file's contents */
-} DirEntry;
-
-/* Order by version key, ups (and baselines) before downs, then file name. */
-static int
-direntry_cmp(const void *a, const void *b)
-{
-	const DirEntry *x = a;
-	const DirEntry *y = b;
-	int			c = strcmp(x->key, y->key);
-	bool		xdown = x->parsed.kind == MIGFILE_DOWN;
-	bool		ydown = y->parsed.kind == MIGFILE_DOWN;
-
-	if (c != 0)
-		return c;
-	if (xdown != ydown)
-		return xdown ? 1 : -1;
-	return strcmp(x->file, y->file);
-}
-
-/* A buffer reused for every file a load_dir() call reads. */
-typedef struct ReadBuffer
-{
-	char	   *data;
-	size_t		cap;
-} ReadBuffer;
-
-/*
- * The whole file as a NUL-terminated string, checked to be valid text.
- * A start-up check reads every file each time, so this costs three system
- * calls: the file is opened relative to the directory (dfd, so the kernel
- * looks up one name rather than the whole path), read into rb (a read
- * shorter than asked for is the end of a regular file), and closed.
- * Nothing that could raise an error runs while the file is open, so no
- * error can leak its descriptor.
- */
-static char *
-read_migration_file(int dfd, const char *dir, const char *file,
-					ReadBuffer *rb)
-{
-	int			fd;
-	size_t		len = 0;
-	ssize_t		n;
-	int			save_errno = 0;
-	bool		too_large = false;
-	char	   *text;
-
-	ReserveExternalFD();
-	fd = openat(dfd, file, O_RDONLY | PG_BINARY | O_CLOEXEC);
-	if (fd < 0)
-	{
-		save_errno = errno;
-		ReleaseExternalFD();
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open migration file \"%s/%s\": %m", dir, file)));
-	}
-	for (;;)
-	{
-		if (len == rb->cap)
-		{
-			char	   *bigger = NULL;
-
-			if (rb->cap * 2 < MaxAllocSize)
-				bigger = MemoryContextAllocExtended(CurrentMemoryContext,
-													rb->cap * 2,
-													MCXT_ALLOC_NO_OOM);
-			if (bigger == NULL)
-			{
-				too_large = true;
-				break;
-			}
-			memcpy(bigger, rb->data, len);
-			pfree(rb->data);
-			rb->data = bigger;
-			rb->cap *= 2;
-		}
-		n = read(fd, rb->data + len, rb->cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-		{
-			save_errno = errno;
-			break;
-		}
-		len += n;
-		if (n == 0 || len < rb->cap)
-			break;
-	}
-	close(fd);
-	ReleaseExternalFD();
-	if (save_errno != 0)
-	{
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not read migration file \"%s/%s\": %m", dir, file)));
-	}
-	if (too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("migration file \"%s/%s\" is too large", dir, file)));
-
-	if (memchr(rb->data, '\0', len) != NULL ||
-		!pg_verifymbstr(rb->data, len, true))
-		ereport(ERROR,
-				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("migration file \"%s/%s\" is not valid text in encoding \"%s\"",
-						dir, file, GetDatabaseEncodingName())));
-	text = palloc(len + 1);
-	memcpy(text, rb->data, len);
-	text[len] = '\0';
-	return text;
-}
-
-/*
- * The directory a load_dir() path names, made absolute (a relative path is
- * relative to the data directory, the server's working directory) and
- * canonical ("a/./b/../c" is "a/c"), so that errors show which directory
- * the server read.
- */
-static char *
-resolve_dir(const char *path)
-{
-	char	   *abs = make_absolute_path(path);
-	char	   *result;
-
-	if (abs == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	result = pstrdup(abs);
-	free(abs);
-	canonicalize_path(result);
-	return result;
-}
-
-/* An R__ file: a repeatable migration, or a U__ file, which cannot be. */
-static void
-read_repeatable_entry(int dfd, const char *path, const char *file,
-					  const MigFileName *parsed, ReadBuffer *rb,
-					  BulkItem *it)
-{
-	if (parsed->kind == MIGFILE_REPEATABLE_DOWN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("down migration file \"%s\" has no version", file),
-				 errdetail("A down file U<version>__<name>.sql belongs to the migration V<version>__<name>.sql; a repeatable migration (R__<name>.sql) has no down script."),
-				 errhint("Give it the version of the migration it undoes, or remove it from \"%s\".",
-						 path)));
-	it->file = pstrdup(file);
-	it->in.name = pnstrdup(parsed->name, parsed->name_len);
-	it->in.version = repeatable_label(it->in.name);
-	it->in.repeatable = true;
-	it->in.up_sql = read_migration_file(dfd, path, file, rb);
-}
-
-/*
- * smig.load_dir(path text, sync boolean DEFAULT true) returns integer
- *
- * Register the migration files of a server directory; with sync, also
- * drop the registrations whose file is gone (see registry_sync).  Returns
- * how many registrations were added, changed or dropped.  Called through
- * 0.1's one-argument definition (before ALTER EXTENSION smig UPDATE), it
- * only adds, as 0.1 did.
- */
-Datum
-smig_load_dir(PG_FUNCTION_ARGS)
-{
-	char	   *path;
-	bool		sync = false;
-	DIR		   *dir;
-	struct dirent *de;
-	DirEntry   *entries;
-	int			nentries = 0;
-	int			cap = 64;
-	BulkItem   *items;
-	int			nitems = 0;
-	BulkItem   *repeatables;
-	int			nrepeatables = 0;
-	int			rcap = 16;
-	ReadBuffer	rb;
-	List	   *outcomes;
-	int			changed = 0;
-	int			i;
-
-	args_require(fcinfo, 0, "path");
-	if (PG_NARGS() > 1)
-	{
-		args_require(fcinfo, 1, "sync");
-		sync = PG_GETARG_BOOL(1);
-	}
-	path = resolve_dir(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to read migration files on the server"),
-				 errdetail("Only roles with privileges of the \"pg_read_server_files\" role may use smig.load_dir()."),
-				 errhint("Register migrations with smig.register(), or with the smig client.")));
-	if (sync)
-		action_begin("register migrations");
-	else
-		action_check_writable("register migrations");
-
-	dir = AllocateDir(path);
-	if (dir == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open migration directory \"%s\": %m", path)));
-
-	entries = palloc(cap * sizeof(DirEntry));
-	repeatables = palloc0(rcap * sizeof(BulkItem));
-	rb.cap = 65536;
-	rb.data = palloc(rb.cap);
-	while ((de = ReadDir(dir, path)) != NULL)
-	{
-		DirEntry	e = {0};
-		struct stat st;
-
-		if (migfile_parse(de->d_name, &e.parsed) == MIGFILE_NOT_SQL)
-			continue;
-		/* regular files only, or links to them (stat only when unsure) */
-		if (de->d_type != DT_REG)
-		{
-			if (de->d_type != DT_UNKNOWN && de->d_type != DT_LNK)
-				continue;
-			/*
-			 * A link whose target cannot be read is not a file that is gone:
-			 * synchronising would drop its migration, and upgrade_head()
-			 * would run the later ones without it.
-			 */
-			if (fstatat(dirfd(dir), de->d_name, &st, 0) != 0)
-				ereport(ERROR,
-						(errcode_for_file_access(),
-						 errmsg("could not stat migration file \"%s/%s\": %m",
-								path, de->d_name),
-						 errhint("Restore the file the link points to, or remove the link.")));
-			if (!S_ISREG(st.st_mode))
-				continue;
-		}
-		if (e.parsed.kind == MIGFILE_UNRECOGNIZED)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unrecognized migration file name \"%s\"", de->d_name),
-					 errdetail("Migration files are named V<version>__<name>.sql, <version>_<name>.sql or <version>_<name>.up.sql; down scripts U<version>__<name>.sql or <version>_<name>.down.sql; baselines B<version>__<name>.sql; repeatable migrations R__<name>.sql."),
-					 errhint("Rename the file, or move it out of \"%s\".", path)));
-		if (e.parsed.kind == MIGFILE_REPEATABLE ||
-			e.parsed.kind == MIGFILE_REPEATABLE_DOWN)
-		{
-			if (nrepeatables == rcap)
-			{
-				rcap *= 2;
-				repeatables = repalloc(repeatables, rcap * sizeof(BulkItem));
-				memset(repeatables + nrepeatables, 0,
-					   (rcap - nrepeatables) * sizeof(BulkItem));
-			}
-			read_repeatable_entry(dirfd(dir), path, de->d_name, &e.parsed,
-								  &rb, &repeatables[nrepeatables++]);
-			continue;
-		}
-
-		e.file = pstrdup(de->d_name);
-		/* re-parse: parsed points into de, which ReadDir reuses */
-		(void) migfile_parse(e.file, &e.parsed);
-		e.version = pnstrdup(e.parsed.version, e.parsed.version_len);
-		e.name = pnstrdup(e.parsed.name, e.parsed.name_len);
-		e.key = version_key_or_error(e.version);
-		e.text = read_migration_file(dirfd(dir), path, e.file, &rb);
-		if (nentries == cap)
-		{
-			cap *= 2;
-			entries = repalloc(entries, cap * sizeof(DirEntry));
-		}
-		entries[nentries++] = e;
-	}
-	FreeDir(dir);
-
-	qsort(entries, nentries, sizeof(DirEntry), direntry_cmp);
-
-	/* pair up and down files; then the repeatable migrations */
-	items = palloc0((nentries + nrepeatables + 1) * sizeof(BulkItem));
-	for (i = 0; i < nentries;)
-	{
-		DirEntry   *up = &entries[i];
-		DirEntry   *down = NULL;
-		BulkItem   *it = &items[nitems++];
-		int			j = i + 1;
-
-		if (up->parsed.kind == MIGFILE_DOWN)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("down migration file \"%s\" has no up migration", up->file),
-					 errhint("Add the up migration of version \"%s\", or remove the file.",
-							 up->version)));
-		for (; j < nentries && strcmp(entries[j].key, up->key) == 0; j++)
-		{
-			if (entries[j].parsed.kind != MIGFILE_DOWN)
-				ereport(ERROR,
-						(errcode(ERRCODE_DUPLICATE_OBJECT),
-						 errmsg("migration version \"%s\" is used by two files: \"%s\" and \"%s\"",
-								up->version, up->file, entries[j].file),
-						 errhint("Give one of them another version.")));
-			if (down != NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_DUPLICATE_OBJECT),
-						 errmsg("migration version \"%s\" has two down files: \"%s\" and \"%s\"",
-								up->version, down->file, entries[j].file)));
-			down = &entries[j];
-		}
-
-		it->file = up->file;
-		it->in.version = up->version;
-		it->in.name = up->name;
-		it->in.up_sql = up->text;
-		it->in.down_sql = down ? down->text : NULL;
-		it->in.baseline = up->parsed.kind == MIGFILE_BASELINE;
-		i = j;
-	}
-	memcpy(items + nitems, repeatables, nrepeatables * sizeof(BulkItem));
-	nitems += nrepeatables;
-
-	SPI_connect();
-	changed = registry_sync(items, nitems, sync, &outcomes);
-	SPI_finish();
-
-	PG_RETURN_INT32(changed);
 }
 
 /*---- register_many ----------------------------------------------------------*/
@@ -1418,6 +1206,54 @@ json_string_member(JsonbValue *v, const char *key, int elem, bool required)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
+/* A checksum member: 64 lowercase hex digits, as smig.checksum() gives. */
+static char *
+checksum_member(JsonbValue *v, const char *key, int elem)
+{
+	char	   *c = json_string_member(v, key, elem, false);
+	int			i;
+
+	for (i = 0; c != NULL && c[i] != '\0'; i++)
+		if (!((c[i] >= '0' && c[i] <= '9') || (c[i] >= 'a' && c[i] <= 'f')))
+			break;
+	if (c != NULL && (i != 64 || c[i] != '\0'))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid \"%s\" in element %d of migrations: \"%s\"",
+						key, elem, args_escape(c, 80)),
+				 errdetail("A checksum is the SHA-256 of the text as smig.checksum() computes it: 64 lowercase hexadecimal digits."),
+				 errhint("Compute it with smig.checksum(), or send the text as \"up_sql\" or \"down_sql\".")));
+	return c;
+}
+
+/*
+ * A checksum-only element: version, name and the checksums of the texts
+ * (and explicit options), without the texts.  registry_sync() answers
+ * "needed" for it unless the registry holds a registration made from the
+ * same source by the caller.
+ */
+static void
+checksum_only_from_json(JsonbValue **members, int elem, BulkItem *it)
+{
+	if (it->in.repeatable)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("element %d of migrations is a repeatable migration with a \"checksum\"", elem),
+				 errdetail("Only versioned migrations can be checked by checksum; a repeatable migration is sent with its text."),
+				 errhint("Send \"up_sql\" for repeatable migrations.")));
+	if ((members[2] != NULL && members[2]->type != jbvNull) ||
+		(members[3] != NULL && members[3]->type != jbvNull))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("element %d of migrations has both a text and a \"checksum\"", elem),
+				 errdetail("An element either carries the texts (\"up_sql\", \"down_sql\") or their checksums (\"checksum\", \"down_checksum\")."),
+				 errhint("Leave out \"checksum\" and \"down_checksum\" when sending the texts.")));
+	it->checksum_only = true;
+	it->pm.source = registry_source(checksum_member(members[6], "checksum", elem),
+									checksum_member(members[7], "down_checksum", elem),
+									it->in.options, false);
+}
+
 /* Element elem (1-based) of the migrations array, an object, as an item. */
 static void
 bulk_item_from_json(JsonbValue *obj, int elem, BulkItem *it)
@@ -1425,9 +1261,9 @@ bulk_item_from_json(JsonbValue *obj, int elem, BulkItem *it)
 	JsonbIterator *jit;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
-	JsonbValue *members[6] = {0};
-	static const char *const keys[6] = {"version", "name", "up_sql", "down_sql",
-	"options", "repeatable"};
+	JsonbValue *members[8] = {0};
+	static const char *const keys[8] = {"version", "name", "up_sql", "down_sql",
+	"options", "repeatable", "checksum", "down_checksum"};
 	char	   *key = NULL;
 
 	if (obj->type != jbvBinary || !JsonContainerIsObject(obj->val.binary.data))
@@ -1447,15 +1283,15 @@ bulk_item_from_json(JsonbValue *obj, int elem, BulkItem *it)
 		}
 		if (tok != WJB_VALUE)
 			continue;
-		for (k = 0; k < 6; k++)
+		for (k = 0; k < 8; k++)
 			if (strcmp(key, keys[k]) == 0)
 				break;
-		if (k == 6)
+		if (k == 8)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized key \"%s\" in element %d of migrations",
 							key, elem),
-					 errhint("Known keys are \"version\", \"name\", \"up_sql\", \"down_sql\", \"options\" and \"repeatable\".")));
+					 errhint("Known keys are \"version\", \"name\", \"up_sql\", \"down_sql\", \"checksum\", \"down_checksum\", \"options\" and \"repeatable\".")));
 		members[k] = palloc(sizeof(JsonbValue));
 		*members[k] = v;
 	}
@@ -1483,11 +1319,22 @@ bulk_item_from_json(JsonbValue *obj, int elem, BulkItem *it)
 	}
 	else
 		it->in.version = json_string_member(members[0], "version", elem, true);
-	it->in.up_sql = json_string_member(members[2], "up_sql", elem, true);
-	it->in.down_sql = json_string_member(members[3], "down_sql", elem, false);
 	it->in.options = NULL;
 	if (members[4] != NULL && members[4]->type != jbvNull)
 		it->in.options = JsonbValueToJsonb(members[4]);
+	if (members[6] != NULL && members[6]->type != jbvNull)
+	{
+		checksum_only_from_json(members, elem, it);
+		return;
+	}
+	if (members[7] != NULL && members[7]->type != jbvNull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("element %d of migrations has a \"down_checksum\" but no \"checksum\"", elem),
+				 errdetail("An element either carries the texts (\"up_sql\", \"down_sql\") or their checksums (\"checksum\", \"down_checksum\")."),
+				 errhint("Send \"down_sql\" with \"up_sql\", or \"down_checksum\" with \"checksum\".")));
+	it->in.up_sql = json_string_member(members[2], "up_sql", elem, true);
+	it->in.down_sql = json_string_member(members[3], "down_sql", elem, false);
 }
 
 /*

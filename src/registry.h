@@ -8,6 +8,7 @@
 #ifndef SMIG_REGISTRY_H
 #define SMIG_REGISTRY_H
 
+#include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
 typedef struct MigrationInput
@@ -48,6 +49,8 @@ typedef struct PreparedMigration
 	char	   *run_as;
 	bool		transactional;	/* runs inside a transaction (the default) */
 	bool		run_on_change;	/* applied again when its up script changes */
+	char	   *source;			/* what it was registered from, as JSON: see
+								 * registry_source() */
 } PreparedMigration;
 
 /*
@@ -65,6 +68,36 @@ typedef struct RegistryDiff
 	char	   *name;
 	char	   *run_as;
 } RegistryDiff;
+
+/*
+ * One element of a bulk call (load_dir, register_many).  A checksum-only
+ * element (register_many's {"version", "name", "checksum"}) has no texts:
+ * in.up_sql is NULL and pm holds only key and source.
+ */
+typedef struct BulkItem
+{
+	MigrationInput in;
+	const char *file;			/* the file, for error context; or NULL */
+	PreparedMigration pm;
+	bool		checksum_only;
+} BulkItem;
+
+/*
+ * What a registration came from, as JSON compared in SQL as jsonb: the
+ * checksums (smig.checksum()) of the up text and of the down text as
+ * given (before sections are split), the explicit options, and whether
+ * it is a baseline file.  A checksum-only element carries the same.
+ */
+extern char *registry_source(const char *up_checksum, const char *down_checksum,
+							 Jsonb *options, bool baseline);
+
+/*
+ * Register items (SPI connected); when sync, drop the registrations that
+ * have no item.  Returns how many registrations changed; *outcomes gets a
+ * BulkOutcome per change (or per "needed" checksum-only element, when any
+ * is: then nothing is written).  See registry.c, "bulk registration".
+ */
+extern int	registry_sync(BulkItem *items, int n, bool sync, List **outcomes);
 
 /* Validate in and upsert it into smig.migration or smig.repeatable. */
 extern RegisterResult registry_upsert(const MigrationInput *in);

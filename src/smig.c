@@ -16,6 +16,7 @@
 #include "compat.h"
 #include "effects.h"
 #include "guard.h"
+#include "loaddir.h"
 #include "ownersql.h"
 #include "progress.h"
 #include "retry.h"
@@ -56,6 +57,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	audit_init();
+	loaddir_init();
 	retry_init();
 	effects_init();
 	/* last of the *_init: it re-applies the smig.* database and role settings */

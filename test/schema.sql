@@ -11,7 +11,8 @@ SELECT plan(69);
 
 SELECT has_schema('smig');
 SELECT tables_are('smig', ARRAY['migration', 'applied', 'history', 'summary', 'ddl_log',
-                               'repeatable', 'repeatable_applied', 'schema_snapshot', 'backfill']);
+                               'repeatable', 'repeatable_applied', 'schema_snapshot', 'backfill',
+                               'load_dir_cache']);
 SELECT sequences_are('smig', ARRAY['history_id_seq', 'ddl_log_id_seq']);
 
 -- registry
