@@ -87,7 +87,8 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_tables WHERE tablename
 
 # three clients CALL smig.upgrade() at once through a pool of four server
 # connections; the first waits inside migration 3 for an advisory lock
-# that a direct session holds, the others wait for the deploy lock
+# that a direct session holds (pg_stat_activity shows the migration and
+# statement it runs), the others wait for the deploy lock
 $node->safe_psql('postgres', q{
     SET client_min_messages = warning;
     CREATE TABLE public.call_pids (version text, pid int);
@@ -108,7 +109,10 @@ for my $i (1 .. 3)
 $node->poll_query_until('postgres', q{
     SELECT count(*) FILTER (WHERE wait_event = 'advisory') = 1
        AND count(*) FILTER (WHERE wait_event = 'object') = 2
-      FROM pg_stat_activity WHERE query = 'CALL smig.upgrade()'})
+      FROM pg_stat_activity
+     WHERE datname = 'many'
+       AND (query = 'CALL smig.upgrade()'
+            OR query LIKE 'smig: applying 3 "long" %, line 1: SELECT pg_advisory_xact_lock(4343)%')})
   or die 'the three CALLs never got to wait';
 is($node->safe_psql('postgres', 'SELECT string_agg(version, \',\' ORDER BY version) FROM smig.applied'),
    '1,2', 'while the first CALL waits in migration 3, migration 2 is committed');
