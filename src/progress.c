@@ -139,7 +139,7 @@ progress_report_statement(int line, const char *statement)
 	/* pgstat_report_activity clips to the track size; copy no more */
 	if (buf.len < room)
 		appendBinaryStringInfo(&buf, statement,
-							   Min(strlen(statement), (size_t) (room - buf.len)));
+							   strnlen(statement, room - buf.len));
 	pgstat_report_activity(STATE_RUNNING, buf.data);
 	pfree(buf.data);
 }
