@@ -23,7 +23,9 @@
 #     `upgrade_head()` (psql -f of a prepared file: two statements).
 #  6. what the lock timeout retries cost where nothing waits: part 1 also
 #     times upgrade_head() with smig.lock_retries = 0 (no savepoint and no
-#     scan of the statements, ever), and part 4 counts its instructions.
+#     scan of the statements, ever), and part 4 counts its instructions,
+#     and those of the progress reports (smig.progress, pg_stat_activity:
+#     the same run with track_activities = off).
 #  7. live traffic: pgbench reads and writes a table at a fixed rate while
 #     a long transaction holds a lock on it and a migration alters it,
 #     once with smig.lock_timeout = 0 (wait forever, as other tools do) and
@@ -532,10 +534,14 @@ as_postgres $VPSQL -d postgres -c "CREATE DATABASE cg_psql" >/dev/null
 pid=$(as_postgres $VPSQL -d cg_psql -At -1 -c 'SELECT pg_backend_pid()' -f "$V/all200.sql" | head -1)
 sleep 2
 IR[psql]=$(callgrind_annotate "$V/cg/cg.$pid" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
-for mode in on off retry0; do
+for mode in on off retry0 quiet; do
     as_postgres $VPSQL -d postgres -c "CREATE DATABASE cg_$mode" >/dev/null
     as_postgres $VPSQL -d "cg_$mode" -c 'CREATE EXTENSION smig' -c "SELECT smig.load_dir('$V/m200')" >/dev/null
-    case $mode in retry0) set_mode='SET smig.lock_retries = 0' ;; *) set_mode="SET smig.audit = $mode" ;; esac
+    case $mode in
+        retry0) set_mode='SET smig.lock_retries = 0' ;;
+        quiet) set_mode='SET track_activities = off' ;;   # no progress reports (smig.progress, pg_stat_activity)
+        *) set_mode="SET smig.audit = $mode" ;;
+    esac
     pid=$(as_postgres $VPSQL -d "cg_$mode" -At -c 'SET client_min_messages = warning' \
           -c "$set_mode" -c 'SELECT pg_backend_pid() FROM smig.upgrade_head() LIMIT 1')
     sleep 2    # the backend writes its profile as it exits
@@ -645,6 +651,8 @@ fi
 if part 4 && once; then
 awk -v on="${IR[on]}" -v off="${IR[retry0]}" 'BEGIN {
     printf "retry machinery on 200 migrations, instructions: defaults %.0f M, smig.lock_retries = 0 %.0f M, ratio %.4f\n", on / 1e6, off / 1e6, on / off }'
+awk -v on="${IR[on]}" -v off="${IR[quiet]}" 'BEGIN {
+    printf "progress reports on 200 migrations, instructions: defaults %.0f M, track_activities = off %.0f M, ratio %.4f\n", on / 1e6, off / 1e6, on / off }'
 fi
 if part 7 && once; then
 echo "live traffic, smig.lock_timeout = 0 (wait forever): ${LIVE[wait]}"
