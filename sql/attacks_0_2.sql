@@ -1,7 +1,7 @@
 -- attacks_0_2: a hostile review of smig 0.2's newest code -- the guard,
 -- load_dir/register_many/unregister, the run-as model.  Each numbered
--- attack worked before its fix; "held:" marks attacks that did not; one
--- (6) shows the current behaviour of a documented hole.
+-- attack worked before its fix; "held:" marks attacks that did not (6 was
+-- a documented hole, fixed since).
 SET smig.allow_drop_extension = on;
 DROP EXTENSION IF EXISTS smig CASCADE;
 CREATE EXTENSION smig;
@@ -171,12 +171,13 @@ SELECT version FROM smig.upgrade_head();
 FETCH a02_mine;
 COMMIT;
 
--- 6. (run-as, CURRENT BEHAVIOUR, documented, not fixed) a superuser who
--- SET ROLEs to a deployer to apply its migration without the sandbox (as
--- README used to advise for migrations that need deferred triggers) and
--- RESET ROLEs before COMMIT lends it its rights: the deferred trigger the
--- migration queued fires at COMMIT as the superuser.  README now says to
--- apply such migrations in a session of the run-as role.
+-- 6. (run-as) a superuser who SET ROLEs to a deployer to apply its
+-- migration (as README once advised for migrations that need deferred
+-- triggers) and RESET ROLEs before COMMIT lent it its rights: the deferred
+-- trigger the migration queued fired at COMMIT as the superuser, and the
+-- deployer became superuser.  A migration now runs as a security-restricted
+-- operation whenever the session is not its run-as role's own, so the
+-- deferred trigger is refused; SET SESSION AUTHORIZATION is no way round.
 CREATE VIEW public.a02_escalated AS
     SELECT rolsuper AS escalated FROM pg_roles WHERE rolname = 'regress_a02_dep';
 SET ROLE regress_a02_dep;
@@ -200,6 +201,13 @@ SELECT version FROM smig.upgrade_head();
 RESET ROLE;
 COMMIT;
 SELECT * FROM public.a02_escalated;
+BEGIN;
+SET LOCAL SESSION AUTHORIZATION regress_a02_dep;
+SELECT version FROM smig.upgrade_head();
+RESET SESSION AUTHORIZATION;
+COMMIT;
+SELECT * FROM public.a02_escalated;
+SELECT count(*) AS history_rows FROM smig.history WHERE version = '8';
 ALTER ROLE regress_a02_dep NOSUPERUSER;
 
 -- 7. (unregister) a registration at the very version of a baseline set by

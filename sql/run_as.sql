@@ -141,7 +141,9 @@ SELECT smig.register('9', 'uses_prices', 'INSERT INTO ra_prices SELECT 1;');
 SELECT version FROM smig.upgrade_head();
 SELECT to_regclass('pg_temp.ra_prices') IS NULL AS no_temp_view,
        to_regprocedure('ra.steal()') IS NULL AS nothing_applied;
--- applied by its author, a migration may use temporary tables
+-- nor when its author applies it after SET ROLE from another role's
+-- session (the superuser's, here): RESET ROLE would give the session its
+-- own rights back before COMMIT.  The hint says why, and what to do.
 SELECT smig.unregister('9');
 SET ROLE regress_ra_deployer;
 SELECT smig.register('8', 'scratch', $$
@@ -150,6 +152,16 @@ DROP TABLE ra_scratch;
 $$);
 SELECT version FROM smig.upgrade_head();
 RESET ROLE;
+-- applied by its author in a session of its own, a migration may use
+-- temporary tables
+SELECT current_user AS superuser \gset
+ALTER ROLE regress_ra_deployer LOGIN;
+\c - regress_ra_deployer
+SET client_min_messages = warning;
+SELECT version FROM smig.upgrade_head();
+\c - :"superuser"
+SET client_min_messages = warning;
+SET smig.allow_drop_extension = on;
 SELECT smig.register('9', 'uses_prices', 'INSERT INTO ra_prices SELECT 1;');
 SELECT version FROM smig.upgrade_head();
 SELECT count(*) AS prices FROM public.ra_prices;

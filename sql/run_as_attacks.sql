@@ -44,10 +44,22 @@ SELECT version FROM smig.upgrade_head();
 SELECT * FROM rx_escalated;
 SELECT to_regclass('rx.t') IS NULL AS not_applied;
 
--- ... while its author may apply it itself: the trigger then fires as the author
+-- ... nor when the superuser SET ROLEs to its author: a RESET ROLE before
+-- COMMIT would have it fire as the superuser
 SET ROLE regress_rx_deployer;
 SELECT version FROM smig.upgrade_head();
 RESET ROLE;
+SELECT * FROM rx_escalated;
+-- ... while its author may apply it itself, in a session of its own: the
+-- trigger then fires as the author
+SELECT current_user AS superuser \gset
+ALTER ROLE regress_rx_deployer LOGIN;
+\c - regress_rx_deployer
+SET client_min_messages = warning;
+SELECT version FROM smig.upgrade_head();
+\c - :"superuser"
+SET client_min_messages = warning;
+SET smig.allow_drop_extension = on;
 SELECT * FROM rx_escalated;
 
 -- 2. a WITH HOLD cursor's query would run at the caller's COMMIT

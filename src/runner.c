@@ -7,7 +7,8 @@
  * apply loop checked that the caller may act as it).  The switch is the
  * one SECURITY DEFINER functions make (SECURITY_LOCAL_USERID_CHANGE), so a
  * migration cannot SET ROLE or SET SESSION AUTHORIZATION its way back to
- * the caller's rights.  When that role is not the caller, the migration is
+ * the caller's rights.  When that role is not the caller, or the session
+ * is not that role's own (a login that SET ROLE to it), the migration is
  * someone else's text running in the caller's session, and it also runs
  * as a security-restricted operation, as PostgreSQL runs index expressions
  * during a superuser's VACUUM or REINDEX: it cannot queue work that would
@@ -321,6 +322,46 @@ hint_rerunnable(void)
 						"use CREATE OR REPLACE, or DROP ... IF EXISTS before CREATE.");
 }
 
+/*
+ * Whether the migration is someone else's text in this session, to run as
+ * a security-restricted operation: its run-as role is not the current
+ * user, or the session belongs to another role.  A superuser (or any
+ * login) that SET ROLEs to the run-as role gets its own rights back with
+ * RESET ROLE, and what the migration queued for COMMIT (a deferred trigger,
+ * a deferred constraint check) would then run with them; so would a
+ * superuser's SET SESSION AUTHORIZATION undone before COMMIT, which is why
+ * the role compared is the one that authenticated.
+ */
+static bool
+runs_in_foreign_session(Oid run_as, Oid current_user)
+{
+	return run_as != current_user || run_as != GetAuthenticatedUserId();
+}
+
+/*
+ * The error being handled is one PostgreSQL raises in a security-restricted
+ * operation (CREATE TEMP, a deferred trigger, WITH HOLD, PREPARE, ...):
+ * say why the migration runs as one and how to apply it, unless the error
+ * carries a hint of its own.  (message_id is the untranslated text.)
+ */
+static void
+hint_restricted(const RunnerScript *script, const char *run_as)
+{
+	ErrorData  *edata = CopyErrorData();
+
+	if (edata->hint == NULL && edata->message_id != NULL &&
+		strstr(edata->message_id, "security-restricted operation") != NULL)
+	{
+		FlushErrorState();
+		edata->hint = psprintf("Migration \"%s\" runs as role \"%s\" in a session that role did not open, so it runs as a security-restricted operation: "
+							   "nothing it does may run later with the session's rights. "
+							   "Apply it in a session logged in as \"%s\".",
+							   script->version, run_as, run_as);
+		ReThrowError(edata);
+	}
+	FreeErrorData(edata);
+}
+
 /* One statement, as retry_statement runs it (perhaps more than once). */
 static void
 exec_statement(void *arg)
@@ -346,12 +387,18 @@ runner_run(const RunnerScript *script)
 	ErrorContextCallback errcb;
 	RunnerErrorArg errarg = {0};
 	RetryPolicy policy;
+	bool		restricted;
+	char	   *volatile run_as_name = NULL;
 
 	stmts = runner_split_statements(script, &nstmts);
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
 	sec_context = saved_sec_context | SECURITY_LOCAL_USERID_CHANGE;
-	if (script->run_as != saved_userid)
+	restricted = runs_in_foreign_session(script->run_as, saved_userid);
+	if (restricted)
 	{
+		/* for hint_restricted, which runs where no lookup should */
+		run_as_name = GetUserNameFromId(script->run_as, false);
+
 		sec_context |= SECURITY_RESTRICTED_OPERATION;
 
 		/*
@@ -364,8 +411,7 @@ runner_run(const RunnerScript *script)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_CURSOR_STATE),
 					 errmsg("cannot run migration \"%s\" (\"%s\") as role \"%s\" while cursors are open",
-							script->version, script->name,
-							GetUserNameFromId(script->run_as, false)),
+							script->version, script->name, run_as_name),
 					 errdetail("Its statements could read the open cursors, which were opened with other rights."),
 					 errhint("Close them first (CLOSE ALL), or apply the migration in a transaction without open cursors.")));
 	}
@@ -426,6 +472,8 @@ runner_run(const RunnerScript *script)
 		effects_end();
 		progress_end_migration();
 		MemoryContextSwitchTo(oldcontext);
+		if (restricted)
+			hint_restricted(script, run_as_name);
 		if (script->repeatable)
 			hint_rerunnable();
 		else if (script->empty_history)
