@@ -260,7 +260,7 @@ smig_upgrade_proc(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("CALL smig.upgrade() cannot run inside a transaction block"),
-				 errdetail("It commits after each migration, which a procedure can do only when CALL is a top-level statement outside BEGIN ... COMMIT (not in a function or DO block either)."),
+				 errdetail("It commits after each migration, which a procedure can do only when CALL is a top-level statement (or in a top-level DO block) outside BEGIN ... COMMIT, not in a function."),
 				 errhint("Inside a transaction, SELECT * FROM smig.upgrade_head() (or smig.upgrade_to()) applies the migrations in that transaction.")));
 	run_procedure(true, PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_VOID();
@@ -275,7 +275,7 @@ smig_downgrade_proc(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("CALL smig.downgrade_to() cannot run inside a transaction block"),
-				 errdetail("It commits after each reverted migration, which a procedure can do only when CALL is a top-level statement outside BEGIN ... COMMIT (not in a function or DO block either)."),
+				 errdetail("It commits after each reverted migration, which a procedure can do only when CALL is a top-level statement (or in a top-level DO block) outside BEGIN ... COMMIT, not in a function."),
 				 errhint("Inside a transaction, SELECT * FROM smig.downgrade(target) reverts the migrations in that transaction.")));
 	run_procedure(false, text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	PG_RETURN_VOID();
