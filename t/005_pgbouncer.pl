@@ -87,13 +87,14 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_tables WHERE tablename
 
 # three clients CALL smig.upgrade() at once through a pool of four server
 # connections; the first waits inside migration 3 for an advisory lock
-# that a direct session holds (pg_stat_activity shows the migration and
-# statement it runs), the others wait for the deploy lock
+# that a direct session holds, without a lock timeout (pg_stat_activity
+# shows the migration and statement it runs), the others wait for the
+# deploy lock
 $node->safe_psql('postgres', q{
     SET client_min_messages = warning;
     CREATE TABLE public.call_pids (version text, pid int);
     SELECT smig.register('2', 'two', 'INSERT INTO public.call_pids VALUES (''2'', pg_backend_pid())');
-    SELECT smig.register('3', 'long', 'SELECT pg_advisory_xact_lock(4343); INSERT INTO public.call_pids VALUES (''3'', pg_backend_pid())');
+    SELECT smig.register('3', 'long', E'-- smig:lock-timeout 0\nSELECT pg_advisory_xact_lock(4343); INSERT INTO public.call_pids VALUES (''3'', pg_backend_pid())');
     SELECT smig.register('4', 'four', 'INSERT INTO public.call_pids VALUES (''4'', pg_backend_pid())');
 });
 my $holder = $node->background_psql('postgres');
@@ -110,9 +111,8 @@ $node->poll_query_until('postgres', q{
     SELECT count(*) FILTER (WHERE wait_event = 'advisory') = 1
        AND count(*) FILTER (WHERE wait_event = 'object') = 2
       FROM pg_stat_activity
-     WHERE datname = 'many'
-       AND (query = 'CALL smig.upgrade()'
-            OR query LIKE 'smig: applying 3 "long" %, line 1: SELECT pg_advisory_xact_lock(4343)%')})
+     WHERE query = 'CALL smig.upgrade()'
+        OR query LIKE 'smig: applying 3 "long" %, line 2: SELECT pg_advisory_xact_lock(4343)%'})
   or die 'the three CALLs never got to wait';
 is($node->safe_psql('postgres', 'SELECT string_agg(version, \',\' ORDER BY version) FROM smig.applied'),
    '1,2', 'while the first CALL waits in migration 3, migration 2 is committed');
