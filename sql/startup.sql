@@ -106,11 +106,30 @@ SELECT * FROM pg_temp.load(:'d');
 SELECT name FROM smig.migration WHERE version = '1';
 SELECT count(*) AS repaired FROM smig.repair();
 SELECT count(*) AS applied FROM smig.upgrade_head();
+-- a registration deleted by hand, then upgrade_head() (which clears
+-- "stale" once it has read everything): load_dir() registers it again
+SELECT pg_temp.sh(format($c$cd %s && printf 'SELECT 7;\n' > V7__hand.sql$c$, :'d'));
+SELECT changed, files_read FROM pg_temp.load(:'d');
+DELETE FROM smig.migration WHERE version = '7';
+SELECT count(*) AS applied FROM smig.upgrade_head();
+SELECT changed, files_read FROM pg_temp.load(:'d');
+SELECT pg_temp.sh(format($c$rm %s/V7__hand.sql$c$, :'d'));
+SELECT changed FROM pg_temp.load(:'d');
 -- forcing a full re-read
 SET smig.load_dir_cache = off;
 SELECT changed, files_read FROM pg_temp.load(:'d');
 RESET smig.load_dir_cache;
 SELECT changed, files_read FROM pg_temp.load(:'d');
+-- a modification time in the future (clock skew, a tarball from a machine
+-- whose clock is ahead): the file is read at every call while it is
+SELECT pg_temp.sh(format($c$cd %s && printf 'SELECT 8;\n' > V8__future.sql &&
+  touch -d '+1 day' V8__future.sql$c$, :'d'));
+SELECT changed, files_read FROM pg_temp.load(:'d');
+SELECT pg_sleep(2.1);
+SELECT changed, files_read FROM pg_temp.load(:'d');
+SELECT changed, files_read FROM pg_temp.load(:'d');
+SELECT pg_temp.sh(format($c$rm %s/V8__future.sql$c$, :'d'));
+SELECT changed FROM pg_temp.load(:'d');
 -- no role can write the cache (or read it) but smig's own code
 SELECT has_table_privilege('public', 'smig.load_dir_cache', 'SELECT') AS public_select,
        has_function_privilege('public', 'smig._load_dir_reads()', 'EXECUTE') AS public_exec;
