@@ -284,20 +284,32 @@ startup_setup() {   # startup_setup N
     done
     test "$(as_postgres $PSQL -d "$db" -At -c "SELECT smig.load_dir('$d')" -c 'SELECT smig._load_dir_reads()' | tr '\n' ' ')" = "0 0 " ||
         { echo "load_dir() opened files of an unchanged directory of $n files" >&2; exit 1; }
+    # (the vacuum's own dead catalog rows are pruned, and WAL-logged, by the
+    # first reads after it: one untimed run of each command first)
     as_postgres $PSQL -d "$db" -c 'VACUUM ANALYZE' >/dev/null
-    for k in load_dir texts checksums; do
-        as_postgres $PSQL -d postgres -c CHECKPOINT >/dev/null
-        wal_mark
-        case $k in
+    startup_cmd() {   # startup_cmd load_dir|texts|checksums
+        case $1 in
             load_dir) as_postgres $PSQL -d "$db" -c "SELECT smig.load_dir('$d'); SELECT count(*) FROM smig.upgrade_head()" >/dev/null ;;
             texts) as_postgres $PSQL -d "$db" -f "$B/startup_$n.sql" >/dev/null ;;
             checksums) as_postgres $PSQL -d "$db" -f "$B/startup_cksum_$n.sql" >/dev/null ;;
         esac
-        w=$(wal_since)
+    }
+    for k in load_dir texts checksums; do startup_cmd $k; done
+    # A write of smig's would show in every run; a background record (the
+    # bgwriter's running-transactions snapshot, every 15 s after activity)
+    # in one: up to 3 tries, the least is kept.
+    for k in load_dir texts checksums; do
+        for i in 1 2 3; do
+            as_postgres $PSQL -d postgres -c CHECKPOINT >/dev/null
+            wal_mark
+            startup_cmd $k
+            w=$(wal_since)
+            [ "$w" != 0 ] || break
+        done
         WAL5[$S,$n,$k]=$w
         [ "$w" = 0 ] || { echo "the start-up check ($k, $n files, $S) wrote $w bytes of WAL; an unchanged start must write none" >&2; exit 1; }
     done
-    echo "   $S: $n files: WAL of one unchanged start-up, load_dir ${WAL5[$S,$n,load_dir]} bytes, register_many of the texts ${WAL5[$S,$n,texts]}, of the checksums ${WAL5[$S,$n,checksums]} (must be 0)"
+    echo "   $S: $n files: WAL of one unchanged start-up (least of up to 3 runs), load_dir ${WAL5[$S,$n,load_dir]} bytes, register_many of the texts ${WAL5[$S,$n,texts]}, of the checksums ${WAL5[$S,$n,checksums]} (must be 0)"
 }
 
 # the parts measured on each server; their hyperfine rounds run at hf_flush

@@ -76,7 +76,10 @@ SELECT down_sql FROM smig.migration WHERE version = '2';
 -- a file added, then one removed
 SELECT pg_temp.sh(format($c$cd %s && printf 'SELECT 3;\n' > V3__c.sql$c$, :'d'));
 SELECT * FROM pg_temp.load(:'d');
-SELECT pg_temp.sh(format($c$rm %s/V3__c.sql$c$, :'d'));
+-- a file renamed: as many files as before, one of them not in the cache
+SELECT pg_temp.sh(format($c$cd %s && mv V3__c.sql V3__cc.sql$c$, :'d'));
+SELECT changed, files_read, registry FROM pg_temp.load(:'d');
+SELECT pg_temp.sh(format($c$rm %s/V3__cc.sql$c$, :'d'));
 SELECT * FROM pg_temp.load(:'d');
 -- a link counts as the file it points to; retargeting it is a change
 SELECT pg_temp.sh(format($c$cd %s && printf 'SELECT 4;\n' > ../smig_startup_4a && printf 'SELECT 5;\n' > ../smig_startup_4b &&
@@ -175,6 +178,13 @@ DROP ROLE regress_startup_other;
 -- then the texts of what was needed, checksums for the rest: registered
 SELECT * FROM smig.register_many((:'elements'::jsonb)
     || '[{"version": "5", "name": "five", "up_sql": "SELECT 5;"}]');
+SELECT * FROM smig.register_many((:'elements'::jsonb)
+    || jsonb_build_array(jsonb_build_object('version', '5', 'name', 'five', 'checksum', smig.checksum('SELECT 5;'))));
+-- all checksum-only and unchanged: one query, unless synchronising has
+-- something to drop (here a repeatable migration the list lacks)
+SELECT smig.register_repeatable('st_views', 'SELECT 1;');
+SELECT * FROM smig.register_many((:'elements'::jsonb)
+    || jsonb_build_array(jsonb_build_object('version', '5', 'name', 'five', 'checksum', smig.checksum('SELECT 5;'))), false);
 SELECT * FROM smig.register_many((:'elements'::jsonb)
     || jsonb_build_array(jsonb_build_object('version', '5', 'name', 'five', 'checksum', smig.checksum('SELECT 5;'))));
 -- synchronising: a registration with no element is dropped
