@@ -346,8 +346,8 @@ for n in $STARTUP_N; do
         -n "psql -c 'SELECT 1'" "$PSQL -d b_start_$n -c 'SELECT 1'" \
         -n "load_dir + upgrade_head ($n files)" \
         "$PSQL -d b_start_$n -c \"SELECT smig.load_dir('$B/startup_$n'); SELECT count(*) FROM smig.upgrade_head()\"" \
-        -n "register_many, the texts, + upgrade_head ($n files)" "$PSQL -d b_start_$n -f $B/startup_$n.sql" \
-        -n "register_many, checksums only, + upgrade_head ($n files)" "$PSQL -d b_start_$n -f $B/startup_cksum_$n.sql"
+        -n "register_many of the texts + upgrade_head ($n files)" "$PSQL -d b_start_$n -f $B/startup_$n.sql" \
+        -n "register_many of checksums only + upgrade_head ($n files)" "$PSQL -d b_start_$n -f $B/startup_cksum_$n.sql"
 done
 fi
 

@@ -58,9 +58,11 @@ SELECT * FROM pg_temp.load(:'d');
 SELECT pg_sleep(2.1);
 SELECT * FROM pg_temp.load(:'d');
 SELECT * FROM pg_temp.load(:'d');
--- edited in place, same size, mtime set back: ctime still changed
-SELECT pg_temp.sh(format($c$cd %s && printf 'CREATE TABLE st_d (id int);\n' > V1__a.sql &&
-  touch -d '2020-01-01 00:00:00' V1__a.sql$c$, :'d'));
+-- edited in place, same size, mtime set back to the very nanosecond the
+-- cache holds (touch -r): the change time still changed
+SELECT pg_temp.sh(format($c$cd %s && touch -r V1__a.sql ../smig_startup_ref &&
+  printf 'CREATE TABLE st_d (id int);\n' > V1__a.sql &&
+  touch -r ../smig_startup_ref V1__a.sql && rm ../smig_startup_ref$c$, :'d'));
 SELECT * FROM pg_temp.load(:'d');
 -- touched only: read again, same bytes, nothing registered
 SELECT pg_temp.sh(format($c$touch %s/V2__b.sql$c$, :'d'));
@@ -163,6 +165,10 @@ COMMIT;
 -- a changed checksum and a new version are asked for; nothing changes
 SELECT * FROM smig.register_many(jsonb_set(:'elements', '{0,checksum}', to_jsonb(smig.checksum('SELECT 1;')))
     || '[{"version": "5", "name": "five", "checksum": "0000000000000000000000000000000000000000000000000000000000000000"}]');
+SELECT pg_temp.registry() = :'reg0' AS registry_unchanged;
+-- with texts beside a needed element: the call still writes nothing
+SELECT * FROM smig.register_many(jsonb_set(:'elements', '{0,checksum}', to_jsonb(smig.checksum('SELECT 1;')))
+    || '[{"version": "6", "name": "six", "up_sql": "SELECT 6;"}]');
 SELECT pg_temp.registry() = :'reg0' AS registry_unchanged;
 -- a changed down script, and one that has none now
 SELECT * FROM smig.register_many(jsonb_set(:'elements', '{1,down_checksum}', to_jsonb(smig.checksum('DROP TABLE x;'))));
