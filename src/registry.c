@@ -1139,7 +1139,8 @@ checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
  * versions (repeatable ones distinct names).  Checksum-only items are
  * compared first: if any is new or changed, the call only says so (a
  * "needed" outcome each) and writes nothing; else they count as present
- * and unchanged.  The versioned migrations are compared with
+ * and unchanged (and when they are all the items, and a synchronising call
+ * has no registration to drop, nothing else runs).  The versioned migrations are compared with
  * smig.migration and written in version order, then the repeatable ones
  * with smig.repeatable, in name order.  Returns how many registrations
  * changed; *outcomes gets a BulkOutcome for each.  The caller has called
