@@ -239,6 +239,81 @@ for s in $STORAGES; do
 done
 fi
 
+# Part 5's directory of N files on the server use_storage chose, its
+# database (everything registered and applied, the stat cache trusted: the
+# files' change times a whole second older than a read), and the bulk
+# path's two files: register_many() of the texts, and of the checksums
+# only (what a client that hashes the files itself sends).  Then the WAL
+# of each start-up command, run once as a psql process after a vacuum and
+# a checkpoint, which must be 0 (WAL5[S,N,cmd]), and load_dir() must open
+# no file.
+declare -A WAL5
+startup_setup() {   # startup_setup N
+    local n=$1 d="$B/startup_$1" i db="b_start_$1" w k
+    mkdir -p "$d"
+    for i in $(seq 1 "$n"); do
+        {
+            echo "-- step $i of the start-up benchmark: a small migration of about"
+            echo "-- the size of part 1's, cheap to apply"
+            echo "SELECT $i AS step, 'bench_$i' AS name;"
+            echo "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'bench_$i';"
+        } > "$d/V${i}__step_$i.sql"
+    done
+    chown -R postgres: "$d"
+    as_postgres $PSQL -d postgres -c "CREATE DATABASE $db" >/dev/null
+    as_postgres $PSQL -d "$db" -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
+        -c "SELECT smig.load_dir('$d')" -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
+    sleep 2.1    # (the stat cache trusts an entry once its change is a second older than a read)
+    as_postgres $PSQL -d "$db" -c "SELECT smig.load_dir('$d')" >/dev/null
+    {
+        printf 'SELECT count(*) FROM smig.register_many($smig_json$'
+        as_postgres $PSQL -d "$db" -At -c "SELECT jsonb_agg(jsonb_build_object(
+            'version', version, 'name', name, 'up_sql', up_sql) ORDER BY version_key) FROM smig.migration"
+        printf '$smig_json$);\nSELECT count(*) FROM smig.upgrade_head();\n'
+    } > "$B/startup_$n.sql"
+    {
+        printf 'SELECT count(*) FROM smig.register_many($smig_json$'
+        as_postgres $PSQL -d "$db" -At -c "SELECT jsonb_agg(jsonb_build_object(
+            'version', version, 'name', name,
+            'checksum', smig.checksum(pg_read_file('$d/V' || version || '__' || name || '.sql')))
+            ORDER BY version_key) FROM smig.migration"
+        printf '$smig_json$);\nSELECT count(*) FROM smig.upgrade_head();\n'
+    } > "$B/startup_cksum_$n.sql"
+    chown postgres: "$B/startup_$n.sql" "$B/startup_cksum_$n.sql"
+    for k in "$B/startup_$n.sql" "$B/startup_cksum_$n.sql"; do
+        test "$(as_postgres $PSQL -d "$db" -At -f "$k" | tr '\n' ' ')" = "0 0 " ||
+            { echo "the bulk path ($k) found something new at $n files" >&2; exit 1; }
+    done
+    test "$(as_postgres $PSQL -d "$db" -At -c "SELECT smig.load_dir('$d')" -c 'SELECT smig._load_dir_reads()' | tr '\n' ' ')" = "0 0 " ||
+        { echo "load_dir() opened files of an unchanged directory of $n files" >&2; exit 1; }
+    # (the vacuum's own dead catalog rows are pruned, and WAL-logged, by the
+    # first reads after it: one untimed run of each command first)
+    as_postgres $PSQL -d "$db" -c 'VACUUM ANALYZE' >/dev/null
+    startup_cmd() {   # startup_cmd load_dir|texts|checksums
+        case $1 in
+            load_dir) as_postgres $PSQL -d "$db" -c "SELECT smig.load_dir('$d'); SELECT count(*) FROM smig.upgrade_head()" >/dev/null ;;
+            texts) as_postgres $PSQL -d "$db" -f "$B/startup_$n.sql" >/dev/null ;;
+            checksums) as_postgres $PSQL -d "$db" -f "$B/startup_cksum_$n.sql" >/dev/null ;;
+        esac
+    }
+    for k in load_dir texts checksums; do startup_cmd $k; done
+    # A write of smig's would show in every run; a background record (the
+    # bgwriter's running-transactions snapshot, every 15 s after activity)
+    # in one: up to 3 tries, the least is kept.
+    for k in load_dir texts checksums; do
+        for i in 1 2 3; do
+            as_postgres $PSQL -d postgres -c CHECKPOINT >/dev/null
+            wal_mark
+            startup_cmd $k
+            w=$(wal_since)
+            [ "$w" != 0 ] || break
+        done
+        WAL5[$S,$n,$k]=$w
+        [ "$w" = 0 ] || { echo "the start-up check ($k, $n files, $S) wrote $w bytes of WAL; an unchanged start must write none" >&2; exit 1; }
+    done
+    echo "   $S: $n files: WAL of one unchanged start-up (least of up to 3 runs), load_dir ${WAL5[$S,$n,load_dir]} bytes, register_many of the texts ${WAL5[$S,$n,texts]}, of the checksums ${WAL5[$S,$n,checksums]} (must be 0)"
+}
+
 # the parts measured on each server; their hyperfine rounds run at hf_flush
 for s in $STORAGES; do
 use_storage "$s"
@@ -268,35 +343,13 @@ fi
 if part 5; then
 echo "== 5. [$S] the start-up check, nothing new (directories of $STARTUP_N files)"
 for n in $STARTUP_N; do
-    d="$B/startup_$n"
-    mkdir -p "$d"
-    for i in $(seq 1 "$n"); do
-        {
-            echo "-- step $i of the start-up benchmark: a small migration of about"
-            echo "-- the size of part 1's, cheap to apply"
-            echo "SELECT $i AS step, 'bench_$i' AS name;"
-            echo "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'bench_$i';"
-        } > "$d/V${i}__step_$i.sql"
-    done
-    chown -R postgres: "$d"
-    as_postgres $PSQL -d postgres -c "CREATE DATABASE b_start_$n" >/dev/null
-    as_postgres $PSQL -d "b_start_$n" -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
-        -c "SELECT smig.load_dir('$d')" -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
-    # what a client that sends the files itself would send: one JSON array
-    {
-        printf 'SELECT count(*) FROM smig.register_many($smig_json$'
-        as_postgres $PSQL -d "b_start_$n" -At -c "SELECT jsonb_agg(jsonb_build_object(
-            'version', version, 'name', name, 'up_sql', up_sql) ORDER BY version_key) FROM smig.migration"
-        printf '$smig_json$);\nSELECT count(*) FROM smig.upgrade_head();\n'
-    } > "$B/startup_$n.sql"
-    chown postgres: "$B/startup_$n.sql"
-    test "$(as_postgres $PSQL -d "b_start_$n" -At -f "$B/startup_$n.sql" | tr '\n' ' ')" = "0 0 " ||
-        { echo "the bulk path found something new at $n files" >&2; exit 1; }
+    startup_setup "$n"
     hf "$B/startup_$n.csv" \
         -n "psql -c 'SELECT 1'" "$PSQL -d b_start_$n -c 'SELECT 1'" \
         -n "load_dir + upgrade_head ($n files)" \
-        "$PSQL -d b_start_$n -c \"SELECT smig.load_dir('$d'); SELECT count(*) FROM smig.upgrade_head()\"" \
-        -n "register_many + upgrade_head ($n files)" "$PSQL -d b_start_$n -f $B/startup_$n.sql"
+        "$PSQL -d b_start_$n -c \"SELECT smig.load_dir('$B/startup_$n'); SELECT count(*) FROM smig.upgrade_head()\"" \
+        -n "register_many of the texts + upgrade_head ($n files)" "$PSQL -d b_start_$n -f $B/startup_$n.sql" \
+        -n "register_many of checksums only + upgrade_head ($n files)" "$PSQL -d b_start_$n -f $B/startup_cksum_$n.sql"
 done
 fi
 
@@ -512,6 +565,65 @@ fi
 as_postgres "$PGBIN/pg_ctl" -D "$CG/data" -m immediate stop >/dev/null 2>&1 || true
 fi
 
+# Part 5 in backend instructions: a server whose backends run under
+# callgrind, its databases (part 5's directories, registered, applied and
+# cached) set up beforehand by the same server without valgrind; one psql
+# session per command, after an uncounted one in the same database.
+declare -A IR5
+if part 5; then
+echo "== 5: the start-up check in backend instructions (callgrind)"
+use_storage "$ONCE"
+make_pg_dir C5 cg5 "$BENCH_DIR"
+mkdir -p "$C5/cg"
+as_postgres "$PGBIN/initdb" -D "$C5/data" -A trust -U postgres >/dev/null
+chown -R postgres: "$C5"
+C5PSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h $C5 -U postgres"
+C5OPTS="-c listen_addresses='' -c unix_socket_directories='$C5' -c fsync=off"
+as_postgres "$PGBIN/pg_ctl" -D "$C5/data" -l "$C5/setup.log" -w -o "$C5OPTS" start >/dev/null
+for n in $STARTUP_N; do
+    as_postgres $C5PSQL -d postgres -c "CREATE DATABASE cg_start_$n" >/dev/null
+    as_postgres $C5PSQL -d "cg_start_$n" -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' \
+        -c "SELECT smig.load_dir('$B/startup_$n')" -c 'SELECT count(*) FROM smig.upgrade_head()' >/dev/null
+done
+sleep 2.1
+for n in $STARTUP_N; do
+    as_postgres $C5PSQL -d "cg_start_$n" -c "SELECT smig.load_dir('$B/startup_$n')" -c 'VACUUM ANALYZE' >/dev/null
+done
+as_postgres $C5PSQL -d postgres -c CHECKPOINT >/dev/null
+as_postgres "$PGBIN/pg_ctl" -D "$C5/data" -m fast -w stop >/dev/null
+as_postgres bash -c "cd '$C5/cg' && valgrind -q --tool=callgrind --trace-children=yes \
+    --callgrind-out-file='$C5/cg/cg.%p' '$PGBIN/postgres' -D '$C5/data' $C5OPTS >'$C5/valgrind.log' 2>&1 &"
+for i in $(seq 1 120); do as_postgres $C5PSQL -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 1; done
+cg5_session() {   # cg5_session KEY DB PSQL-ARGS...: one psql session; its backend's instructions to IR5[KEY]
+    local key=$1 db=$2 pid i ir=
+    shift 2
+    as_postgres $C5PSQL -d "$db" -At -c 'SELECT pg_backend_pid()' "$@" >"$C5/out.$key"
+    pid=$(head -n 1 "$C5/out.$key")
+    for i in $(seq 1 120); do      # the backend writes its profile as it exits
+        [ -s "$C5/cg/cg.$pid" ] &&
+            ir=$(callgrind_annotate "$C5/cg/cg.$pid" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+        [ -n "$ir" ] && break
+        sleep 1
+    done
+    IR5[$key]=$ir
+    C5PID[$key]=$pid
+}
+declare -A C5PID
+for n in $STARTUP_N; do
+    cg5_session "warm_$n" "cg_start_$n" -c 'SELECT 1'
+    [ -n "${IR5[select1]:-}" ] || cg5_session select1 "cg_start_$n" -c 'SELECT 1'
+    cg5_session "load_dir_$n" "cg_start_$n" -c "SELECT smig.load_dir('$B/startup_$n'); SELECT count(*) FROM smig.upgrade_head()"
+    cg5_session "texts_$n" "cg_start_$n" -f "$B/startup_$n.sql"
+    cg5_session "checksums_$n" "cg_start_$n" -f "$B/startup_cksum_$n.sql"
+done
+# where load_dir's instructions go at the largest directory (inclusive)
+n=${STARTUP_N##* }
+echo "   load_dir + upgrade_head, $n files: inclusive instructions by function (callgrind_annotate --inclusive=yes), the top ones:"
+callgrind_annotate --inclusive=yes --auto=no "$C5/cg/cg.${C5PID[load_dir_$n]}" 2>/dev/null |
+    awk '/\[/ && /smig_|scan_dir|cache_|read_migration|fstatat|readdir|ReadDir|SPI_|toast|checksum|hash_bytes|palloc|GetUserName|upgrade/ && n++ < 16 { print "     " $0 }'
+as_postgres "$PGBIN/pg_ctl" -D "$C5/data" -m immediate stop >/dev/null 2>&1 || true
+fi
+
 use_storage "$ONCE"
 if part 4; then
 echo "== 4. psql -1 vs upgrade_head(), audit and retry overhead, in instructions (callgrind, 200 migrations)"
@@ -669,9 +781,15 @@ fi
 if part 5; then
 for n in $STARTUP_N; do
     awk -v a="$(median "$B/startup_$n.csv" 0)" -v b="$(median "$B/startup_$n.csv" 1)" \
-        -v c="$(median "$B/startup_$n.csv" 2)" -v n="$n" 'BEGIN {
-        printf "start-up check, nothing new, %d files: SELECT 1 %.1f ms, load_dir + upgrade_head %.1f ms (ratio %.3f), register_many + upgrade_head %.1f ms (ratio %.3f)\n",
-            n, a * 1000, b * 1000, b / a, c * 1000, c / a }'
+        -v c="$(median "$B/startup_$n.csv" 2)" -v d="$(median "$B/startup_$n.csv" 3)" -v n="$n" \
+        -v w="${WAL5[$S,$n,load_dir]} ${WAL5[$S,$n,texts]} ${WAL5[$S,$n,checksums]}" 'BEGIN {
+        printf "start-up check, nothing new, %d files: SELECT 1 %.1f ms; load_dir + upgrade_head %.1f ms (ratio %.3f); register_many + upgrade_head, the texts %.1f ms (ratio %.3f), checksums only %.1f ms (ratio %.3f); WAL bytes %s\n",
+            n, a * 1000, b * 1000, b / a, c * 1000, c / a, d * 1000, d / a, w }'
+    if once && [ -n "${IR5[select1]:-}" ]; then
+        awk -v a="${IR5[select1]}" -v b="${IR5[load_dir_$n]}" -v c="${IR5[texts_$n]}" -v d="${IR5[checksums_$n]}" -v n="$n" 'BEGIN {
+            printf "   backend instructions (callgrind, one psql session each): SELECT 1 %.1f M; load_dir + upgrade_head %.1f M (ratio %.3f, %.0f per file beyond SELECT 1); register_many + upgrade_head, texts %.1f M (ratio %.3f), checksums only %.1f M (ratio %.3f)\n",
+                a / 1e6, b / 1e6, b / a, (b - a) / n, c / 1e6, c / a, d / 1e6, d / a }'
+    fi
 done
 echo "(start-up targets: 1.30x at 1,000 files, 2.50x at 10,000)"
 fi

@@ -58,9 +58,11 @@ SELECT * FROM pg_temp.load(:'d');
 SELECT pg_sleep(2.1);
 SELECT * FROM pg_temp.load(:'d');
 SELECT * FROM pg_temp.load(:'d');
--- edited in place, same size, mtime set back: ctime still changed
-SELECT pg_temp.sh(format($c$cd %s && printf 'CREATE TABLE st_d (id int);\n' > V1__a.sql &&
-  touch -d '2020-01-01 00:00:00' V1__a.sql$c$, :'d'));
+-- edited in place, same size, mtime set back to the very nanosecond the
+-- cache holds (touch -r): the change time still changed
+SELECT pg_temp.sh(format($c$cd %s && touch -r V1__a.sql ../smig_startup_ref &&
+  printf 'CREATE TABLE st_d (id int);\n' > V1__a.sql &&
+  touch -r ../smig_startup_ref V1__a.sql && rm ../smig_startup_ref$c$, :'d'));
 SELECT * FROM pg_temp.load(:'d');
 -- touched only: read again, same bytes, nothing registered
 SELECT pg_temp.sh(format($c$touch %s/V2__b.sql$c$, :'d'));
@@ -76,7 +78,10 @@ SELECT down_sql FROM smig.migration WHERE version = '2';
 -- a file added, then one removed
 SELECT pg_temp.sh(format($c$cd %s && printf 'SELECT 3;\n' > V3__c.sql$c$, :'d'));
 SELECT * FROM pg_temp.load(:'d');
-SELECT pg_temp.sh(format($c$rm %s/V3__c.sql$c$, :'d'));
+-- a file renamed: as many files as before, one of them not in the cache
+SELECT pg_temp.sh(format($c$cd %s && mv V3__c.sql V3__cc.sql$c$, :'d'));
+SELECT changed, files_read, registry FROM pg_temp.load(:'d');
+SELECT pg_temp.sh(format($c$rm %s/V3__cc.sql$c$, :'d'));
 SELECT * FROM pg_temp.load(:'d');
 -- a link counts as the file it points to; retargeting it is a change
 SELECT pg_temp.sh(format($c$cd %s && printf 'SELECT 4;\n' > ../smig_startup_4a && printf 'SELECT 5;\n' > ../smig_startup_4b &&
@@ -106,11 +111,30 @@ SELECT * FROM pg_temp.load(:'d');
 SELECT name FROM smig.migration WHERE version = '1';
 SELECT count(*) AS repaired FROM smig.repair();
 SELECT count(*) AS applied FROM smig.upgrade_head();
+-- a registration deleted by hand, then upgrade_head() (which clears
+-- "stale" once it has read everything): load_dir() registers it again
+SELECT pg_temp.sh(format($c$cd %s && printf 'SELECT 7;\n' > V7__hand.sql$c$, :'d'));
+SELECT changed, files_read FROM pg_temp.load(:'d');
+DELETE FROM smig.migration WHERE version = '7';
+SELECT count(*) AS applied FROM smig.upgrade_head();
+SELECT changed, files_read FROM pg_temp.load(:'d');
+SELECT pg_temp.sh(format($c$rm %s/V7__hand.sql$c$, :'d'));
+SELECT changed FROM pg_temp.load(:'d');
 -- forcing a full re-read
 SET smig.load_dir_cache = off;
 SELECT changed, files_read FROM pg_temp.load(:'d');
 RESET smig.load_dir_cache;
 SELECT changed, files_read FROM pg_temp.load(:'d');
+-- a modification time in the future (clock skew, a tarball from a machine
+-- whose clock is ahead): the file is read at every call while it is
+SELECT pg_temp.sh(format($c$cd %s && printf 'SELECT 8;\n' > V8__future.sql &&
+  touch -d '+1 day' V8__future.sql$c$, :'d'));
+SELECT changed, files_read FROM pg_temp.load(:'d');
+SELECT pg_sleep(2.1);
+SELECT changed, files_read FROM pg_temp.load(:'d');
+SELECT changed, files_read FROM pg_temp.load(:'d');
+SELECT pg_temp.sh(format($c$rm %s/V8__future.sql$c$, :'d'));
+SELECT changed FROM pg_temp.load(:'d');
 -- no role can write the cache (or read it) but smig's own code
 SELECT has_table_privilege('public', 'smig.load_dir_cache', 'SELECT') AS public_select,
        has_function_privilege('public', 'smig._load_dir_reads()', 'EXECUTE') AS public_exec;
@@ -142,6 +166,10 @@ COMMIT;
 SELECT * FROM smig.register_many(jsonb_set(:'elements', '{0,checksum}', to_jsonb(smig.checksum('SELECT 1;')))
     || '[{"version": "5", "name": "five", "checksum": "0000000000000000000000000000000000000000000000000000000000000000"}]');
 SELECT pg_temp.registry() = :'reg0' AS registry_unchanged;
+-- with texts beside a needed element: the call still writes nothing
+SELECT * FROM smig.register_many(jsonb_set(:'elements', '{0,checksum}', to_jsonb(smig.checksum('SELECT 1;')))
+    || '[{"version": "6", "name": "six", "up_sql": "SELECT 6;"}]');
+SELECT pg_temp.registry() = :'reg0' AS registry_unchanged;
 -- a changed down script, and one that has none now
 SELECT * FROM smig.register_many(jsonb_set(:'elements', '{1,down_checksum}', to_jsonb(smig.checksum('DROP TABLE x;'))));
 SELECT * FROM smig.register_many(:'elements'::jsonb #- '{1,down_checksum}');
@@ -156,6 +184,13 @@ DROP ROLE regress_startup_other;
 -- then the texts of what was needed, checksums for the rest: registered
 SELECT * FROM smig.register_many((:'elements'::jsonb)
     || '[{"version": "5", "name": "five", "up_sql": "SELECT 5;"}]');
+SELECT * FROM smig.register_many((:'elements'::jsonb)
+    || jsonb_build_array(jsonb_build_object('version', '5', 'name', 'five', 'checksum', smig.checksum('SELECT 5;'))));
+-- all checksum-only and unchanged: one query, unless synchronising has
+-- something to drop (here a repeatable migration the list lacks)
+SELECT smig.register_repeatable('st_views', 'SELECT 1;');
+SELECT * FROM smig.register_many((:'elements'::jsonb)
+    || jsonb_build_array(jsonb_build_object('version', '5', 'name', 'five', 'checksum', smig.checksum('SELECT 5;'))), false);
 SELECT * FROM smig.register_many((:'elements'::jsonb)
     || jsonb_build_array(jsonb_build_object('version', '5', 'name', 'five', 'checksum', smig.checksum('SELECT 5;'))));
 -- synchronising: a registration with no element is dropped

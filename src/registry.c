@@ -1053,10 +1053,15 @@ write_diff(RegistryDiff *rows, int nrows, PreparedMigration **pms,
  * "name", "checksum"}): one query finds those whose registration is
  * missing or was made from something else -- another source (checksums of
  * the texts, explicit options), version spelling, name or registrant.
- * Each gets a "needed" outcome; returns how many.
+ * Each gets a "needed" outcome; returns how many.  The same query counts
+ * the registrations: *settled is set when every item is checksum-only and
+ * unchanged and, for a synchronising call, no registration (versioned or
+ * repeatable) lacks an item -- the call has nothing to compare, write or
+ * drop, so an unchanged start-up sent as checksums is this one query.
  */
 static int
-checksum_compare(BulkItem *items, int n, List **outcomes)
+checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
+				 bool *settled)
 {
 	Oid			types[5] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 	TEXTARRAYOID, TEXTOID};
@@ -1064,10 +1069,13 @@ checksum_compare(BulkItem *items, int n, List **outcomes)
 	Datum	   *col[4];
 	int		   *index = palloc(Max(n, 1) * sizeof(int));
 	int			nc = 0;
+	int			needed = 0;
+	int64		registered = -1;
 	int			c;
 	int			i;
 	uint64		r;
 
+	*settled = false;
 	for (c = 0; c < 4; c++)
 		col[c] = palloc(Max(n, 1) * sizeof(Datum));
 	for (i = 0; i < n; i++)
@@ -1085,25 +1093,44 @@ checksum_compare(BulkItem *items, int n, List **outcomes)
 	for (c = 0; c < 4; c++)
 		values[c] = varlena_array(col[c], NULL, nc, TEXTOID);
 	values[4] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
-	owner_exec("SELECT f.i FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+
+	/*
+	 * The needed items by position, then one row without a position: how
+	 * many registrations there are (the items' keys are distinct, so when
+	 * none is needed, as many as the items means none lacks one).
+	 */
+	owner_exec("SELECT f.i, NULL::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
 			   "  WITH ORDINALITY AS f(key, version, name, source, i)"
 			   " LEFT JOIN smig.migration m ON m.version_key = f.key COLLATE \"C\""
 			   " WHERE m.version_key IS NULL"
 			   "  OR (m.version, m.name, m.source, m.registered_by)"
 			   "   IS DISTINCT FROM (f.version, f.name, f.source::jsonb, $5::name)"
-			   " ORDER BY f.i",
+			   " UNION ALL"
+			   " SELECT NULL, (SELECT pg_catalog.count(*) FROM smig.migration)"
+			   "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM smig.repeatable)"
+			   " ORDER BY 1",
 			   5, types, values, NULL, SPI_OK_SELECT);
 	for (r = 0; r < SPI_processed; r++)
 	{
-		BulkItem   *it = &items[index[strtol(spi_text(r, 1), NULL, 10) - 1]];
-		BulkOutcome *o = palloc(sizeof(BulkOutcome));
+		char	   *pos = spi_text(r, 1);
+		BulkItem   *it;
+		BulkOutcome *o;
 
+		if (pos == NULL)
+		{
+			registered = pg_strtoint64(spi_text(r, 2));
+			continue;
+		}
+		it = &items[index[strtol(pos, NULL, 10) - 1]];
+		o = palloc(sizeof(BulkOutcome));
 		o->version = pstrdup(it->in.version);
 		o->name = pstrdup(it->in.name);
 		o->result = "needed";
 		*outcomes = lappend(*outcomes, o);
+		needed++;
 	}
-	return (int) SPI_processed;
+	*settled = needed == 0 && nc == n && (!sync || registered == nc);
+	return needed;
 }
 
 /*
@@ -1112,7 +1139,8 @@ checksum_compare(BulkItem *items, int n, List **outcomes)
  * versions (repeatable ones distinct names).  Checksum-only items are
  * compared first: if any is new or changed, the call only says so (a
  * "needed" outcome each) and writes nothing; else they count as present
- * and unchanged.  The versioned migrations are compared with
+ * and unchanged (and when they are all the items, and a synchronising call
+ * has no registration to drop, nothing else runs).  The versioned migrations are compared with
  * smig.migration and written in version order, then the repeatable ones
  * with smig.repeatable, in name order.  Returns how many registrations
  * changed; *outcomes gets a BulkOutcome for each.  The caller has called
@@ -1135,9 +1163,10 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 	int			changed;
 	int			i;
 	const char *registrant = GetUserNameFromId(GetUserId(), false);
+	bool		settled;
 
 	*outcomes = NIL;
-	if (checksum_compare(items, n, outcomes) > 0)
+	if (checksum_compare(items, n, sync, outcomes, &settled) > 0 || settled)
 		return 0;
 	for (i = 0; i < n; i++)
 	{

@@ -86,7 +86,11 @@ summary_applied_changed(void)
 
 /*
  * Statement trigger on smig.migration and smig.applied: a write that did
- * not come from smig's own code makes the summary stale.
+ * not come from smig's own code makes the summary stale, and is a new
+ * registry generation.  upgrade_head() clears "stale" once it has read
+ * everything again, but load_dir()'s stat cache records the generation its
+ * pass left: the bump keeps it from trusting a pass that a hand-made change
+ * came after (a registration deleted by hand would never come back).
  */
 Datum
 smig_summary_touch(PG_FUNCTION_ARGS)
@@ -97,7 +101,7 @@ smig_summary_touch(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 
 	SPI_connect();
-	owner_exec("UPDATE smig.summary SET stale = true",
+	owner_exec("UPDATE smig.summary SET stale = true, registry_gen = registry_gen + 1",
 			   0, NULL, NULL, NULL, SPI_OK_UPDATE);
 	SPI_finish();
 	return PointerGetDatum(NULL);
