@@ -32,8 +32,10 @@
  *
  * The worker: joins the procedure's lock group (BecomeLockGroupMember, as
  * parallel workers do), connects (BackgroundWorkerInitializeConnectionByOid)
- * as the run-as role when it may log in, otherwise as the bootstrap
- * superuser, and in both cases acts as the run-as role
+ * as the caller's session user (who logged in; if its LOGIN was revoked
+ * since, as the bootstrap superuser made that session user with
+ * SetSessionAuthorization), so smig.ddl_log.session_role is what the same
+ * migration in a transaction records, and acts as the run-as role
  * (SetUserIdAndSecContext with SECURITY_LOCAL_USERID_CHANGE: no SET ROLE
  * back), with the caller's search_path, lock_timeout and statement_timeout
  * (the migration's "-- smig:lock-timeout" over the caller's).  A SET in
@@ -65,9 +67,14 @@
  * INVALID index, and CREATE INDEX CONCURRENTLY IF NOT EXISTS then skips
  * it.  After each CREATE INDEX with a name the worker checks that index
  * and fails naming it if it is INVALID; after the migration the procedure
- * fails naming every index that became INVALID.  When an earlier attempt
- * of the migration failed, the worker drops an INVALID index of the name a
- * CREATE INDEX statement builds (DROP INDEX CONCURRENTLY) before it runs.
+ * fails naming every index that became INVALID.  The worker knows its own
+ * leftovers, named or not (an unnamed CREATE INDEX, REINDEX CONCURRENTLY's
+ * <name>_ccnew and _ccold): the indexes that became INVALID while a
+ * statement ran, that no other session is building.  A lock-timeout retry
+ * of the statement drops them first; a failure marks them with a COMMENT
+ * naming the migration and its direction, and the next run of the
+ * migration drops the INVALID indexes with that mark (DROP INDEX
+ * CONCURRENTLY) before its first statement, and no other index.
  *
  * Cancel (or statement_timeout) of the caller terminates the worker
  * (TerminateBackgroundWorker) and waits for it to exit; a worker that
@@ -148,6 +155,7 @@ typedef struct WorkerTask
 	Oid			connect_as;
 	Oid			run_as;
 	Oid			report_as;		/* the caller: who holds a lock, as it sees */
+	Oid			session_user;	/* the caller's session user (ddl_log) */
 	bool		retry;			/* an earlier attempt failed */
 	int			lock_retries;	/* the migration's RetryPolicy */
 	int			backoff_ms;
@@ -279,13 +287,14 @@ prepare_step(Step *s)
 	}
 	SPI_finish();
 
-	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(s->script.run_as));
+	/* the caller's session user, which logged in (unless LOGIN was revoked) */
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetSessionUserId()));
 	if (HeapTupleIsValid(tup))
 	{
 		canlogin = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
 		ReleaseSysCache(tup);
 	}
-	s->connect_as = canlogin ? s->script.run_as : BOOTSTRAP_SUPERUSERID;
+	s->connect_as = canlogin ? GetSessionUserId() : BOOTSTRAP_SUPERUSERID;
 	s->search_path = pstrdup(GetConfigOption("search_path", false, false));
 	retry_policy(&s->policy, s->script.lock_timeout, s->script.lock_retries,
 				 s->script.statement_timeout);
@@ -374,6 +383,7 @@ run_worker(Step *s)
 	task->connect_as = s->connect_as;
 	task->run_as = s->script.run_as;
 	task->report_as = GetUserId();
+	task->session_user = GetSessionUserId();
 	task->retry = s->retry;
 	task->lock_retries = s->policy.lock_retries;
 	task->backoff_ms = s->policy.backoff_ms;
@@ -561,7 +571,7 @@ finish_step(Step *s)
 				(errmsg("migration \"%s\" (\"%s\") left invalid index %s",
 						s->script.version, s->script.name, invalid),
 				 errdetail("A concurrent build that fails leaves its index INVALID; statements before the failing one stay done."),
-				 errhint("Fix the cause and run the migration again: it drops an INVALID index of a name it builds before building it again.")));
+				 errhint("Fix the cause and run the migration again: it drops the INVALID indexes it left before building again.")));
 	if (s->error != NULL)
 	{
 		SPI_finish();
@@ -732,6 +742,159 @@ invalid_index_of(IndexStmt *stmt, MemoryContext cxt)
 	return result;
 }
 
+/*
+ * Leftovers that no name tells: an unnamed CREATE INDEX CONCURRENTLY, the
+ * <name>_ccnew / _ccold indexes of REINDEX CONCURRENTLY.  Before each
+ * statement the worker notes the INVALID indexes (invalid_indexes_now);
+ * the ones that are INVALID after it failed and no other session is
+ * building are its leftovers (leftovers_since).  A lock-timeout retry of
+ * the statement drops them; a failure marks them with a COMMENT naming
+ * the migration, and the next run of the migration drops the INVALID
+ * indexes that carry its mark (drop_marked_leftovers), and no other.
+ */
+#define LEFTOVER_QUERY \
+	"SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'" \
+	"  OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)" \
+	" FROM pg_catalog.pg_index i" \
+	" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid" \
+	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace" \
+	" WHERE NOT i.indisvalid AND "
+
+/*
+ * Run query (one text column; $1, if arg, is arg) in a transaction of its
+ * own; its values, in cxt.
+ */
+static List *
+worker_query(const char *query, const char *arg, MemoryContext cxt)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	List	   *result = NIL;
+	uint64		i;
+
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (arg != NULL)
+		values[0] = CStringGetTextDatum(arg);
+	if (SPI_execute_with_args(query, arg ? 1 : 0, types, values, NULL,
+							  true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "smig worker: could not read the invalid indexes");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[i],
+									 SPI_tuptable->tupdesc, 1);
+
+		MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+
+		result = lappend(result, pstrdup(v ? v : ""));
+		MemoryContextSwitchTo(spicxt);
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	return result;
+}
+
+/* The OIDs of the INVALID indexes, as an oid[] literal, in cxt. */
+static char *
+invalid_indexes_now(MemoryContext cxt)
+{
+	return linitial(worker_query("SELECT coalesce(pg_catalog.array_agg(i.indexrelid), '{}')::pg_catalog.text"
+								 " FROM pg_catalog.pg_index i WHERE NOT i.indisvalid",
+								 NULL, cxt));
+}
+
+/* The INVALID indexes that are not in before and no other session builds. */
+static List *
+leftovers_since(const char *before, MemoryContext cxt)
+{
+	return worker_query(LEFTOVER_QUERY
+						" NOT i.indexrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])"
+						" AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_progress_create_index b"
+						"  WHERE b.index_relid OPERATOR(pg_catalog.=) i.indexrelid"
+						"   AND b.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid())"
+						" ORDER BY 1",
+						before, cxt);
+}
+
+/* The COMMENT smig puts on a leftover of migration version's kind script. */
+static char *
+leftover_mark(const char *version, const char *kind)
+{
+	return psprintf("smig: INVALID leftover of the %s script of migration %s, dropped when it runs again",
+					kind, version);
+}
+
+/* Drop each of names (DROP INDEX CONCURRENTLY), with a NOTICE why. */
+static void
+drop_leftovers(List *names, const char *why, MemoryContext cxt)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		const char *idx = lfirst(lc);
+
+		run_statement(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", idx), cxt);
+		ereport(NOTICE,
+				(errmsg("dropped invalid index %s before building it again", idx),
+				 errdetail_internal("%s", why)));
+	}
+}
+
+/*
+ * After a failed statement: mark its leftovers so that the next run of the
+ * migration drops them.  Never raises: a mark that cannot be set (say, the
+ * run-as role does not own the index) leaves the index for the user, whom
+ * the procedure's WARNING names it to.
+ */
+static void
+mark_leftovers(const char *before, const char *version, const char *kind,
+			   MemoryContext cxt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		List	   *names = leftovers_since(before, cxt);
+		ListCell   *lc;
+
+		foreach(lc, names)
+			run_statement(psprintf("COMMENT ON INDEX %s IS %s", (char *) lfirst(lc),
+								   quote_literal_cstr(leftover_mark(version, kind))),
+						  cxt);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* A retry of the migration: drop the INVALID indexes carrying its mark. */
+static void
+drop_marked_leftovers(const char *version, const char *name, const char *kind,
+					  MemoryContext cxt)
+{
+	List	   *names = worker_query(LEFTOVER_QUERY
+									 " pg_catalog.obj_description(i.indexrelid, 'pg_class')"
+									 "  OPERATOR(pg_catalog.=) $1"
+									 " ORDER BY 1",
+									 leftover_mark(version, kind), cxt);
+
+	drop_leftovers(names,
+				   psprintf("An earlier attempt of migration \"%s\" (\"%s\") failed and left it INVALID.",
+							version, name),
+				   cxt);
+}
+
 /* Keep the error being handled in task. */
 static void
 report_error(WorkerTask *task, int failed)
@@ -746,10 +909,7 @@ report_error(WorkerTask *task, int failed)
 	FreeErrorData(edata);
 }
 
-/*
- * One statement: drop the INVALID index an earlier attempt left under the
- * name it builds, run it, check the index it names is valid.
- */
+/* One statement of the migration, through its attempts. */
 typedef struct WorkerStatement
 {
 	WorkerTask *task;
@@ -760,6 +920,7 @@ typedef struct WorkerStatement
 	int			line;
 	int			attempt;		/* 1, then each retry after a lock timeout */
 	MemoryContext cxt;
+	char	   *before;			/* the INVALID indexes before it, oid[] */
 } WorkerStatement;
 
 /* CONTEXT of what the worker raises: the caller relays its NOTICEs. */
@@ -774,41 +935,38 @@ worker_error_callback(void *arg)
 
 /*
  * One attempt of a statement (retry_top_level runs it again after a lock
- * timeout): drop the INVALID index an earlier attempt (of this call, or
- * a failed earlier call) left under the name it builds, run it, check the
- * index it names is valid.
+ * timeout): note the INVALID indexes (the first attempt) or drop the ones
+ * the attempt that timed out left, run it, check the index it names is
+ * valid.
  */
 static void
 run_migration_statement(void *arg)
 {
 	WorkerStatement *ws = arg;
-	WorkerTask *task = ws->task;
 	const char *sql = ws->sql;
 	MemoryContext cxt = ws->cxt;
 	IndexStmt  *index = named_index_statement(sql);
 	char	   *invalid;
 
 	ws->attempt++;
-	if (index != NULL && (task->retry || ws->attempt > 1) &&
-		(invalid = invalid_index_of(index, cxt)) != NULL)
-	{
-		run_statement(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", invalid),
-					  cxt);
-		ereport(NOTICE,
-				(errmsg("dropped invalid index %s before building it again",
-						invalid),
-				 ws->attempt > 1 ?
-				 errdetail("The attempt that timed out on a lock left it INVALID.") :
-				 errdetail("An earlier attempt of migration \"%s\" (\"%s\") failed and left it INVALID.",
-						   ws->version, ws->name)));
-	}
+	if (ws->attempt == 1)
+		ws->before = invalid_indexes_now(cxt);
+	else
+		drop_leftovers(leftovers_since(ws->before, cxt),
+					   "The attempt that timed out on a lock left it INVALID.", cxt);
 	run_statement(sql, cxt);
 	if (index != NULL && (invalid = invalid_index_of(index, cxt)) != NULL)
+	{
+		/* the statement claims it: the next run drops it */
+		run_statement(psprintf("COMMENT ON INDEX %s IS %s", invalid,
+							   quote_literal_cstr(leftover_mark(ws->version, ws->kind))),
+					  cxt);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("index %s is invalid", invalid),
 				 errdetail("The statement succeeded, but pg_index marks the index it names INVALID: a concurrent build that failed left it, and IF NOT EXISTS kept it."),
 				 errhint("Run the migration again: it drops an INVALID index of a name it builds before building it again.")));
+	}
 }
 
 /* Set a setting for the worker's session. */
@@ -870,7 +1028,21 @@ smig_worker_main(Datum main_arg)
 	if (!BecomeLockGroupMember(task->leader, task->leader_pid))
 		return;
 	BackgroundWorkerInitializeConnectionByOid(task->database, task->connect_as, 0);
-	/* as the run-as role, as the runner runs a migration: no SET ROLE back */
+
+	/*
+	 * The caller's session user, as in the caller's transaction: the audit
+	 * triggers record it as smig.ddl_log.session_role (a NOLOGIN run-as
+	 * role had the bootstrap superuser there).  Then the run-as role, as
+	 * the runner runs a migration: no SET ROLE or SET SESSION
+	 * AUTHORIZATION back.
+	 */
+	if (task->connect_as != task->session_user)
+	{
+		StartTransactionCommand();
+		SetSessionAuthorization(task->session_user,
+								superuser_arg(task->session_user));
+		CommitTransactionCommand();
+	}
 	SetUserIdAndSecContext(task->run_as, SECURITY_LOCAL_USERID_CHANGE);
 
 	version = task->data;
@@ -895,7 +1067,7 @@ smig_worker_main(Datum main_arg)
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < task->nstmts && !failed; i++, p = next_string(p))
 	{
-		WorkerStatement ws = {task, version, name, kind, NULL, 0, 0, cxt};
+		WorkerStatement ws = {task, version, name, kind, NULL, 0, 0, cxt, NULL};
 		ErrorContextCallback errcb;
 
 		ws.line = atoi(p);
@@ -910,6 +1082,8 @@ smig_worker_main(Datum main_arg)
 		error_context_stack = &errcb;
 		PG_TRY();
 		{
+			if (i == 0 && task->retry)
+				drop_marked_leftovers(version, name, kind, cxt);
 			retry_top_level(&policy, run_migration_statement, NULL, &ws,
 							task->report_as);
 		}
@@ -922,6 +1096,8 @@ smig_worker_main(Datum main_arg)
 			AbortCurrentTransaction();
 			disable_timeout(STATEMENT_TIMEOUT, false);
 			failed = true;
+			if (ws.before != NULL)
+				mark_leftovers(ws.before, version, kind, cxt);
 		}
 		PG_END_TRY();
 		error_context_stack = errcb.previous;

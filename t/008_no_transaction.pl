@@ -123,5 +123,123 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{SELECT state FROM smig.status() WHERE version = '4'}),
     'pending', 'retries used up: the migration stays pending');
 
+# Trap 2, the leftovers no name tells: an unnamed CREATE INDEX
+# CONCURRENTLY, and REINDEX CONCURRENTLY's <name>_ccnew.  boom() fails
+# while flag has a row; a user's own INVALID index on the same table
+# (built outside smig) must survive every retry.
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    CREATE TABLE flag (b boolean);
+    CREATE FUNCTION boom(int) RETURNS int IMMUTABLE LANGUAGE plpgsql
+      AS $$BEGIN IF EXISTS (SELECT FROM public.flag) THEN RAISE EXCEPTION 'boom'; END IF; RETURN $1; END$$;
+    CREATE TABLE u (x int);
+    INSERT INTO u SELECT generate_series(1, 10);
+    CREATE INDEX u_r_idx ON u (boom(x));
+    INSERT INTO flag VALUES (true);
+    SELECT smig.register('5', 'unnamed', E'-- smig:no-transaction\nCREATE INDEX CONCURRENTLY ON u (boom(x));');
+});
+($rc, $out, $err) = $node->psql('postgres', 'CREATE INDEX CONCURRENTLY u_users_own ON u (boom(x))');
+isnt($rc, 0, "the user's own concurrent build fails");
+my $invalid_on_u = q{SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY indexrelid::regclass::text) FROM pg_index
+     WHERE indrelid = 'u'::regclass AND NOT indisvalid};
+is($node->safe_psql('postgres', $invalid_on_u), 'u_users_own', "the user's own index is INVALID");
+
+($rc, $out, $err) = $node->psql('postgres', 'CALL smig.upgrade()');
+isnt($rc, 0, 'unnamed build: the CALL fails');
+like($err, qr/WARNING:  migration "5" \("unnamed"\) left invalid index public\.u_boom_idx\n/,
+    'unnamed build: the failure names the index PostgreSQL named');
+is($node->safe_psql('postgres', $invalid_on_u), 'u_boom_idx,u_users_own', 'unnamed build: its leftover is INVALID');
+# a second failing attempt drops the first leftover: one leftover at a time
+($rc, $out, $err) = $node->psql('postgres', 'CALL smig.upgrade()');
+like($err, qr/NOTICE:  dropped invalid index public\.u_boom_idx before building it again/,
+    'unnamed build, failing again: the first leftover is dropped');
+is($node->safe_psql('postgres', $invalid_on_u), 'u_boom_idx,u_users_own', 'unnamed build, failing again: one leftover');
+$node->safe_psql('postgres', 'DELETE FROM flag');
+($rc, $out, $err) = $node->psql('postgres', 'CALL smig.upgrade()');
+is($rc, 0, 'unnamed build: the retry succeeds');
+like($err, qr/NOTICE:  dropped invalid index public\.u_boom_idx before building it again\nDETAIL:  An earlier attempt of migration "5" \("unnamed"\) failed and left it INVALID\./,
+    'unnamed build: the retry drops the leftover');
+is($node->safe_psql('postgres', q{SELECT string_agg(indexrelid::regclass::text || ' ' || indisvalid, ',' ORDER BY indexrelid::regclass::text)
+     FROM pg_index WHERE indrelid = 'u'::regclass}),
+    'u_boom_idx true,u_r_idx true,u_users_own false', "unnamed build: one valid index, and the user's own INVALID one kept");
+
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    INSERT INTO flag VALUES (true);
+    SELECT smig.register('6', 'reindex', E'-- smig:no-transaction\nREINDEX INDEX CONCURRENTLY u_r_idx;');
+});
+($rc, $out, $err) = $node->psql('postgres', 'CALL smig.upgrade()');
+isnt($rc, 0, 'REINDEX CONCURRENTLY: the CALL fails');
+like($err, qr/WARNING:  migration "6" \("reindex"\) left invalid index public\.u_r_idx_ccnew\n/,
+    'REINDEX CONCURRENTLY: the failure names the _ccnew index');
+$node->safe_psql('postgres', 'DELETE FROM flag');
+($rc, $out, $err) = $node->psql('postgres', 'CALL smig.upgrade()');
+is($rc, 0, 'REINDEX CONCURRENTLY: the retry succeeds');
+like($err, qr/NOTICE:  dropped invalid index public\.u_r_idx_ccnew before building it again/,
+    'REINDEX CONCURRENTLY: the retry drops the _ccnew index');
+is($node->safe_psql('postgres', q{SELECT string_agg(indexrelid::regclass::text || ' ' || indisvalid, ',' ORDER BY indexrelid::regclass::text)
+     FROM pg_index WHERE indrelid = 'u'::regclass}),
+    'u_boom_idx true,u_r_idx true,u_users_own false', "REINDEX CONCURRENTLY: no _ccnew or _ccold left, the user's own index kept");
+
+# REINDEX TABLE CONCURRENTLY: each index of the table gets a _ccnew
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    INSERT INTO flag VALUES (true);
+    SELECT smig.register('7', 'reindex_table', E'-- smig:no-transaction\nREINDEX TABLE CONCURRENTLY u;');
+});
+($rc, $out, $err) = $node->psql('postgres', 'CALL smig.upgrade()');
+isnt($rc, 0, 'REINDEX TABLE CONCURRENTLY: the CALL fails');
+like($err, qr/WARNING:  migration "7" \("reindex_table"\) left invalid index public\.u_boom_idx_ccnew, public\.u_r_idx_ccnew\n/,
+    'REINDEX TABLE CONCURRENTLY: the failure names the _ccnew indexes');
+$node->safe_psql('postgres', 'DELETE FROM flag');
+($rc, $out, $err) = $node->psql('postgres', 'CALL smig.upgrade()');
+is($rc, 0, 'REINDEX TABLE CONCURRENTLY: the retry succeeds');
+is($node->safe_psql('postgres', q{SELECT string_agg(indexrelid::regclass::text || ' ' || indisvalid, ',' ORDER BY indexrelid::regclass::text)
+     FROM pg_index WHERE indrelid = 'u'::regclass}),
+    'u_boom_idx true,u_r_idx true,u_users_own false', "REINDEX TABLE CONCURRENTLY: no leftover, the user's own index kept");
+
+# smig.ddl_log of the worker's DDL: session_role is the caller's session
+# user, role the run-as role, as for a migration in a transaction, for a
+# NOLOGIN run-as role as for a LOGIN one
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    CREATE ROLE deployer LOGIN SUPERUSER;
+    CREATE ROLE mig_nologin NOLOGIN;
+    CREATE ROLE mig_login LOGIN;
+    GRANT CREATE ON SCHEMA public TO mig_nologin, mig_login;
+    CREATE TABLE owned_n (x int);
+    ALTER TABLE owned_n OWNER TO mig_nologin;
+    CREATE TABLE owned_l (x int);
+    ALTER TABLE owned_l OWNER TO mig_login;
+});
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    SELECT smig.register('8', 'nologin', E'-- smig:no-transaction\n-- smig:run-as mig_nologin\nCREATE INDEX CONCURRENTLY owned_n_idx ON owned_n (x);');
+    SELECT smig.register('9', 'login', E'-- smig:no-transaction\n-- smig:run-as mig_login\nCREATE INDEX CONCURRENTLY owned_l_idx ON owned_l (x);');
+    SELECT smig.register('10', 'in_transaction', E'-- smig:run-as mig_nologin\nCREATE INDEX owned_n_idx2 ON owned_n (x);');
+}, extra_params => ['-U', 'deployer']);
+$node->safe_psql('postgres', 'CALL smig.upgrade()', extra_params => ['-U', 'deployer']);
+is($node->safe_psql('postgres', q{
+    SELECT string_agg(version || ' ' || session_role || ' ' || role, ',' ORDER BY id)
+      FROM smig.ddl_log WHERE version IN ('8', '9', '10') AND command_tag = 'CREATE INDEX'}),
+    '8 deployer mig_nologin,9 deployer mig_login,10 deployer mig_nologin',
+    'ddl_log: the worker records the caller as session_role, NOLOGIN or LOGIN run-as role, as a transaction does');
+
+# a caller whose LOGIN was revoked since it connected: the worker connects
+# as the bootstrap superuser and takes the caller's session user
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    CREATE ROLE deployer2 LOGIN SUPERUSER;
+    SELECT smig.register('11', 'revoked', E'-- smig:no-transaction\n-- smig:run-as mig_nologin\nCREATE INDEX CONCURRENTLY owned_n_idx3 ON owned_n (x);');
+});
+my $revoked = $node->background_psql('postgres', extra_params => ['-U', 'deployer2']);
+$node->safe_psql('postgres', 'ALTER ROLE deployer2 NOLOGIN');
+$revoked->query_safe('SET client_min_messages = warning; CALL smig.upgrade()');
+$revoked->quit;
+is($node->safe_psql('postgres', q{
+    SELECT string_agg(session_role || ' ' || role, ',' ORDER BY id)
+      FROM smig.ddl_log WHERE version = '11' AND command_tag = 'CREATE INDEX'}),
+    'deployer2 mig_nologin', 'ddl_log: a caller no longer LOGIN is still the session_role');
+
 $node->stop;
 done_testing();
