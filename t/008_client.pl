@@ -413,6 +413,28 @@ ok(-s "$base/multi.dump.1" && -s "$base/multi.dump.2", 'both written');
 my ($lo) = ('');
 IPC::Run::run([ 'pg_restore', '-l', "$base/multi.dump.2" ], '>', \$lo);
 like($lo, qr/dbname: bk_b/, 'the second is the second database\'s');
+# the pg_dump beside the smig binary runs, and gets a password in its
+# environment, never in its arguments (a copy of smig beside a pg_dump that
+# records both, then runs the real one)
+{
+    my $bin = newdir('bin_bk');
+    my ($smig_path, $dump_path) = ('', '');
+    IPC::Run::run([ 'sh', '-c', 'command -v smig; command -v pg_dump' ], '>', \$smig_path);
+    ($smig_path, $dump_path) = split /\n/, $smig_path;
+    IPC::Run::run([ 'cp', $smig_path, "$bin/smig" ]);
+    write_file("$bin/pg_dump", "#!/bin/sh\nprintf '%s\\n' \"\$@\" >'$base/pg_dump.args'\n"
+               . "printf 'PGPASSWORD=%s\\n' \"\$PGPASSWORD\" >'$base/pg_dump.env'\nexec '$dump_path' \"\$@\"\n");
+    chmod(0755, "$bin/smig", "$bin/pg_dump");
+    my ($o, $e, $in) = ('', '', '');
+    IPC::Run::run([ "$bin/smig", '-d', 'dbname=bk password=s3cr3t', '--dir', $bd, 'up', '--backup', "$base/pw.dump" ],
+                  '<', \$in, '>', \$o, '2>', \$e);
+    is($? >> 8, 0, 'up --backup from a copy of smig with a pg_dump beside it');
+    my $args = read_file("$base/pg_dump.args");
+    like($args, qr/^-Fc\n-w\n-f\n\Q$base\E\/pw\.dump\n-d\n.*dbname='bk'/s, 'that pg_dump ran: -Fc -w -f FILE -d CONNINFO');
+    unlike($args, qr/s3cr3t/, 'the password is not in its arguments');
+    is(read_file("$base/pg_dump.env"), "PGPASSWORD=s3cr3t\n", 'it is in its environment');
+    unlike($o . $e, qr/s3cr3t/, 'nor in smig\'s output');
+}
 ($rc, $out, $err) = smig('-d', 'bk', '--dir', $bd, 'up', '--dry-run', '--backup', "$base/x.dump");
 is($rc, 2, '--backup with --dry-run exits 2');
 ($rc, $out, $err) = smig('-d', 'bk', 'status', '--backup', "$base/x.dump");
