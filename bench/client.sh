@@ -40,12 +40,12 @@ client_setup() {
         as_postgres "$SMIG" -h "$B" -U postgres -d "b_client_$n" --dir "$d" up >/dev/null 2>&1
         test "$(as_postgres $PSQL -d "b_client_$n" -At -c "SELECT count(*) FROM smig.applied")" = "$n" ||
             { echo "smig up did not apply the $n files" >&2; exit 1; }
-        as_postgres "$SMIG" -h "$B" -U postgres -d "b_client_$n" --dir "$d" -v up 2>&1 |
-            grep -q "the server needs the texts of 0$" ||
+        as_postgres "$SMIG" -h "$B" -U postgres -d "b_client_$n" --dir "$d" -v up >"$B/client_$n.v" 2>&1
+        grep -q "the server needs the texts of 0$" "$B/client_$n.v" ||
             { echo "smig up with nothing to do sent texts at $n files" >&2; exit 1; }
         hf "$B/client_$n.csv" \
             -n "psql -c 'SELECT 1'" "$PSQL -d b_client_$n -c 'SELECT 1'" \
-            -n "smig up, nothing to do ($n files)" "$SMIG -h $B -U postgres -d b_client_$n --dir $d up"
+            -n "smig up with nothing to do ($n files)" "$SMIG -h $B -U postgres -d b_client_$n --dir $d up"
     done
 
     # (b): the rounds alternate the two commands, each on a fresh database
