@@ -54,6 +54,10 @@
 #     against psql printing the same rows from a plain table (what the
 #     client's printing costs); status() in the server, warm; and the
 #     backend instructions of each psql session (callgrind).
+# 12. the smig client (bench/client.sh): `smig up` with nothing to do at
+#     1,000 and 10,000 files against `psql -c 'SELECT 1'` (targets 1.15x
+#     and 1.50x), and applying part 1's migrations from files against
+#     `psql -1 -f` on the same SQL (target 1.00x).
 # Needs root or sudo the first time (packages, make install).  RUNS=N sets
 # round count of parts 1 and 10, and the rounds of 10 runs each of the
 # hyperfine parts (2, 5, 11) (default 5).  PARTS="2 5" runs only those
@@ -80,7 +84,7 @@ build_install
 trap cleanup_dirs EXIT
 RUNS=${RUNS:-5}
 N=${N:-1000}
-PARTS=${PARTS:-1 2 4 5 7 8 10 11}
+PARTS=${PARTS:-1 2 4 5 7 8 10 11 12}
 STARTUP_N=${STARTUP_N:-1000 10000}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -146,6 +150,8 @@ hf_flush() {
     done
     HF_QUEUE=()
 }
+
+. bench/client.sh    # part 12: client_setup, client_report
 
 # WAL the server has written since wal_mark: wal_mark sets LSN0.
 wal_mark() { LSN0=$(as_postgres $PSQL -d postgres -At -c 'SELECT pg_current_wal_insert_lsn()'); }
@@ -375,6 +381,7 @@ hf "$B/status.csv" \
     -n "psql -c 'SELECT * FROM smig.status()'" "$PSQL -d b_status -c 'SELECT * FROM smig.status()'" \
     -n "psql -c 'SELECT * FROM status_rows' (the same rows from a table)" "$PSQL -d b_status -c 'SELECT * FROM status_rows'"
 fi
+if part 12; then client_setup; fi
 done
 if [ ${#HF_QUEUE[@]} -gt 0 ]; then
     echo "== hyperfine: $RUNS rounds of 10 runs of each command, the servers interleaved"
@@ -822,4 +829,5 @@ awk -v a="${CGIR[select1]}" -v b="${CGIR[status]}" -v c="${CGIR[rows]}" 'BEGIN {
     printf "status() sessions, backend instructions (psql -c, a fresh backend each): SELECT 1 %.1f M, status() %.1f M (+%.1f M), the same rows from a table %.1f M (+%.1f M)\n",
         a / 1e6, b / 1e6, (b - a) / 1e6, c / 1e6, (c - a) / 1e6 }'
 fi
+if part 12; then client_report; fi
 done

@@ -45,6 +45,8 @@ typedef struct Options
 	bool		dry_run;
 	bool		each;
 	int			limit;
+	const char *backup;			/* up --backup FILE */
+	const char *argv0;
 } Options;
 
 extern Options opts;
@@ -63,6 +65,8 @@ typedef struct LocalMigration
 	char	   *down_text;
 	size_t		down_len;
 	char		checksum[65];	/* of the up script, as the server computes it */
+	char		text_checksum[65];	/* of the whole up text (register_many) */
+	char		down_checksum[65];	/* of the down text, "" when none */
 	char	   *key;			/* version sort key (NULL when repeatable) */
 	bool		run_on_change;	/* has -- smig:run-on-change */
 } LocalMigration;
@@ -77,8 +81,13 @@ typedef struct LocalDir
 /* Read and check every migration file of dir; false after an error. */
 extern bool files_read_dir(const char *dir, LocalDir *out);
 
-/* The register_many() argument for d. */
-extern void files_register_json(const LocalDir *d, PQExpBuffer out);
+/*
+ * The register_many() argument for d: every migration with its texts
+ * (with_text NULL), or each versioned one as a checksum-only element unless
+ * with_text[i] (repeatable migrations always carry their text).
+ */
+extern void files_register_json(const LocalDir *d, const bool *with_text,
+								bool checksums_only, PQExpBuffer out);
 
 /* The migration labelled label, or NULL. */
 extern const LocalMigration *files_find(const LocalDir *d, const char *label);
@@ -120,6 +129,10 @@ extern bool conn_prepare_all(void);
 extern bool conn_commit_prepared_all(void);
 /* Undo everything: roll back open transactions and prepared ones. */
 extern void conn_abort_all(void);
+
+/* up --backup: pg_dump -Fc each database to its file; false on failure. */
+extern bool conn_backup_all(const char *file);
+extern char *conn_backup_file(const char *file, int i);
 
 /* Output of query results: aligned plain lines, or a JSON array. */
 extern void out_result(PGresult *res, const char *empty_msg);

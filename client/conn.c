@@ -19,6 +19,7 @@
  */
 #include "client.h"
 
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -432,4 +433,116 @@ out_result(PGresult *res, const char *empty_msg)
 				printf("%s\n", v);
 		}
 	free(w);
+}
+
+/*---- up --backup -------------------------------------------------------------*/
+
+/* pg_dump next to this program, else the first in PATH. */
+static char *
+pg_dump_path(void)
+{
+	char		self[MAXPGPATH];
+	char	   *p;
+
+	if (find_my_exec(opts.argv0, self) == 0)
+	{
+		get_parent_directory(self);
+		p = psprintf("%s/pg_dump", self);
+		if (access(p, X_OK) == 0)
+			return p;
+	}
+	return pg_strdup("pg_dump");
+}
+
+/*
+ * The conninfo of db's live connection without its password, which the
+ * child gets in PGPASSWORD instead: an argument is visible to every local
+ * user (ps), the environment is not.
+ */
+static char *
+dump_conninfo(Db *db)
+{
+	PQconninfoOption *opt = PQconninfo(db->conn);
+	PQconninfoOption *o;
+	PQExpBufferData b;
+	const char *s;
+
+	initPQExpBuffer(&b);
+	for (o = opt; o && o->keyword; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0' ||
+			strcmp(o->keyword, "password") == 0 ||
+			strcmp(o->keyword, "sslpassword") == 0 ||
+			strcmp(o->keyword, "fallback_application_name") == 0)
+			continue;
+		appendPQExpBuffer(&b, "%s%s='", b.len ? " " : "", o->keyword);
+		for (s = o->val; *s; s++)
+		{
+			if (*s == '\'' || *s == '\\')
+				appendPQExpBufferChar(&b, '\\');
+			appendPQExpBufferChar(&b, *s);
+		}
+		appendPQExpBufferChar(&b, '\'');
+	}
+	appendPQExpBufferStr(&b, " fallback_application_name='smig pg_dump'");
+	PQconninfoFree(opt);
+	return b.data;
+}
+
+/* The backup file of the i-th database: FILE, or FILE.<i+1> when several. */
+char *
+conn_backup_file(const char *file, int i)
+{
+	return ndbs > 1 ? psprintf("%s.%d", file, i + 1) : pg_strdup(file);
+}
+
+/*
+ * up --backup FILE: pg_dump -Fc every database before anything is changed
+ * (outside any transaction of ours).  False, after an error naming the
+ * database, as soon as one dump fails.
+ */
+bool
+conn_backup_all(const char *file)
+{
+	char	   *pg_dump = pg_dump_path();
+	int			i;
+
+	for (i = 0; i < ndbs; i++)
+	{
+		char	   *path = conn_backup_file(file, i);
+		char	   *conninfo = dump_conninfo(&dbs[i]);
+		const char *pass = PQpass(dbs[i].conn);
+		pid_t		pid;
+		int			status;
+
+		fflush(stdout);
+		fflush(stderr);
+		pid = fork();
+		if (pid < 0)
+		{
+			pg_log_error("could not start pg_dump: %m");
+			return false;
+		}
+		if (pid == 0)
+		{
+			if (pass && pass[0])
+				setenv("PGPASSWORD", pass, 1);
+			execlp(pg_dump, pg_dump, "-Fc", "-w", "-f", path, "-d", conninfo,
+				   (char *) NULL);
+			pg_log_error("could not run \"%s\": %m", pg_dump);
+			_exit(127);
+		}
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+			WEXITSTATUS(status) != 0)
+		{
+			pg_log_error("could not back up %s to \"%s\": %s", dbs[i].label,
+						 path, wait_result_to_str(status));
+			pg_log_error_detail("Nothing was migrated; the file may be incomplete.");
+			pg_log_error_hint("Fix what pg_dump reported above, or run \"smig up\" without --backup.");
+			return false;
+		}
+		if (!opts.json)
+			printf("backed up %s to %s\n", dbs[i].label, path);
+	}
+	return true;
 }

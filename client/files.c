@@ -405,6 +405,10 @@ files_read_dir(const char *dir, LocalDir *out)
 		m->up_len = e[i].len;
 		files_up_script(m->up_text, m->up_len, &us, &ue);
 		files_checksum(m->up_text + us, ue - us, m->checksum);
+		if (us == 0 && ue == m->up_len)
+			memcpy(m->text_checksum, m->checksum, sizeof(m->checksum));
+		else
+			files_checksum(m->up_text, m->up_len, m->text_checksum);
 		m->run_on_change = has_directive(m->up_text + us, ue - us, "run-on-change");
 		if (i + 1 < ne && e[i].key && e[i + 1].key &&
 			strcmp(e[i].key, e[i + 1].key) == 0)
@@ -426,6 +430,7 @@ files_read_dir(const char *dir, LocalDir *out)
 			m->down_file = e[i].file;
 			m->down_text = e[i].text;
 			m->down_len = e[i].len;
+			files_checksum(m->down_text, m->down_len, m->down_checksum);
 		}
 	}
 	free(e);
@@ -444,7 +449,8 @@ files_find(const LocalDir *d, const char *label)
 }
 
 void
-files_register_json(const LocalDir *d, PQExpBuffer out)
+files_register_json(const LocalDir *d, const bool *with_text,
+					bool checksums_only, PQExpBuffer out)
 {
 	int			i;
 
@@ -452,6 +458,8 @@ files_register_json(const LocalDir *d, PQExpBuffer out)
 	for (i = 0; i < d->n; i++)
 	{
 		const LocalMigration *m = &d->m[i];
+		bool		text = !checksums_only || (with_text && with_text[i]) ||
+			m->kind == MIGFILE_REPEATABLE;
 
 		if (i > 0)
 			appendPQExpBufferStr(out, ",\n");
@@ -465,12 +473,21 @@ files_register_json(const LocalDir *d, PQExpBuffer out)
 		}
 		appendPQExpBufferStr(out, ", \"name\": ");
 		out_json_string(out, m->name);
-		appendPQExpBufferStr(out, ", \"up_sql\": ");
-		out_json_string(out, m->up_text);
-		if (m->down_text)
+		if (text)
 		{
-			appendPQExpBufferStr(out, ", \"down_sql\": ");
-			out_json_string(out, m->down_text);
+			appendPQExpBufferStr(out, ", \"up_sql\": ");
+			out_json_string(out, m->up_text);
+			if (m->down_text)
+			{
+				appendPQExpBufferStr(out, ", \"down_sql\": ");
+				out_json_string(out, m->down_text);
+			}
+		}
+		else
+		{
+			appendPQExpBuffer(out, ", \"checksum\": \"%s\"", m->text_checksum);
+			if (m->down_text)
+				appendPQExpBuffer(out, ", \"down_checksum\": \"%s\"", m->down_checksum);
 		}
 		if (m->kind == MIGFILE_BASELINE)
 			appendPQExpBufferStr(out, ", \"options\": {\"baseline\": true}");

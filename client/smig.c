@@ -60,12 +60,16 @@ static const Command commands[] = {
 	"Print the highest applied version (nothing on an empty history)."},
 	{"history", cmd_history, "history [--limit N]",
 	"Show smig.history: every apply, revert, baseline and repair."},
-	{"up", cmd_up, "up [--to VERSION] [--dry-run] [--each]",
+	{"up", cmd_up, "up [--to VERSION] [--dry-run] [--each] [--backup FILE]",
 	"Register the migrations directory (new and changed files; files that are\n"
 	"gone are dropped) and apply what is pending, in one transaction.\n"
 	"  --to VERSION   stop after VERSION\n"
-	"  --dry-run      show what would be applied and change nothing\n"
-	"  --each         commit after each migration (CALL smig.upgrade())"},
+	"  --dry-run      show what would be applied, and the server's rehearsal\n"
+	"                 (smig.rehearse()) of it, and change nothing\n"
+	"  --each         commit after each migration (CALL smig.upgrade())\n"
+	"  --backup FILE  pg_dump -Fc the database to FILE first (several\n"
+	"                 databases: FILE.1, FILE.2, ... in the order of -d);\n"
+	"                 if a dump fails, migrate nothing (exit code 2)"},
 	{"down", cmd_down, "down [--to VERSION | --steps N]",
 	"Revert applied migrations with their down scripts, in one transaction:\n"
 	"the last one (default), the last N (--steps), or every one above VERSION\n"
@@ -584,21 +588,80 @@ print_statements(const LocalMigration *m)
 }
 
 /*
+ * Register the directory on db, in its open transaction, through
+ * register_many()'s checksum-only elements: the first call sends each
+ * versioned migration's checksums (repeatable ones with their texts); when
+ * nothing is new or changed, that call is the whole sync.  Otherwise it
+ * writes nothing and names the migrations whose texts it needs, and a
+ * second call sends those texts (the others again as checksums).  Returns
+ * the register_many() result, or NULL after an error.
+ */
+static PGresult *
+sync_dir(Db *db, const LocalDir *d)
+{
+	const char *sql = "SELECT version, name, result FROM smig.register_many($1::jsonb)";
+	PQExpBufferData payload;
+	const char *params[1];
+	bool	   *with_text = pg_malloc0(Max(d->n, 1) * sizeof(bool));
+	PGresult   *res;
+	int			needed = 0;
+	int			nsums = 0;
+	int			r;
+
+	for (r = 0; r < d->n; r++)
+		nsums += d->m[r].kind != MIGFILE_REPEATABLE;
+	initPQExpBuffer(&payload);
+	files_register_json(d, NULL, true, &payload);
+	params[0] = payload.data;
+	res = db_exec(db, sql, 1, params);
+	for (r = 0; res != NULL && r < PQntuples(res); r++)
+	{
+		const LocalMigration *m;
+
+		if (strcmp(PQgetvalue(res, r, 2), "needed") != 0)
+			continue;
+		m = files_find(d, PQgetvalue(res, r, 0));
+		if (m == NULL)
+		{
+			pg_log_error("the server asked for migration %s, which is not in \"%s\"",
+						 PQgetvalue(res, r, 0), opts.dir);
+			PQclear(res);
+			res = NULL;
+			break;
+		}
+		with_text[m - d->m] = true;
+		needed++;
+	}
+	if (opts.verbose && res != NULL)
+		fprintf(stderr, "%ssent %d migrations by checksum; the server needs the texts of %d\n",
+				ndbs > 1 ? psprintf("%s: ", db->label) : "", nsums, needed);
+	if (res != NULL && needed > 0)
+	{
+		PQclear(res);
+		resetPQExpBuffer(&payload);
+		files_register_json(d, with_text, true, &payload);
+		params[0] = payload.data;
+		res = db_exec(db, sql, 1, params);
+	}
+	termPQExpBuffer(&payload);
+	pg_free(with_text);
+	return res;
+}
+
+/*
  * Register the directory on db (in its open transaction) and return the
  * plan: the pending migrations up to --to (no rows when it would not be
  * shown).  Warns about registrations without a file and applied
  * migrations no longer known.
  */
 static PGresult *
-sync_and_plan(Db *db, const char *json)
+sync_and_plan(Db *db, const LocalDir *d)
 {
-	const char *params[1] = {json};
 	const char *to[1] = {opts.to};
 	PGresult   *res;
 	int			r;
 
-	res = db_exec(db, "SELECT version, name, result FROM smig.register_many($1::jsonb)",
-				  1, params);
+	res = sync_dir(db, d);
 	if (res == NULL)
 		return NULL;
 	for (r = 0; r < PQntuples(res); r++)
@@ -683,9 +746,99 @@ quote_literal(Db *db, const char *s)
 	return q ? q : "NULL";
 }
 
+/*
+ * up --dry-run: the server's rehearsal of the plan on db, where the server
+ * has smig.rehearse() (smig 0.2), inside the dry run's transaction (which
+ * is rolled back) and a savepoint, so that a rehearsal that cannot run
+ * leaves the plan shown.  With --json, the rows as rehearse() returns them
+ * (a JSON array, or null when there is no rehearsal); else a few lines per
+ * migration.  --to: only the migrations of the plan.
+ */
+static void
+print_rehearsal(Db *db, PGresult *plan, PQExpBuffer json)
+{
+	static const char *const cols[] = {"created", "altered", "dropped",
+	"rewritten", "locks", "scans", "hazards"};
+	const char *to[1] = {opts.to};
+	const char *filter = opts.to
+		? " WHERE r.kind = 'repeatable' OR smig.version_key(r.version) <= smig.version_key($1)"
+		: "";
+	PGresult   *res;
+	char	   *sql;
+	int			r,
+				c;
+
+	if (PQntuples(plan) == 0)
+		goto none;
+	res = db_exec(db, "SELECT pg_catalog.to_regprocedure('smig.rehearse(text)') IS NOT NULL",
+				  0, NULL);
+	if (res == NULL || strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+	{
+		PQclear(res);
+		if (!opts.json)
+			printf("(no rehearsal: the server's smig has no smig.rehearse())\n");
+		goto none;
+	}
+	PQclear(res);
+	if (!db_command(db, "SAVEPOINT smig_rehearse"))
+		goto none;
+	if (opts.json)
+		sql = psprintf("SELECT coalesce(pg_catalog.json_agg(r ORDER BY r.step), '[]') "
+					   "FROM smig.rehearse() r%s", filter);
+	else
+		sql = psprintf("SELECT r.version, r.name, r.classification, "
+					   "pg_catalog.array_to_string(r.reasons, ' '), r.duration, "
+					   "r.error, r.sqlstate, "
+					   "pg_catalog.array_to_string(r.created, '; '), "
+					   "pg_catalog.array_to_string(r.altered, '; '), "
+					   "pg_catalog.array_to_string(r.dropped, '; '), "
+					   "pg_catalog.array_to_string(r.rewritten, '; '), "
+					   "pg_catalog.array_to_string(r.locks, '; '), "
+					   "pg_catalog.array_to_string(r.scans, '; '), "
+					   "pg_catalog.array_to_string(r.hazards, '; ') "
+					   "FROM smig.rehearse() r%s ORDER BY r.step", filter);
+	res = db_exec(db, sql, opts.to ? 1 : 0, to);
+	if (res == NULL)
+	{
+		pg_log_warning("could not rehearse the plan on %s; the plan is shown without a rehearsal",
+					   db->label);
+		db_command(db, "ROLLBACK TO SAVEPOINT smig_rehearse");
+		goto none;
+	}
+	if (opts.json)
+	{
+		appendPQExpBufferStr(json, ", \"rehearsal\": ");
+		appendPQExpBufferStr(json, PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return;
+	}
+	printf("rehearsal (smig.rehearse(), rolled back):\n");
+	for (r = 0; r < PQntuples(res); r++)
+	{
+		printf("  %s %s: %s", PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+			   PQgetvalue(res, r, 2));
+		if (PQgetlength(res, r, 3) > 0)
+			printf(" (%s)", PQgetvalue(res, r, 3));
+		if (!PQgetisnull(res, r, 4))
+			printf(", %s", PQgetvalue(res, r, 4));
+		printf("\n");
+		for (c = 0; c < (int) lengthof(cols); c++)
+			if (PQgetlength(res, r, 7 + c) > 0)
+				printf("    %s: %s\n", cols[c], PQgetvalue(res, r, 7 + c));
+		if (!PQgetisnull(res, r, 5))
+			printf("    error: %s (SQLSTATE %s)\n", PQgetvalue(res, r, 5),
+				   PQgetvalue(res, r, 6));
+	}
+	PQclear(res);
+	return;
+none:
+	if (opts.json)
+		appendPQExpBufferStr(json, ", \"rehearsal\": null");
+}
+
 /* up --each: sync and commit, then CALL smig.upgrade() (one database). */
 static int
-up_each(const LocalDir *d, const char *json)
+up_each(const LocalDir *d)
 {
 	Db		   *db = &dbs[0];
 	PGresult   *plan;
@@ -695,7 +848,7 @@ up_each(const LocalDir *d, const char *json)
 	bool		ok;
 	int			r;
 
-	if (!begin_all() || (plan = sync_and_plan(db, json)) == NULL)
+	if (!begin_all() || (plan = sync_and_plan(db, d)) == NULL)
 		goto fail;
 	if (opts.verbose)
 		for (r = 0; r < PQntuples(plan); r++)
@@ -751,7 +904,6 @@ static int
 cmd_up(int argc, char **argv)
 {
 	LocalDir	d;
-	PQExpBufferData payload;
 	PQExpBufferData json;
 	PGresult  **plans;
 	PGresult  **done;
@@ -771,11 +923,11 @@ cmd_up(int argc, char **argv)
 		pg_log_error_hint("Use --dir, or create it with \"smig new NAME\".");
 		return EXIT_USAGE;
 	}
-	initPQExpBuffer(&payload);
-	files_register_json(&d, &payload);
 	rc = conn_open_all();
 	if (rc != EXIT_OK)
 		return rc;
+	if (opts.backup && !conn_backup_all(opts.backup))
+		return EXIT_USAGE;
 	if (opts.each)
 	{
 		if (ndbs > 1)
@@ -785,7 +937,7 @@ cmd_up(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		if (!opts.dry_run)
-			return up_each(&d, payload.data);
+			return up_each(&d);
 	}
 
 	/* every database: sync and plan, in its transaction */
@@ -794,7 +946,7 @@ cmd_up(int argc, char **argv)
 		goto fail;
 	for (i = 0; i < ndbs; i++)
 	{
-		plans[i] = sync_and_plan(&dbs[i], payload.data);
+		plans[i] = sync_and_plan(&dbs[i], &d);
 		if (plans[i] == NULL)
 		{
 			if (ndbs > 1)
@@ -818,10 +970,14 @@ cmd_up(int argc, char **argv)
 				out_json_string(&json, dbs[i].label);
 				appendPQExpBufferStr(&json, ", \"pending\": ");
 				out_json_rows(&json, plans[i]);
+				print_rehearsal(&dbs[i], plans[i], &json);
 				appendPQExpBufferChar(&json, '}');
 			}
 			else
+			{
 				print_plan(&dbs[i], plans[i], "apply");
+				print_rehearsal(&dbs[i], plans[i], NULL);
+			}
 			if (opts.verbose)
 				for (r = 0; r < PQntuples(plans[i]); r++)
 					print_statements(files_find(&d, PQgetvalue(plans[i], r, 0)));
@@ -1078,6 +1234,7 @@ main(int argc, char **argv)
 		{"dry-run", no_argument, NULL, 6},
 		{"each", no_argument, NULL, 7},
 		{"limit", required_argument, NULL, 8},
+		{"backup", required_argument, NULL, 10},
 		{NULL, 0, NULL, 0}
 	};
 	bool		help = false;
@@ -1087,6 +1244,7 @@ main(int argc, char **argv)
 	int			rc;
 
 	pg_logging_init(argv[0]);
+	opts.argv0 = argv[0];
 	opts.dir = "migrations";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "d:h:p:U:wWyvV?", long_options, NULL)) != -1)
@@ -1174,6 +1332,9 @@ main(int argc, char **argv)
 			case 7:
 				opts.each = true;
 				break;
+			case 10:
+				opts.backup = optarg;
+				break;
 			default:
 				pg_log_error("invalid option \"%s\"", argv[optind - 1]);
 				pg_log_error_hint("Try \"smig --help\" for more information.");
@@ -1207,6 +1368,11 @@ main(int argc, char **argv)
 	if ((opts.to || opts.dry_run || opts.each) && cmd->fn != cmd_up && cmd->fn != cmd_down)
 	{
 		pg_log_error("--to, --steps, --dry-run and --each belong to \"up\" and \"down\"");
+		exit(EXIT_USAGE);
+	}
+	if (opts.backup && (cmd->fn != cmd_up || opts.dry_run))
+	{
+		pg_log_error("--backup belongs to \"up\" without --dry-run");
 		exit(EXIT_USAGE);
 	}
 	if (opts.steps && cmd->fn != cmd_down)

@@ -5,7 +5,9 @@
 # two databases with one failing (neither changes, nothing left prepared),
 # three databases succeeding, a prepared transaction left behind shown by
 # status, a confirmation on a terminal, and --wait against a server that
-# starts late.  smig is found in $PATH: make install puts it next to psql.
+# starts late, up --backup (restored with pg_restore), the dry run's
+# rehearsal, and the checksum-only start-up sync (seen in the server log).
+# smig is found in $PATH: make install puts it next to psql.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -67,7 +69,7 @@ sub tables
                         FROM pg_tables WHERE schemaname = 'public'});
 }
 
-for my $db (qw(walk conv1 conv2 conv3 conv4 bad fail dry each sums multi_a multi_b multi_c base envdb tty))
+for my $db (qw(walk conv1 conv2 conv3 conv4 bad fail dry dryr bk bk_a bk_b synced each sums multi_a multi_b multi_c base envdb tty))
 {
     sql('postgres', "CREATE DATABASE $db");
 }
@@ -333,7 +335,10 @@ write_file("$dd/1_one.sql", "CREATE TABLE one (id int);\n");
 write_file("$dd/2_two.sql", "CREATE TABLE two (id int);\n");
 ($rc, $out, $err) = smig('-d', 'dry', '--dir', $dd, 'up', '--dry-run');
 is($rc, 0, 'up --dry-run exits 0');
-like($out, qr/^pending 1 one \(1 of 2\)\npending 2 two \(2 of 2\)\ndry run: nothing changed$/m, 'and shows the plan');
+# the plan, then the server's rehearsal of it (this server has rehearse())
+like($out, qr/^pending 1 one \(1 of 2\)\npending 2 two \(2 of 2\)\nrehearsal \(smig.rehearse\(\), rolled back\):\n/m,
+     'and shows the plan, then the rehearsal');
+like($out, qr/\ndry run: nothing changed\n\z/, 'and says nothing changed');
 is(sql('dry', 'SELECT count(*) FROM smig.migration'), '0', 'nothing registered');
 is(tables('dry'), '-', 'nothing applied');
 ($rc, $out) = smig('-d', 'dry', '--dir', $dd, 'up', '--dry-run', '--to', '1', '--json');
@@ -341,6 +346,145 @@ is(decode_json($out)->[0]{pending}[0]{version} . scalar(@{ decode_json($out)->[0
    'up --dry-run --to 1 --json');
 ($rc, $out) = smig('-d', 'dry', '--dir', $dd, 'status');
 like($out, qr/^1\s+one\s+new file\s+1_one\.sql$/m, 'status shows files not registered yet');
+
+# the rehearsal per migration: objects, rewrites, locks, hazards, errors;
+# history, registry, audit log and catalog are as they were
+smig('-d', 'dryr', 'init');
+sql('dryr', 'CREATE TABLE acc (id int); INSERT INTO acc SELECT generate_series(1, 3)');
+my $rd = newdir('files_dryr');
+write_file("$rd/1_widen.sql", "ALTER TABLE acc ALTER COLUMN id TYPE bigint;\n");
+write_file("$rd/2_t2.sql", "CREATE TABLE t2 (id int);\n");
+write_file("$rd/3_bad.sql", "SELECT 1/0;\n");
+my $snapshot = q{SELECT (SELECT count(*) || '/' || coalesce(max(id), 0) FROM smig.history)
+  || ' ' || (SELECT count(*) FROM smig.migration)
+  || ' ' || (SELECT count(*) || '/' || coalesce(max(id), 0) FROM smig.ddl_log)
+  || ' ' || (SELECT md5(string_agg(oid || relname || relfilenode || relnatts, ',' ORDER BY oid)) FROM pg_class)
+  || ' ' || (SELECT md5(string_agg(attrelid || attname || atttypid, ',' ORDER BY attrelid, attnum)) FROM pg_attribute)};
+my $before = sql('dryr', $snapshot);
+($rc, $out, $err) = smig('-d', 'dryr', '--dir', $rd, 'up', '--dry-run');
+is($rc, 0, 'up --dry-run with a failing migration in the plan exits 0');
+like($out, qr/^  1 widen: destructive \(.*rewrites table public\.acc/m, 'the rehearsal classifies each migration, with the reasons');
+like($out, qr/^    created: table public\.t2$/m, 'names what it creates');
+like($out, qr/^    rewritten: public\.acc /m, 'what it rewrites');
+like($out, qr/^    locks: .*public\.acc: ACCESS EXCLUSIVE/m, 'the locks it takes');
+like($out, qr/^    hazards: .*populated table public\.acc/m, 'its hazards');
+like($out, qr/^  3 bad: failed.*\n    error: division by zero \(SQLSTATE 22012\)$/m, 'and a migration\'s error');
+like($err, qr/rehearsing 3 migrations with lock_timeout = 1s/, 'the server\'s NOTICE on stderr');
+($rc, $out, $err) = smig('-d', 'dryr', '--dir', $rd, 'up', '--dry-run', '--json', '--to', '2');
+my $dj = decode_json($out)->[0];
+is(join(',', map { $_->{version} } @{ $dj->{rehearsal} }), '1,2', '--json --to 2: the rehearsal of the plan only');
+is(join(',', @{ $dj->{rehearsal}[1]{created} }), 'table public.t2', 'with rehearse()\'s columns as JSON');
+is(ref($dj->{rehearsal}[0]{locks}), 'ARRAY', 'arrays as JSON arrays');
+is(sql('dryr', $snapshot), $before,
+   'dry runs with their rehearsals leave history, registry, audit log and catalog as they were');
+is(sql('dryr', 'SELECT count(*) FROM acc WHERE id BETWEEN 1 AND 3'), '3', 'and the table\'s rows');
+($rc, $out) = smig('-d', 'dry', '--dir', $dd, 'up', '--dry-run', '--json');
+ok(defined decode_json($out)->[0]{rehearsal}, 'a dry run in --json has the rehearsal');
+
+# ---- up --backup FILE: pg_dump -Fc first; the dump restores to the schema
+# before the migration; a failing pg_dump migrates nothing (exit 2)
+smig('-d', 'bk', 'init');
+my $bd = newdir('files_bk');
+write_file("$bd/1_one.sql", "CREATE TABLE one (id int);\n");
+smig('-d', 'bk', '--dir', $bd, 'up');
+write_file("$bd/2_two.sql", "CREATE TABLE two (id int);\n");
+my $reg = q{SELECT string_agg(version, ',' ORDER BY version) FROM smig.migration};
+($rc, $out, $err) = smig('-d', 'bk', '--dir', $bd, 'up', '--backup', "$base/nodir/bk.dump");
+is($rc, 2, 'up --backup to a path pg_dump cannot write exits 2');
+like($err, qr/pg_dump: error: could not open output file/, 'pg_dump\'s own error on stderr');
+like($err, qr/could not back up database "bk" on .* to "\Q$base\E\/nodir\/bk\.dump": child process exited with exit code 1\n.*detail: Nothing was migrated/,
+     'then smig\'s, naming the database and the file');
+is(tables('bk') . ' ' . sql('bk', $reg), 'one 1', 'nothing applied, nothing registered');
+($rc, $out, $err) = smig('-d', 'bk', '--dir', $bd, 'up', '--backup', "$base/bk.dump");
+is($rc, 0, 'up --backup FILE exits 0');
+like($out, qr/^backed up database "bk" on .* to \Q$base\E\/bk\.dump\napplied 2 two/m, 'backed up, then applied');
+is(tables('bk'), 'one,two', 'the migration is applied');
+sql('postgres', 'CREATE DATABASE bk_restored');
+command_ok([ 'pg_restore', '-d', $node->connstr('bk_restored'), "$base/bk.dump" ], 'pg_restore reads the dump');
+is(tables('bk_restored'), 'one', 'which has the schema from before the migration');
+is(sql('bk_restored', q{SELECT string_agg(version || ':' || action, ',' ORDER BY id) FROM smig.history}), '1:apply',
+   'and smig\'s history from before it');
+# several databases: FILE.1, FILE.2 in the order of -d
+($rc, $out, $err) = smig('-d', 'bk_a', '-d', 'bk_b', 'init');
+($rc, $out, $err) = smig('-d', 'bk_a', '-d', 'bk_b', '--dir', $bd, 'up', '--backup', "$base/multi.dump");
+is($rc, 0, 'up --backup with two databases exits 0');
+like($out, qr/to \Q$base\E\/multi\.dump\.1\n.*to \Q$base\E\/multi\.dump\.2\n/, 'one file each, numbered in the order of -d');
+ok(-s "$base/multi.dump.1" && -s "$base/multi.dump.2", 'both written');
+my ($lo) = ('');
+IPC::Run::run([ 'pg_restore', '-l', "$base/multi.dump.2" ], '>', \$lo);
+like($lo, qr/dbname: bk_b/, 'the second is the second database\'s');
+# the pg_dump beside the smig binary runs, and gets a password in its
+# environment, never in its arguments (a copy of smig beside a pg_dump that
+# records both, then runs the real one)
+{
+    my $bin = newdir('bin_bk');
+    my ($smig_path, $dump_path) = ('', '');
+    IPC::Run::run([ 'sh', '-c', 'command -v smig; command -v pg_dump' ], '>', \$smig_path);
+    ($smig_path, $dump_path) = split /\n/, $smig_path;
+    IPC::Run::run([ 'cp', $smig_path, "$bin/smig" ]);
+    write_file("$bin/pg_dump", "#!/bin/sh\nprintf '%s\\n' \"\$@\" >'$base/pg_dump.args'\n"
+               . "printf 'PGPASSWORD=%s\\n' \"\$PGPASSWORD\" >'$base/pg_dump.env'\nexec '$dump_path' \"\$@\"\n");
+    chmod(0755, "$bin/smig", "$bin/pg_dump");
+    my ($o, $e, $in) = ('', '', '');
+    IPC::Run::run([ "$bin/smig", '-d', 'dbname=bk password=s3cr3t', '--dir', $bd, 'up', '--backup', "$base/pw.dump" ],
+                  '<', \$in, '>', \$o, '2>', \$e);
+    is($? >> 8, 0, 'up --backup from a copy of smig with a pg_dump beside it');
+    ok(-f "$base/pg_dump.args", 'the pg_dump beside that smig ran');
+    my $args = -f "$base/pg_dump.args" ? read_file("$base/pg_dump.args") : '';
+    like($args, qr/^-Fc\n-w\n-f\n\Q$base\E\/pw\.dump\n-d\n.*dbname='bk'/s, 'that pg_dump ran: -Fc -w -f FILE -d CONNINFO');
+    unlike($args, qr/s3cr3t/, 'the password is not in its arguments');
+    is(-f "$base/pg_dump.env" ? read_file("$base/pg_dump.env") : '', "PGPASSWORD=s3cr3t\n", 'it is in its environment');
+    unlike($o . $e, qr/s3cr3t/, 'nor in smig\'s output');
+}
+($rc, $out, $err) = smig('-d', 'bk', '--dir', $bd, 'up', '--dry-run', '--backup', "$base/x.dump");
+is($rc, 2, '--backup with --dry-run exits 2');
+($rc, $out, $err) = smig('-d', 'bk', 'status', '--backup', "$base/x.dump");
+is($rc, 2, '--backup outside up exits 2');
+
+# ---- start-up sync: checksums first, texts only when the server needs them
+# (the server logs each statement with its parameters: the check is the log)
+smig('-d', 'synced', 'init');
+my $sd = newdir('files_sync');
+write_file("$sd/1_s1.sql", "CREATE TABLE s1 (id int);\n");
+write_file("$sd/2_s2.sql", "-- smig:up\nCREATE TABLE s2 (id int);\n-- smig:down\nDROP TABLE s2;\n");
+write_file("$sd/3_s3.up.sql", "CREATE TABLE s3 (id int);\n");
+write_file("$sd/3_s3.down.sql", "DROP TABLE s3;\n");
+write_file("$sd/R__view.sql", "CREATE OR REPLACE VIEW sv AS SELECT 1 AS one;\n");
+# smig up with the server logging every statement; -> (rc, stderr, log)
+sub logged_up
+{
+    my $off = -s $node->logfile;
+    local $ENV{PGOPTIONS} = '-c log_statement=all -c log_parameter_max_length=-1';
+    my ($r, $o, $e) = smig('-d', 'synced', '--dir', $sd, '-v', 'up');
+    my $log = substr(read_file($node->logfile), $off);
+    return ($r, $e, $log);
+}
+my $log;
+($rc, $err, $log) = logged_up();
+is($rc, 0, 'a first up through checksum-only elements exits 0');
+like($err, qr/sent 3 migrations by checksum; the server needs the texts of 3/, 'the server asks for the new versioned files');
+is(tables('synced'), 's1,s2,s3', 'they are applied');
+($rc, $err, $log) = logged_up();
+is($rc, 0, 'an unchanged up exits 0');
+like($err, qr/sent 3 migrations by checksum; the server needs the texts of 0/, 'the server needs no text');
+my @calls = ($log =~ /register_many/g);
+is(scalar(@calls), 1, 'one register_many() call');
+unlike($log, qr/CREATE TABLE s[1-4]|DROP TABLE s/, 'which carries no versioned migration\'s text');
+like($log, qr/parameters: \$1 = '.*"checksum": "[0-9a-f]{64}", "down_checksum": "[0-9a-f]{64}"/s, 'only their checksums');
+like($log, qr/CREATE OR REPLACE VIEW sv/, 'a repeatable migration is sent with its text');
+write_file("$sd/3_s3.down.sql", "DROP TABLE s3; -- edited\n");
+write_file("$sd/5_s5.sql", "CREATE TABLE s5 (id int);\n");
+($rc, $err, $log) = logged_up();
+is($rc, 0, 'an up with a new file and an edited one exits 0');
+like($err, qr/sent 4 migrations by checksum; the server needs the texts of 2/, 'the server asks for both');
+@calls = ($log =~ /register_many/g);
+is(scalar(@calls), 2, 'two register_many() calls');
+like($log, qr/CREATE TABLE s5/, 'the new file is sent');
+like($log, qr/DROP TABLE s3; -- edited/, 'the edited one too');
+unlike($log, qr/CREATE TABLE s1/, 'an unchanged one is not');
+is(tables('synced'), 's1,s2,s3,s5', 'the new one is applied');
+is(sql('synced', q{SELECT rtrim(down_sql, E'\n') FROM smig.migration WHERE version = '3'}), 'DROP TABLE s3; -- edited',
+   'the edit registered');
 
 # ---- up --each on a clean run
 smig('-d', 'each', 'init');

@@ -5,6 +5,12 @@
 # warnings as errors, installs it, then runs every suite against throwaway
 # PostgreSQL servers started as the postgres OS user:
 #   unit       plain-C tests of the lexer, versions and file names
+#   fuzz       the libFuzzer harnesses of test/fuzz (clang-14, ASan+UBSan):
+#              file names and versions, the lexer, a file's sections,
+#              directives and checksum walk, FUZZ_SECONDS (default 20)
+#              each; a crash fails the suite and prints the input's path
+#              (kept under /tmp/smig-fuzz.*); a clang without a usable
+#              libFuzzer fails it too
 #   regress    pg_regress files (sql/, expected/)
 #   isolation  isolation specs (specs/, expected/)
 #   pgtap      pgTAP files (test/*.sql) through pg_prove
@@ -23,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/common.sh
 
-ensure_packages $BASE_PACKAGES postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl pgbouncer
+ensure_packages $BASE_PACKAGES clang-14 libclang-rt-14-dev postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libipc-run-perl pgbouncer
 build_install
 trap cleanup_dirs EXIT
 
@@ -61,6 +67,22 @@ run_make() { as_postgres make -s -C "$T" PG_CONFIG="$PG_CONFIG" "$@"; }
 echo "== unit tests"
 rc=0; make -s -C test/unit check >"$WORK/unit.log" 2>&1 || rc=$?
 count unit "$WORK/unit.log" '^ok ' '^not ok ' $rc
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+echo "== fuzz (libFuzzer, $FUZZ_SECONDS s per harness)"
+FUZZ_KEEP=$(mktemp -d /tmp/smig-fuzz.XXXXXX)
+rc=0; make -s -C "$T/test/fuzz" run FUZZ_SECONDS="$FUZZ_SECONDS" FUZZ_OUT="$FUZZ_KEEP" \
+    >"$WORK/fuzz.log" 2>&1 || rc=$?
+grep -E '^(ok|not ok) ' "$WORK/fuzz.log" | sed 's/^/   /' || true
+count fuzz "$WORK/fuzz.log" '^ok ' '^not ok ' $rc
+if [ "$rc" -eq 0 ]; then
+    rm -rf "$FUZZ_KEEP"
+else
+    echo "   fuzz: the failing inputs and logs are kept in $FUZZ_KEEP"
+    grep -E '^#   (input|reproduce)' "$WORK/fuzz.log" | sed 's/^#/   /' || true
+    [ -s "$WORK/fuzz.log" ] && ! grep -qE '^(ok|not ok) ' "$WORK/fuzz.log" &&
+        echo "   fuzz: no harness ran: is libFuzzer (clang-14 -fsanitize=fuzzer, libclang-rt-14-dev) usable?" || true
+fi
 
 echo "== pg_regress"
 rc=0; run_make installcheck-regress EXTRA_REGRESS_OPTS="--temp-instance=$WORK/regress-instance --temp-config=$T/test/regress.conf" \

@@ -41,7 +41,8 @@ for f in "$@"; do
         echo "not ok $n - $f: exit status $rc"
         grep -E -A 30 'ERROR: |runtime error|check failed|deadly signal' "$dir/log" | head -n 60 | sed 's/^/#   /'
         for a in "$dir/artifacts"/*; do
-            [ -f "$a" ] && { echo "#   input $a:"; od -c "$a" | head -n 20 | sed 's/^/#   /'; }
+            [ -f "$a" ] && { echo "#   input $a:"; od -c "$a" | head -n 20 | sed 's/^/#   /';
+                echo "#   reproduce with: test/fuzz/$f $a"; }
         done
     fi
 done
