@@ -52,6 +52,15 @@ logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 INI
 system($pgbouncer, '-d', "$dir/pgbouncer.ini") == 0 or die 'pgbouncer did not start';
+# the pooler is a daemon: stop it however the test ends (a die included)
+END
+{
+    if (-f "$dir/pgbouncer.pid")
+    {
+        my ($pid) = slurp_file("$dir/pgbouncer.pid") =~ /(\d+)/;
+        kill 'TERM', $pid if $pid;
+    }
+}
 for (1 .. 100)
 {
     last if -S "$dir/.s.PGSQL.$port";
@@ -132,6 +141,5 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_locks WHERE locktype =
                                    AND classid = 'pg_extension'::regclass AND objsubid = 1}),
    '0', 'and no deploy lock is left');
 
-kill 'TERM', slurp_file("$dir/pgbouncer.pid") =~ /(\d+)/;
 $node->stop;
 done_testing();
