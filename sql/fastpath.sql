@@ -107,3 +107,27 @@ SELECT * FROM fp;
 DELETE FROM smig.applied WHERE false;   -- by hand
 SELECT * FROM fp;                       -- stale: the write was foreign
 DROP VIEW fp;
+
+-- the schema fingerprint is recorded by an action that changes something,
+-- never when nothing is pending, on the slow path or the fast one
+-- (pg_stat_xact_user_functions counts the calls of smig._record_schema()
+-- in the transaction)
+CREATE VIEW fp_fingerprints AS
+    SELECT coalesce(sum(calls), 0) AS fingerprints FROM pg_stat_xact_user_functions
+     WHERE schemaname = 'smig' AND funcname = '_record_schema';
+SET track_functions = 'all';
+BEGIN;
+SELECT count(*) AS applied FROM smig.upgrade_head();    -- stale: the slow path
+SELECT * FROM fp_fingerprints;
+COMMIT;
+BEGIN;
+SELECT count(*) AS applied FROM smig.upgrade_head();    -- the fast path
+SELECT * FROM fp_fingerprints;
+COMMIT;
+SELECT smig.register('6', 'six', 'CREATE TABLE fp_six ();');
+BEGIN;
+SELECT count(*) AS applied FROM smig.upgrade_head();
+SELECT * FROM fp_fingerprints;
+COMMIT;
+RESET track_functions;
+DROP VIEW fp_fingerprints;
