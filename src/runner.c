@@ -71,6 +71,44 @@ static const char *current_version = NULL;
 static const char *current_statement = NULL;
 static int	current_line = 0;
 
+/* smig.print_statements: echo each statement to the client as it starts */
+static bool print_statements = false;
+
+/* Define the runner's setting (called from _PG_init). */
+void
+runner_init(void)
+{
+	DefineCustomBoolVariable("smig.print_statements",
+							 "Sends each statement of a migration to the client as a NOTICE before it runs.",
+							 "The notice names the migration and the line of its file. The client's -v sets it.",
+							 &print_statements,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+/*
+ * Echo one statement for smig.print_statements (before the statement's
+ * error context is pushed, so the notice carries none).
+ */
+static void
+echo_statement(const RunnerScript *script, int line, const char *stmt_text)
+{
+	if (script->repeatable)
+		ereport(NOTICE,
+				(errmsg("repeatable migration \"%s\", line %d: %s",
+						script->name, line, stmt_text)));
+	else if (script->kind == RUNNER_SCRIPT_DOWN)
+		ereport(NOTICE,
+				(errmsg("down script of migration \"%s\" (\"%s\"), line %d: %s",
+						script->version, script->name, line, stmt_text)));
+	else
+		ereport(NOTICE,
+				(errmsg("migration \"%s\" (\"%s\"), line %d: %s",
+						script->version, script->name, line, stmt_text)));
+}
+
 const char *
 runner_current_version(void)
 {
@@ -442,6 +480,8 @@ runner_run(const RunnerScript *script)
 								 stmts[i].end - stmts[i].start);
 			current_statement = stmt_text;
 			current_line = stmts[i].line;
+			if (print_statements)
+				echo_statement(script, stmts[i].line, stmt_text);
 			errarg.stmt = &stmts[i];
 			errarg.stmt_text = stmt_text;
 			errcb.previous = error_context_stack;

@@ -38,6 +38,9 @@ typedef struct RunnerScript
 								 * ("-- smig:destructive") */
 } RunnerScript;
 
+/* Define smig.print_statements (from _PG_init). */
+extern void runner_init(void);
+
 /*
  * Run every statement of script through SPI (already connected), as role
  * script->run_as, in the caller's transaction.  Settings the script changes

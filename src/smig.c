@@ -20,6 +20,7 @@
 #include "ownersql.h"
 #include "progress.h"
 #include "retry.h"
+#include "runner.h"
 #include "smig.h"
 
 PG_MODULE_MAGIC;
@@ -59,6 +60,7 @@ _PG_init(void)
 	audit_init();
 	loaddir_init();
 	retry_init();
+	runner_init();
 	effects_init();
 	/* last of the *_init: it re-applies the smig.* database and role settings */
 	guard_init();
