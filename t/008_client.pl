@@ -136,8 +136,11 @@ like($out, qr/^reverted 001 add_users [\d.]+ ms \(1 of 1\)$/m, 'down prints what
 is(tables('walk'), '-', 'the table is gone');
 ($rc, $out) = smig('-d', 'walk', 'current');
 is($out, '', 'current prints nothing on an empty history');
-($rc, $out) = smig('-d', 'walk', 'up', '-v');
+($rc, $out, $err) = smig('-d', 'walk', 'up', '-v');
 like($out, qr/applied 001/, 'up again');
+like($err, qr/FROM smig\.upgrade_head\(\)$/m, '-v prints the queries it sends');
+like($err, qr/NOTICE:  migration "001" \("add_users"\), line \d+: CREATE TABLE users \(id int PRIMARY KEY, email text\)/,
+     '-v prints each migration statement as it starts, with its line');
 ($rc, $out) = smig('-d', 'walk', 'history');
 like($out, qr/^\d+\s+apply\s+001\s+add_users.*\n\d+\s+revert\s+001.*\n\d+\s+apply\s+001/m, 'history lists apply, revert, apply');
 ($rc, $out) = smig('-d', 'walk', 'log');
