@@ -383,6 +383,22 @@ is(sql('dryr', $snapshot), $before,
 is(sql('dryr', 'SELECT count(*) FROM acc WHERE id BETWEEN 1 AND 3'), '3', 'and the table\'s rows');
 ($rc, $out) = smig('-d', 'dry', '--dir', $dd, 'up', '--dry-run', '--json');
 ok(defined decode_json($out)->[0]{rehearsal}, 'a dry run in --json has the rehearsal');
+# a role that may deploy but was not granted rehearse(): the dry run warns
+# and shows the plan without a rehearsal; nothing changes
+sql('dryr', q{CREATE ROLE dry_deployer LOGIN;
+              GRANT USAGE ON SCHEMA smig TO dry_deployer;
+              GRANT EXECUTE ON FUNCTION smig.register_many(jsonb, boolean), smig.upgrade_head(),
+                  smig.status(), smig.pending(), smig.current() TO dry_deployer;
+              GRANT SELECT ON smig.history TO dry_deployer;
+              GRANT CREATE ON SCHEMA public TO dry_deployer});
+$before = sql('dryr', $snapshot);
+($rc, $out, $err) = smig('-d', 'dryr', '-U', 'dry_deployer', '--dir', $rd, 'up', '--dry-run');
+is($rc, 0, 'up --dry-run without EXECUTE on rehearse() exits 0');
+like($err, qr/permission denied for function rehearse\n.*warning: could not rehearse the plan on database "dryr" .*; the plan is shown without a rehearsal/s,
+     'says why there is no rehearsal');
+like($out, qr/^pending 1 widen \(1 of 3\)\n.*^pending 3 bad \(3 of 3\)\n.*^dry run: nothing changed$/ms, 'and shows the plan');
+unlike($out, qr/rehearsal \(smig\.rehearse/, 'without a rehearsal');
+is(sql('dryr', $snapshot), $before, 'and leaves everything as it was');
 
 # ---- up --backup FILE: pg_dump -Fc first; the dump restores to the schema
 # before the migration; a failing pg_dump migrates nothing (exit 2)
