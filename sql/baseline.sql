@@ -62,3 +62,42 @@ SELECT version FROM smig.upgrade_head();
 \set VERBOSITY terse
 SELECT version, state FROM smig.status();
 SELECT count(*) AS history_rows FROM smig.history;
+
+-- a baseline skips only what its caller could apply: a role granted
+-- baseline() cannot make another role's pending migration never run
+DROP EXTENSION smig CASCADE;
+DROP TABLE IF EXISTS base_one;
+CREATE EXTENSION smig;
+CREATE ROLE regress_bl_admin;
+CREATE ROLE regress_bl_dev;
+GRANT USAGE ON SCHEMA smig TO regress_bl_admin, regress_bl_dev;
+GRANT EXECUTE ON FUNCTION smig.baseline(text, text),
+    smig.register(text, text, text, text, jsonb) TO regress_bl_admin, regress_bl_dev;
+SELECT smig.register('1', 'one', 'CREATE TABLE base_one ();');
+SELECT version FROM smig.upgrade_head();
+SET ROLE regress_bl_dev;
+SELECT smig.register('2', 'dev_two', 'SELECT 2;');
+SET ROLE regress_bl_admin;
+SELECT smig.register('2.5', 'admin_two_and_a_half', 'SELECT 2.5;');
+\set VERBOSITY default
+SELECT smig.baseline('3');
+\set VERBOSITY terse
+RESET ROLE;
+SELECT count(*) AS history_rows, max(version) AS current FROM smig.history;
+-- below the other role's migration it may; then the dev itself may skip its own
+SET ROLE regress_bl_admin;
+SELECT smig.baseline('1.5');
+SET ROLE regress_bl_dev;
+SELECT smig.baseline('2');
+-- the admin's own migration and everything below are now its to skip
+SET ROLE regress_bl_admin;
+SELECT smig.baseline('3');
+RESET ROLE;
+SELECT version, state FROM smig.status();
+SELECT action, version,
+       CASE WHEN role LIKE 'regress\_%' THEN role ELSE 'the superuser' END AS role
+  FROM smig.history ORDER BY id;
+DROP EXTENSION smig CASCADE;
+DROP TABLE base_one;
+DROP OWNED BY regress_bl_admin, regress_bl_dev;
+DROP ROLE regress_bl_admin, regress_bl_dev;

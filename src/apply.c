@@ -797,6 +797,47 @@ apply_one_record(const ApplyStep *step, TimestampTz started,
 
 /*---- baseline and repair ---------------------------------------------------*/
 
+/*
+ * A baseline at version makes every registered migration up to it that
+ * never ran count as applied.  Only a caller who could apply such a
+ * migration may skip it: a member of its run-as role (as for apply and
+ * unregister), so that a role granted baseline() cannot make another
+ * role's pending migration never run.
+ */
+static void
+check_baseline_skips(const char *version, const char *key)
+{
+	Oid			caller = GetUserId();
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	uint64		i;
+
+	values[0] = CStringGetTextDatum(key);
+	owner_exec("SELECT s.version, s.name, s.run_as FROM smig._state() s"
+			   " WHERE s.state OPERATOR(pg_catalog.=) ANY ('{pending,out-of-order}'::text[])"
+			   "   AND s.version_key OPERATOR(pg_catalog.<=) $1 COLLATE \"C\""
+			   "   AND s.run_as IS NOT NULL"
+			   " ORDER BY s.version_key COLLATE \"C\"",
+			   1, argtypes, values, NULL, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *run_as = spi_text(i, 3);
+		Oid			run_as_oid = get_role_oid(run_as, true);
+
+		if (OidIsValid(run_as_oid) ? is_member_of_role(caller, run_as_oid)
+			: superuser_arg(caller))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to baseline past migration \"%s\" (\"%s\")",
+						spi_text(i, 1), spi_text(i, 2)),
+				 errdetail("A baseline at version \"%s\" would make it count as applied without running; it runs as role \"%s\", and role \"%s\" is not a member of it.",
+						   version, run_as, GetUserNameFromId(caller, false)),
+				 errhint("Set the baseline as a member of role \"%s\", or below version \"%s\".",
+						 run_as, spi_text(i, 1))));
+	}
+}
+
 /* smig.baseline(version text, name text DEFAULT 'baseline') returns void */
 Datum
 smig_baseline(PG_FUNCTION_ARGS)
@@ -825,6 +866,8 @@ smig_baseline(PG_FUNCTION_ARGS)
 						version, current_version),
 				 errhint("A baseline only moves the history forward; choose a version above \"%s\".",
 						 current_version)));
+
+	check_baseline_skips(version, key);
 
 	entry.action = "baseline";
 	entry.version = version;
