@@ -97,7 +97,29 @@ SELECT version, state FROM smig.status();
 SELECT action, version,
        CASE WHEN role LIKE 'regress\_%' THEN role ELSE 'the superuser' END AS role
   FROM smig.history ORDER BY id;
+-- so is a baseline migration: registered and applied by one role on an
+-- empty history, it may not skip another role's older migration
 DROP EXTENSION smig CASCADE;
 DROP TABLE base_one;
+CREATE EXTENSION smig;
+GRANT USAGE ON SCHEMA smig TO regress_bl_admin, regress_bl_dev;
+GRANT EXECUTE ON FUNCTION smig.register(text, text, text, text, jsonb),
+    smig.upgrade_head() TO regress_bl_admin, regress_bl_dev;
+GRANT CREATE ON SCHEMA public TO regress_bl_admin;
+SET ROLE regress_bl_dev;
+SELECT smig.register('1', 'dev_one', 'SELECT 1;');
+SET ROLE regress_bl_admin;
+SELECT smig.register('2', 'full', 'CREATE TABLE base_full ();', NULL, '{"baseline": true}');
+\set VERBOSITY default
+SELECT version FROM smig.upgrade_head();
+\set VERBOSITY terse
+RESET ROLE;
+SELECT count(*) AS history_rows, to_regclass('base_full') IS NULL AS not_created FROM smig.history;
+-- a member of both roles (here the superuser) may
+SELECT version FROM smig.upgrade_head();
+SELECT version, state FROM smig.status();
+DROP EXTENSION smig CASCADE;
+DROP TABLE base_full;
+REVOKE CREATE ON SCHEMA public FROM regress_bl_admin;
 DROP OWNED BY regress_bl_admin, regress_bl_dev;
 DROP ROLE regress_bl_admin, regress_bl_dev;

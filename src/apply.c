@@ -299,6 +299,9 @@ apply_check_run_as(const char *version, const char *name, const char *run_as,
  * CALL smig.upgrade() (procedure false; a repeatable one always), one
  * whose run-as role the caller may not act as.
  */
+static void check_baseline_skips(const char *version, const char *key,
+								 bool baseline_migration);
+
 static void
 check_selected(WorkItem *item, const char *current_version, bool procedure)
 {
@@ -318,6 +321,8 @@ check_selected(WorkItem *item, const char *current_version, bool procedure)
 				 errdetail("A baseline migration replaces every version before it and applies only to an empty database."),
 				 errhint("Upgrade this database to version \"%s\" with a release that still ships the older migrations, or create a new database from the baseline.",
 						 item->version)));
+	if (item->baseline)
+		check_baseline_skips(item->version, item->version_key, true);
 	if (!item->transactional && item->repeatable)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -798,14 +803,17 @@ apply_one_record(const ApplyStep *step, TimestampTz started,
 /*---- baseline and repair ---------------------------------------------------*/
 
 /*
- * A baseline at version makes every registered migration up to it that
- * never ran count as applied.  Only a caller who could apply such a
- * migration may skip it: a member of its run-as role (as for apply and
- * unregister), so that a role granted baseline() cannot make another
- * role's pending migration never run.
+ * A baseline at version makes registered migrations that never ran count
+ * as applied: smig.baseline() those up to it that are pending, a baseline
+ * migration (applied on an empty history only) all those below it.  Only
+ * a caller who could apply such a migration may skip it: a member of its
+ * run-as role (as for apply and unregister), so that a role granted
+ * baseline(), or one that registers a baseline migration, cannot make
+ * another role's pending migration never run.
  */
 static void
-check_baseline_skips(const char *version, const char *key)
+check_baseline_skips(const char *version, const char *key,
+					 bool baseline_migration)
 {
 	Oid			caller = GetUserId();
 	Oid			argtypes[1] = {TEXTOID};
@@ -813,7 +821,14 @@ check_baseline_skips(const char *version, const char *key)
 	uint64		i;
 
 	values[0] = CStringGetTextDatum(key);
-	owner_exec("SELECT s.version, s.name, s.run_as FROM smig._state() s"
+	owner_exec(baseline_migration
+			   ? "SELECT s.version, s.name, s.run_as FROM smig._state() s"
+			   " WHERE s.state OPERATOR(pg_catalog.=) 'baselined'"
+			   "   AND s.applied_checksum IS NULL"
+			   "   AND s.version_key OPERATOR(pg_catalog.<) $1 COLLATE \"C\""
+			   "   AND s.run_as IS NOT NULL"
+			   " ORDER BY s.version_key COLLATE \"C\""
+			   : "SELECT s.version, s.name, s.run_as FROM smig._state() s"
 			   " WHERE s.state OPERATOR(pg_catalog.=) ANY ('{pending,out-of-order}'::text[])"
 			   "   AND s.version_key OPERATOR(pg_catalog.<=) $1 COLLATE \"C\""
 			   "   AND s.run_as IS NOT NULL"
@@ -827,6 +842,14 @@ check_baseline_skips(const char *version, const char *key)
 		if (OidIsValid(run_as_oid) ? is_member_of_role(caller, run_as_oid)
 			: superuser_arg(caller))
 			continue;
+		if (baseline_migration)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to apply baseline migration \"%s\" past migration \"%s\" (\"%s\")",
+							version, spi_text(i, 1), spi_text(i, 2)),
+					 errdetail("Applying the baseline would make it count as applied without running; it runs as role \"%s\", and role \"%s\" is not a member of it.",
+							   run_as, GetUserNameFromId(caller, false)),
+					 errhint("Apply the baseline as a member of role \"%s\".", run_as)));
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to baseline past migration \"%s\" (\"%s\")",
@@ -867,7 +890,7 @@ smig_baseline(PG_FUNCTION_ARGS)
 				 errhint("A baseline only moves the history forward; choose a version above \"%s\".",
 						 current_version)));
 
-	check_baseline_skips(version, key);
+	check_baseline_skips(version, key, false);
 
 	entry.action = "baseline";
 	entry.version = version;
