@@ -118,7 +118,6 @@ SELECT count(*) AS history_rows, to_regclass('base_full') IS NULL AS not_created
 -- a member of both roles (here the superuser) may
 SELECT version FROM smig.upgrade_head();
 SELECT version, state FROM smig.status();
-DROP EXTENSION smig CASCADE;
 DROP TABLE base_full;
 REVOKE CREATE ON SCHEMA public FROM regress_bl_admin;
 DROP OWNED BY regress_bl_admin, regress_bl_dev;
