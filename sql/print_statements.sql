@@ -33,6 +33,14 @@ SELECT smig.register('5', 'after', 'CREATE TABLE ps_five ();');
 SELECT version FROM smig.upgrade_head();
 SHOW smig.print_statements;
 
+-- a statement that may hold a password shows only its first words
+SELECT smig.register('5.1', 'role',
+    E'CREATE ROLE regress_ps_role PASSWORD ''hunter2'';\n/* c */ alter\n  user regress_ps_role PASSWORD ''hunter3'';\nCREATE TABLE ps_role_seen (password text);',
+    E'DROP TABLE ps_role_seen;\nDROP ROLE regress_ps_role;');
+SELECT version FROM smig.upgrade_head();
+SELECT version FROM smig.rollback();
+SELECT smig.unregister('5.1');
+
 -- the notices follow client_min_messages like any other
 SET client_min_messages = warning;
 SELECT smig.register('6', 'unseen', 'CREATE TABLE ps_six ();');

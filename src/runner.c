@@ -88,6 +88,65 @@ runner_init(void)
 							 NULL, NULL, NULL);
 }
 
+/* Skip blanks and comments of both kinds; returns the next token's start. */
+static const char *
+skip_blanks_and_comments(const char *p)
+{
+	for (;;)
+	{
+		while (isspace((unsigned char) *p))
+			p++;
+		if (p[0] == '-' && p[1] == '-')
+		{
+			while (*p && *p != '\n')
+				p++;
+		}
+		else if (p[0] == '/' && p[1] == '*')
+		{
+			const char *end = strstr(p + 2, "*/");
+
+			p = end ? end + 2 : p + strlen(p);
+		}
+		else
+			return p;
+	}
+}
+
+/* Whether the word at p is word (any case); *next: just after it. */
+static bool
+word_is(const char *p, const char *word, const char **next)
+{
+	size_t		n = strlen(word);
+
+	if (pg_strncasecmp(p, word, n) != 0 || isalnum((unsigned char) p[n]) || p[n] == '_')
+		return false;
+	*next = p + n;
+	return true;
+}
+
+/*
+ * Whether a statement may hold a password (CREATE/ALTER ROLE, USER, GROUP,
+ * SERVER, USER MAPPING, SUBSCRIPTION): smig.print_statements shows only its
+ * first words, so that no password reaches a deploy's output or CI log.
+ */
+static bool
+statement_may_hold_password(const char *stmt_text, const char **shown_end)
+{
+	static const char *const objects[] = {"ROLE", "USER", "GROUP", "SERVER",
+	"SUBSCRIPTION"};
+	const char *p = skip_blanks_and_comments(stmt_text);
+	const char *next;
+	int			i;
+
+	if (!word_is(p, "CREATE", &next) && !word_is(p, "ALTER", &next))
+		return false;
+	p = skip_blanks_and_comments(next);
+	for (i = 0; i < (int) lengthof(objects); i++)
+		if (word_is(p, objects[i], shown_end))
+			return true;
+	return false;
+}
+
 /*
  * Echo one statement for smig.print_statements (before the statement's
  * error context is pushed, so the notice carries none).
@@ -95,6 +154,11 @@ runner_init(void)
 static void
 echo_statement(const RunnerScript *script, int line, const char *stmt_text)
 {
+	const char *shown_end;
+
+	if (statement_may_hold_password(stmt_text, &shown_end))
+		stmt_text = psprintf("%.*s ... (the rest is not shown: it may hold a password)",
+							 (int) (shown_end - stmt_text), stmt_text);
 	if (script->repeatable)
 		ereport(NOTICE,
 				(errmsg("repeatable migration \"%s\", line %d: %s",
