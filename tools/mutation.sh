@@ -19,6 +19,13 @@
 # Mutants marked EQUIVALENT (with the reason) are not run and do not count
 # (MUTATION_RUN_EQUIVALENT=1 runs them too, to check the claim).
 #
+# tools/test.sh's SMIG_SUITES, SMIG_REGRESS, SMIG_ISOLATION and
+# SMIG_PROVE_TESTS narrow every run (the baseline's too) to the tests that
+# should kill the mutants named, for a check in a minute instead of a
+# whole suite per mutant:
+#   SMIG_SUITES=regress SMIG_REGRESS="install versions baseline" tools/mutation.sh bl-skips
+# A mutant that survives such a run may still be killed by another suite.
+#
 # The machine may be shared: every install and test holds
 # /tmp/smig-install.lock (flock), one mutant at a time, so that other test
 # runs interleave; so does the final reinstall of the unmodified tree.
