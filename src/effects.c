@@ -105,6 +105,15 @@ effects_begin(const RunnerScript *script)
 }
 
 void
+effects_resume(const RunnerScript *script)
+{
+	Assert(effects_cxt != NULL);
+	/* what an attempt that rolled back saw did not happen */
+	candidates = NIL;
+	current = script;
+}
+
+void
 effects_end(void)
 {
 	current = NULL;

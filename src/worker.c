@@ -44,7 +44,12 @@
  * plan, a portal run with isTopLevel, in its own transaction; that is what
  * CREATE INDEX CONCURRENTLY requires.  The audit triggers see the
  * runner's marker (runner_set_current), so smig.ddl_log attributes the
- * worker's DDL to the migration.
+ * worker's DDL to the migration.  The destructive-change gate (effects.c,
+ * with the caller's smig.destructive) judges each statement of an up
+ * script when it ends, before it commits: an undeclared drop or rewrite
+ * is refused there (a statement that commits cannot be rolled back), so
+ * an object dropped and created again by a later statement counts as
+ * destroyed; what an earlier statement created may be dropped.
  *
  * The hidden deadlock (SPEC "Applying", trap 1).  A concurrent build waits
  * for every transaction with an older snapshot.  A deployer blocked on the
@@ -74,7 +79,9 @@
  * of the statement drops them first; a failure marks them with a COMMENT
  * naming the migration and its direction, and the next run of the
  * migration drops the INVALID indexes with that mark (DROP INDEX
- * CONCURRENTLY) before its first statement, and no other index.
+ * CONCURRENTLY) before its first statement, and no other index: only
+ * indexes the run-as role owns count as leftovers (anyone can write the
+ * mark on an index of their own).
  *
  * Cancel (or statement_timeout) of the caller terminates the worker
  * (TerminateBackgroundWorker) and waits for it to exit; a worker that
@@ -127,6 +134,7 @@
 #include "action.h"
 #include "apply.h"
 #include "downgrade.h"
+#include "effects.h"
 #include "ownersql.h"
 #include "retry.h"
 #include "runner.h"
@@ -157,6 +165,8 @@ typedef struct WorkerTask
 	Oid			report_as;		/* the caller: who holds a lock, as it sees */
 	Oid			session_user;	/* the caller's session user (ddl_log) */
 	bool		retry;			/* an earlier attempt failed */
+	bool		gate;			/* judged by smig.destructive (an up script) */
+	bool		destructive;	/* it declares destructive changes */
 	int			lock_retries;	/* the migration's RetryPolicy */
 	int			backoff_ms;
 	int			nstmts;
@@ -171,8 +181,8 @@ typedef struct WorkerTask
 	char		hint[WORKER_TEXT];
 	/*
 	 * NUL-terminated, in this order: version, name, "up" or "down",
-	 * search_path, lock_timeout, statement_timeout, then for each of the
-	 * nstmts statements its line (decimal) and its text.
+	 * search_path, lock_timeout, statement_timeout, smig.destructive, then
+	 * for each of the nstmts statements its line (decimal) and its text.
 	 */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } WorkerTask;
@@ -201,6 +211,7 @@ typedef struct Step
 	char	   *search_path;
 	char	   *lock_timeout;
 	char	   *statement_timeout;
+	char	   *destructive_mode;	/* the caller's smig.destructive */
 	RetryPolicy policy;
 	Datum		invalid_before; /* oid[] of the indexes INVALID before */
 	TimestampTz started;
@@ -296,6 +307,7 @@ prepare_step(Step *s)
 	}
 	s->connect_as = canlogin ? GetSessionUserId() : BOOTSTRAP_SUPERUSERID;
 	s->search_path = pstrdup(GetConfigOption("search_path", false, false));
+	s->destructive_mode = pstrdup(GetConfigOption("smig.destructive", false, false));
 	retry_policy(&s->policy, s->script.lock_timeout, s->script.lock_retries,
 				 s->script.statement_timeout);
 	s->lock_timeout = psprintf("%d", s->policy.lock_timeout_ms);
@@ -368,7 +380,7 @@ run_worker(Step *s)
 	size = offsetof(WorkerTask, data) + strlen(s->script.version) + 1 +
 		strlen(s->script.name) + 1 + strlen(script_kind_name(s)) + 1 +
 		strlen(s->search_path) + 1 + strlen(s->lock_timeout) + 1 +
-		strlen(s->statement_timeout) + 1;
+		strlen(s->statement_timeout) + 1 + strlen(s->destructive_mode) + 1;
 	for (i = 0; i < s->nstmts; i++)
 		size += s->stmts[i].end - s->stmts[i].start + 1 + 12;
 	mq_offset = MAXALIGN(size);
@@ -385,6 +397,8 @@ run_worker(Step *s)
 	task->report_as = GetUserId();
 	task->session_user = GetSessionUserId();
 	task->retry = s->retry;
+	task->gate = s->up && s->script.gate;
+	task->destructive = s->script.destructive;
 	task->lock_retries = s->policy.lock_retries;
 	task->backoff_ms = s->policy.backoff_ms;
 	task->nstmts = s->nstmts;
@@ -403,6 +417,8 @@ run_worker(Step *s)
 	strcpy(p, s->lock_timeout);
 	p = next_string(p);
 	strcpy(p, s->statement_timeout);
+	p = next_string(p);
+	strcpy(p, s->destructive_mode);
 	p = next_string(p);
 	for (i = 0; i < s->nstmts; i++)
 	{
@@ -640,10 +656,12 @@ static void forbid_parallelism(void);
  * Run sql as exec_simple_query runs a query string: in a transaction of
  * its own, each parse tree a portal run as a top-level command, so that
  * CREATE INDEX CONCURRENTLY and VACUUM accept it.  Parse trees live in
- * cxt, which survives the commits a concurrent build makes.
+ * cxt, which survives the commits a concurrent build makes.  With judge
+ * (a statement of the migration), the destructive-change gate judges what
+ * it did before it commits: nothing rolls it back after that.
  */
 static void
-run_statement(const char *sql, MemoryContext cxt)
+run_statement(const char *sql, MemoryContext cxt, bool judge)
 {
 	List	   *parsetrees;
 	ListCell   *lc;
@@ -687,6 +705,8 @@ run_statement(const char *sql, MemoryContext cxt)
 		PortalDrop(portal, false);
 		CommandCounterIncrement();
 	}
+	if (judge)
+		effects_finish(true);
 	CommitTransactionCommand();
 	disable_timeout(STATEMENT_TIMEOUT, false);
 	MemoryContextSwitchTo(cxt);
@@ -751,6 +771,10 @@ invalid_index_of(IndexStmt *stmt, MemoryContext cxt)
  * the statement drops them; a failure marks them with a COMMENT naming
  * the migration, and the next run of the migration drops the INVALID
  * indexes that carry its mark (drop_marked_leftovers), and no other.
+ * Only indexes the run-as role (the current user here) owns count: the
+ * COMMENT smig marks with needs that, and anyone can write the mark's
+ * text on an index of their own, which the retry must not try to drop
+ * (it failed on it, every run, "must be owner").
  */
 #define LEFTOVER_QUERY \
 	"SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'" \
@@ -758,7 +782,9 @@ invalid_index_of(IndexStmt *stmt, MemoryContext cxt)
 	" FROM pg_catalog.pg_index i" \
 	" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid" \
 	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace" \
-	" WHERE NOT i.indisvalid AND "
+	" WHERE NOT i.indisvalid" \
+	" AND pg_catalog.pg_has_role(c.relowner, 'USAGE')" \
+	" AND pg_catalog.has_schema_privilege(n.oid, 'USAGE') AND "
 
 /*
  * Run query (one text column; $1, if arg, is arg) in a transaction of its
@@ -837,7 +863,7 @@ drop_leftovers(List *names, const char *why, MemoryContext cxt)
 	{
 		const char *idx = lfirst(lc);
 
-		run_statement(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", idx), cxt);
+		run_statement(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", idx), cxt, false);
 		ereport(NOTICE,
 				(errmsg("dropped invalid index %s before building it again", idx),
 				 errdetail_internal("%s", why)));
@@ -864,7 +890,7 @@ mark_leftovers(const char *before, const char *version, const char *kind,
 		foreach(lc, names)
 			run_statement(psprintf("COMMENT ON INDEX %s IS %s", (char *) lfirst(lc),
 								   quote_literal_cstr(leftover_mark(version, kind))),
-						  cxt);
+						  cxt, false);
 	}
 	PG_CATCH();
 	{
@@ -913,6 +939,7 @@ report_error(WorkerTask *task, int failed)
 typedef struct WorkerStatement
 {
 	WorkerTask *task;
+	const RunnerScript *gate;	/* what the destructive-change gate judges */
 	const char *version;
 	const char *name;
 	const char *kind;
@@ -954,13 +981,16 @@ run_migration_statement(void *arg)
 	else
 		drop_leftovers(leftovers_since(ws->before, cxt),
 					   "The attempt that timed out on a lock left it INVALID.", cxt);
-	run_statement(sql, cxt);
+	/* smig's own drops and COMMENTs are not the migration's changes */
+	effects_resume(ws->gate);
+	run_statement(sql, cxt, true);
+	effects_end();
 	if (index != NULL && (invalid = invalid_index_of(index, cxt)) != NULL)
 	{
 		/* the statement claims it: the next run drops it */
 		run_statement(psprintf("COMMENT ON INDEX %s IS %s", invalid,
 							   quote_literal_cstr(leftover_mark(ws->version, ws->kind))),
-					  cxt);
+					  cxt, false);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("index %s is invalid", invalid),
@@ -1004,6 +1034,7 @@ smig_worker_main(Datum main_arg)
 	int			i;
 	volatile bool failed = false;
 	RetryPolicy policy = {0};
+	RunnerScript gate = {0};
 	shm_mq_handle *mqh;
 
 	pqsignal(SIGTERM, die);
@@ -1057,7 +1088,19 @@ smig_worker_main(Datum main_arg)
 	p = next_string(p);
 	set_session("statement_timeout", p);
 	p = next_string(p);
+	/* the caller's gate (superuser-only: no SET in the migration changes it) */
+	(void) set_config_option("smig.destructive", p, PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
+	p = next_string(p);
 	CommitTransactionCommand();
+	gate.version = version;
+	gate.name = name;
+	gate.kind = RUNNER_SCRIPT_UP;
+	gate.run_as = task->run_as;
+	gate.gate = task->gate;
+	gate.destructive = task->destructive;
+	effects_begin(&gate);
+	effects_end();
 	policy.lock_timeout_ms = LockTimeout;
 	policy.lock_retries = task->lock_retries;
 	policy.backoff_ms = task->backoff_ms;
@@ -1067,14 +1110,14 @@ smig_worker_main(Datum main_arg)
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < task->nstmts && !failed; i++, p = next_string(p))
 	{
-		WorkerStatement ws = {task, version, name, kind, NULL, 0, 0, cxt, NULL};
+		WorkerStatement ws = {task, &gate, version, name, kind, NULL, 0, 0, cxt, NULL};
 		ErrorContextCallback errcb;
 
 		ws.line = atoi(p);
 		p = next_string(p);
 		ws.sql = p;
 		task->current = i;
-		runner_set_current(version, ws.sql);
+		runner_set_current(version, ws.sql, ws.line);
 		pgstat_report_activity(STATE_RUNNING, ws.sql);
 		errcb.callback = worker_error_callback;
 		errcb.arg = &ws;
@@ -1104,7 +1147,7 @@ smig_worker_main(Datum main_arg)
 		MemoryContextSwitchTo(cxt);
 		MemoryContextReset(cxt);
 	}
-	runner_set_current(NULL, NULL);
+	runner_set_current(NULL, NULL, 0);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	pg_write_barrier();
 	task->status = failed ? WORKER_FAILED : WORKER_DONE;
