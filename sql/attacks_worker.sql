@@ -90,6 +90,31 @@ SELECT c.oid::regclass AS index, i.indisvalid
  WHERE i.indrelid IN ('aw.dup'::regclass, 'aw_other.t'::regclass) ORDER BY 1;
 SELECT version, state FROM smig.status() WHERE version = '4';
 
+-- 3. a statement smuggled past registration: registration splits the
+-- script as standard SQL reads it and refuses transaction control, but
+-- the worker's session keeps a migration's SET, and with
+-- standard_conforming_strings off the server read line 4 as two
+-- statements, the second a BEGIN: every later statement stayed
+-- uncommitted (rolled back when the worker exited) while the history
+-- recorded the migration applied.  Now a statement that the server reads
+-- as several is refused, and so is transaction control in the worker.
+SET ROLE regress_aw_dep;
+SELECT smig.register('6', 'smuggled_begin', $m$-- smig:no-transaction
+SET escape_string_warning = off;
+SET standard_conforming_strings = off;
+SELECT 'a\' || '; BEGIN; --';
+CREATE TABLE aw.made_by_6 (x int);
+$m$);
+RESET ROLE;
+\set VERBOSITY default
+SET client_min_messages = warning;
+CALL smig.upgrade();
+RESET client_min_messages;
+\set VERBOSITY terse
+SELECT version, state FROM smig.status() WHERE version = '6';
+SELECT to_regclass('aw.made_by_6') AS made_by_6;
+SELECT smig.unregister('6');
+
 -- held: the worker, connected as this superuser, runs the deployer's text
 -- as the deployer; what it queues for its statement's COMMIT (a deferred
 -- trigger, a WITH HOLD cursor) runs as the deployer too
@@ -109,12 +134,12 @@ CREATE FUNCTION aw.note_cursor() RETURNS int LANGUAGE sql AS $f$
 $f$;
 CREATE CONSTRAINT TRIGGER d_note AFTER INSERT ON aw.d
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION aw.note();
-SELECT smig.register('5', 'deferred',
+SELECT smig.register('7', 'deferred',
   E'-- smig:no-transaction\nINSERT INTO aw.d VALUES (1);\nDECLARE c CURSOR WITH HOLD FOR SELECT aw.note_cursor();');
 RESET ROLE;
 CALL smig.upgrade();
 SELECT * FROM aw.seen ORDER BY what;
-SELECT version, state FROM smig.status() WHERE version = '5';
+SELECT version, state FROM smig.status() WHERE version = '7';
 
 SET client_min_messages = warning;
 SET smig.allow_drop_extension = on;

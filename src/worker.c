@@ -656,12 +656,21 @@ static void forbid_parallelism(void);
  * Run sql as exec_simple_query runs a query string: in a transaction of
  * its own, each parse tree a portal run as a top-level command, so that
  * CREATE INDEX CONCURRENTLY and VACUUM accept it.  Parse trees live in
- * cxt, which survives the commits a concurrent build makes.  With judge
- * (a statement of the migration), the destructive-change gate judges what
- * it did before it commits: nothing rolls it back after that.
+ * cxt, which survives the commits a concurrent build makes.  For a
+ * statement of the migration (migration), the destructive-change gate
+ * judges what it did before it commits: nothing rolls it back after that.
+ *
+ * A statement of the migration must be one statement to the parser too:
+ * the lexer split the script and registration checked each piece (no
+ * transaction control, no COPY through the client), but the server may
+ * read the text differently (a "SET standard_conforming_strings = off"
+ * earlier in the migration makes 'a\' || '; BEGIN; --' two statements,
+ * where the lexer saw one string): what registration never saw would run
+ * here, where nothing refuses it, and a smuggled BEGIN left every later
+ * statement uncommitted while the history recorded the migration applied.
  */
 static void
-run_statement(const char *sql, MemoryContext cxt, bool judge)
+run_statement(const char *sql, MemoryContext cxt, bool migration)
 {
 	List	   *parsetrees;
 	ListCell   *lc;
@@ -672,6 +681,13 @@ run_statement(const char *sql, MemoryContext cxt, bool judge)
 	if (StatementTimeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
 	parsetrees = pg_parse_query(sql);
+	if (migration && list_length(parsetrees) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("statement of a migration reads as %d statements in the background worker",
+						list_length(parsetrees)),
+				 errdetail("Registration split the script into statements as standard SQL reads it; with the settings in force here (such as standard_conforming_strings) the server reads this one as several, which registration did not check."),
+				 errhint("Write backslashes in E'...' strings or dollar quotes, do not turn standard_conforming_strings off in a migration, and register it again.")));
 	foreach(lc, parsetrees)
 	{
 		RawStmt    *parsetree = lfirst_node(RawStmt, lc);
@@ -682,6 +698,13 @@ run_statement(const char *sql, MemoryContext cxt, bool judge)
 		DestReceiver *receiver;
 		QueryCompletion qc;
 
+		/* registration refused them; one reaching here was smuggled */
+		if (migration && IsA(parsetree->stmt, TransactionStmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+					 errmsg("transaction control statements cannot run in a migration"),
+					 errdetail("The background worker runs each statement of a no-transaction migration in a transaction of its own."),
+					 errhint("Remove the statement, or split the migration in two.")));
 		if (analyze_requires_snapshot(parsetree))
 		{
 			PushActiveSnapshot(GetTransactionSnapshot());
@@ -705,7 +728,7 @@ run_statement(const char *sql, MemoryContext cxt, bool judge)
 		PortalDrop(portal, false);
 		CommandCounterIncrement();
 	}
-	if (judge)
+	if (migration)
 		effects_finish(true);
 	CommitTransactionCommand();
 	disable_timeout(STATEMENT_TIMEOUT, false);
