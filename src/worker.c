@@ -98,6 +98,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "commands/progress.h"
 #include "access/genam.h"
 #include "access/table.h"
 #include "commands/dbcommands.h"
@@ -121,6 +122,7 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -855,17 +857,58 @@ invalid_indexes_now(MemoryContext cxt)
 								 NULL, cxt));
 }
 
+/*
+ * before (an oid[] literal) and the indexes that other sessions are
+ * building now (CREATE INDEX, REINDEX), as an oid[] literal, in cxt.  Read
+ * from the backends' status in C: pg_stat_progress_create_index shows the
+ * run-as role only its own sessions' builds (without pg_read_all_stats),
+ * so a superuser's or a colleague login's concurrent build on the run-as
+ * role's table passed for the worker's leftover, and a lock-timeout
+ * retry tried to drop it (and COMMENTed it for the next run to drop).
+ */
+static char *
+and_indexes_being_built(const char *before, MemoryContext cxt)
+{
+	StringInfoData buf;
+	int			n;
+	int			i;
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+
+	initStringInfo(&buf);
+	/* "{1,2}" or "{}": all of it but the closing brace */
+	appendBinaryStringInfo(&buf, before, strlen(before) - 1);
+	MemoryContextSwitchTo(oldcxt);
+	StartTransactionCommand();
+	n = pgstat_fetch_stat_numbackends();
+	for (i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be = local ? &local->backendStatus : NULL;
+		MemoryContext c;
+
+		if (be == NULL || be->st_procpid == MyProcPid ||
+			be->st_progress_command != PROGRESS_COMMAND_CREATE_INDEX ||
+			be->st_progress_param[PROGRESS_CREATEIDX_INDEX_OID] == 0)
+			continue;
+		c = MemoryContextSwitchTo(cxt);
+		appendStringInfo(&buf, "%s%u", buf.len > 1 ? "," : "",
+						 (Oid) be->st_progress_param[PROGRESS_CREATEIDX_INDEX_OID]);
+		MemoryContextSwitchTo(c);
+	}
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 /* The INVALID indexes that are not in before and no other session builds. */
 static List *
 leftovers_since(const char *before, MemoryContext cxt)
 {
 	return worker_query(LEFTOVER_QUERY
 						" NOT i.indexrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])"
-						" AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_progress_create_index b"
-						"  WHERE b.index_relid OPERATOR(pg_catalog.=) i.indexrelid"
-						"   AND b.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid())"
 						" ORDER BY 1",
-						before, cxt);
+						and_indexes_being_built(before, cxt), cxt);
 }
 
 /* The COMMENT smig puts on a leftover of migration version's kind script. */
