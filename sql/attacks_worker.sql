@@ -43,6 +43,18 @@ RESET client_min_messages;
 SELECT x, to_regclass('aw.precious_x') AS index FROM aw.precious;
 SELECT version, state FROM smig.status();
 SELECT smig.unregister('1');
+-- DROP INDEX CONCURRENTLY kills the index in transactions of its own
+-- before any event trigger fires: it is judged before it runs, and the
+-- index stays valid
+SELECT smig.register('1.1', 'drop_index',
+  E'-- smig:no-transaction\nDROP INDEX CONCURRENTLY aw.precious_x;');
+\set VERBOSITY default
+SET client_min_messages = warning;
+CALL smig.upgrade();
+RESET client_min_messages;
+\set VERBOSITY terse
+SELECT indisvalid, indisready FROM pg_index WHERE indexrelid = 'aw.precious_x'::regclass;
+SELECT smig.unregister('1.1');
 -- what an earlier statement of the migration created it may drop; a
 -- down script is not judged
 SELECT smig.register('2', 'scratch',

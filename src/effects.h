@@ -51,6 +51,13 @@ extern void effects_end(void);
  */
 extern void effects_resume(const RunnerScript *script);
 
+/*
+ * The background worker, before each statement of such a migration runs:
+ * what PostgreSQL does in transactions of its own before any event
+ * trigger fires (DROP INDEX CONCURRENTLY), judged by the gate beforehand.
+ */
+extern void effects_before_statement(Node *stmt);
+
 /* Rehearsals (rehearse.c): capture every migration, write no log rows. */
 extern void effects_set_rehearsing(bool on);
 extern bool effects_rehearsing(void);

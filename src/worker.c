@@ -49,7 +49,9 @@
  * script when it ends, before it commits: an undeclared drop or rewrite
  * is refused there (a statement that commits cannot be rolled back), so
  * an object dropped and created again by a later statement counts as
- * destroyed; what an earlier statement created may be dropped.
+ * destroyed; what an earlier statement created may be dropped.  DROP
+ * INDEX CONCURRENTLY is judged before it runs (effects_before_statement):
+ * its own transactions kill the index before any event trigger fires.
  *
  * The hidden deadlock (SPEC "Applying", trap 1).  A concurrent build waits
  * for every transaction with an older snapshot.  A deployer blocked on the
@@ -707,6 +709,8 @@ run_statement(const char *sql, MemoryContext cxt, bool migration)
 					 errmsg("transaction control statements cannot run in a migration"),
 					 errdetail("The background worker runs each statement of a no-transaction migration in a transaction of its own."),
 					 errhint("Remove the statement, or split the migration in two.")));
+		if (migration)
+			effects_before_statement(parsetree->stmt);
 		if (analyze_requires_snapshot(parsetree))
 		{
 			PushActiveSnapshot(GetTransactionSnapshot());
