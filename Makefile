@@ -18,7 +18,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # pg_regress files, in the order they run (sql/<name>.sql, expected/<name>.out)
 REGRESS = install versions checksums lexing register upgrade_head failures \
           baseline out_of_order verify_repair fastpath load_dir sync startup readonly privileges \
-          audit guard run_as run_as_attacks attacks_0_2 unregister downgrade print_statements procedure no_transaction arguments repeatable lock_retry upgrade_0_1 snapshot drift destructive rehearse adopt adopt_attacks backfill attacks_0_2b
+          audit guard run_as run_as_attacks attacks_0_2 unregister downgrade print_statements procedure no_transaction arguments repeatable lock_retry upgrade_0_1 snapshot drift destructive rehearse adopt adopt_attacks backfill attacks_0_2b attacks_worker
 REGRESS_OPTS = --inputdir=. --encoding=UTF8 --no-locale
 # isolation specs (specs/<name>.spec, expected/<name>.out)
 ISOLATION = concurrent_upgrade repeatable_read audit_attribution register_race deploy_lock \

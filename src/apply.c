@@ -530,6 +530,7 @@ copy_step(const WorkItem *item, RunnerScript *script)
 	c->run_as_oid = item->run_as_oid;
 	c->up_line = item->up_line;
 	c->repeatable = item->repeatable;
+	c->destructive = item->destructive;
 
 	memset(script, 0, sizeof(RunnerScript));
 	script->version = c->version;
@@ -541,6 +542,9 @@ copy_step(const WorkItem *item, RunnerScript *script)
 	script->run_as = c->run_as_oid;
 	script->kind = RUNNER_SCRIPT_UP;
 	script->first_line = c->up_line;
+	/* the worker judges it too (smig.destructive), statement by statement */
+	script->gate = true;
+	script->destructive = c->destructive;
 	return step;
 }
 

@@ -33,6 +33,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
@@ -100,6 +101,15 @@ effects_begin(const RunnerScript *script)
 	MemoryContextReset(effects_cxt);
 	memset(&effects, 0, sizeof(effects));
 	created_ids = NIL;
+	candidates = NIL;
+	current = script;
+}
+
+void
+effects_resume(const RunnerScript *script)
+{
+	Assert(effects_cxt != NULL);
+	/* what an attempt that rolled back saw did not happen */
 	candidates = NIL;
 	current = script;
 }
@@ -288,6 +298,41 @@ relation_identity(Oid relid)
 	addr.objectId = relid;
 	addr.objectSubId = 0;
 	return getObjectIdentity(&addr, true);
+}
+
+/*
+ * The background worker, before a statement of a no-transaction migration
+ * runs: DROP INDEX CONCURRENTLY commits the index's death (no longer valid,
+ * then no longer ready) in transactions of its own before the sql_drop
+ * event, so refusing it there leaves the index dead.  With refuse, the
+ * gate judges it here, by the names it drops; warn is left to the event.
+ */
+void
+effects_before_statement(Node *stmt)
+{
+	DropStmt   *drop = (DropStmt *) stmt;
+	ListCell   *lc;
+
+	if (!IsA(stmt, DropStmt) || drop->removeType != OBJECT_INDEX ||
+		!drop->concurrent || !effects_active() || !gate_judges() ||
+		destructive_mode != DESTRUCTIVE_REFUSE)
+		return;
+	foreach(lc, drop->objects)
+	{
+		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)),
+											 NoLock, true);
+		char	   *index;
+
+		if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_INDEX)
+			continue;
+		index = relation_identity(relid);
+		if (index == NULL || was_created(index) ||
+			was_created(relation_identity(IndexGetRelation(relid, false))))
+			continue;
+		destructive(psprintf("Line %d drops index %s.", runner_current_line(), index),
+					index);
+		effects_finish(true);
+	}
 }
 
 /*

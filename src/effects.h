@@ -43,6 +43,21 @@ extern void effects_init(void);
 extern void effects_begin(const RunnerScript *script);
 extern void effects_end(void);
 
+/*
+ * The background worker: the next statement of the migration effects_begin
+ * named starts (in a transaction of its own), keeping what the statements
+ * before it created; its caller judges it with effects_finish before it
+ * commits.
+ */
+extern void effects_resume(const RunnerScript *script);
+
+/*
+ * The background worker, before each statement of such a migration runs:
+ * what PostgreSQL does in transactions of its own before any event
+ * trigger fires (DROP INDEX CONCURRENTLY), judged by the gate beforehand.
+ */
+extern void effects_before_statement(Node *stmt);
+
 /* Rehearsals (rehearse.c): capture every migration, write no log rows. */
 extern void effects_set_rehearsing(bool on);
 extern bool effects_rehearsing(void);

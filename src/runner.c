@@ -199,10 +199,11 @@ first_line_of(const RunnerScript *script)
 }
 
 void
-runner_set_current(const char *version, const char *statement)
+runner_set_current(const char *version, const char *statement, int line)
 {
 	current_version = version;
 	current_statement = statement;
+	current_line = line;
 }
 
 /* Split script->sql into statements; skip an outer BEGIN/COMMIT pair. */

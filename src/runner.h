@@ -72,10 +72,12 @@ extern SqlStmt *runner_split_statements(const RunnerScript *script,
 										int *nstmts);
 
 /*
- * Name the migration and statement running in this process (NULLs: none):
- * the background worker, running a no-transaction migration's statements,
- * sets the marker the audit triggers read, as runner_run() does.
+ * Name the migration, statement and line running in this process (NULLs:
+ * none): the background worker, running a no-transaction migration's
+ * statements, sets the marker the audit triggers (and the destructive
+ * gate's reasons) read, as runner_run() does.
  */
-extern void runner_set_current(const char *version, const char *statement);
+extern void runner_set_current(const char *version, const char *statement,
+							   int line);
 
 #endif							/* SMIG_RUNNER_H */

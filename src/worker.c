@@ -44,7 +44,14 @@
  * plan, a portal run with isTopLevel, in its own transaction; that is what
  * CREATE INDEX CONCURRENTLY requires.  The audit triggers see the
  * runner's marker (runner_set_current), so smig.ddl_log attributes the
- * worker's DDL to the migration.
+ * worker's DDL to the migration.  The destructive-change gate (effects.c,
+ * with the caller's smig.destructive) judges each statement of an up
+ * script when it ends, before it commits: an undeclared drop or rewrite
+ * is refused there (a statement that commits cannot be rolled back), so
+ * an object dropped and created again by a later statement counts as
+ * destroyed; what an earlier statement created may be dropped.  DROP
+ * INDEX CONCURRENTLY is judged before it runs (effects_before_statement):
+ * its own transactions kill the index before any event trigger fires.
  *
  * The hidden deadlock (SPEC "Applying", trap 1).  A concurrent build waits
  * for every transaction with an older snapshot.  A deployer blocked on the
@@ -74,7 +81,9 @@
  * of the statement drops them first; a failure marks them with a COMMENT
  * naming the migration and its direction, and the next run of the
  * migration drops the INVALID indexes with that mark (DROP INDEX
- * CONCURRENTLY) before its first statement, and no other index.
+ * CONCURRENTLY) before its first statement, and no other index: only
+ * indexes the run-as role owns count as leftovers (anyone can write the
+ * mark on an index of their own).
  *
  * Cancel (or statement_timeout) of the caller terminates the worker
  * (TerminateBackgroundWorker) and waits for it to exit; a worker that
@@ -91,6 +100,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "commands/progress.h"
 #include "access/genam.h"
 #include "access/table.h"
 #include "commands/dbcommands.h"
@@ -114,6 +124,7 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -127,6 +138,7 @@
 #include "action.h"
 #include "apply.h"
 #include "downgrade.h"
+#include "effects.h"
 #include "ownersql.h"
 #include "retry.h"
 #include "runner.h"
@@ -157,6 +169,8 @@ typedef struct WorkerTask
 	Oid			report_as;		/* the caller: who holds a lock, as it sees */
 	Oid			session_user;	/* the caller's session user (ddl_log) */
 	bool		retry;			/* an earlier attempt failed */
+	bool		gate;			/* judged by smig.destructive (an up script) */
+	bool		destructive;	/* it declares destructive changes */
 	int			lock_retries;	/* the migration's RetryPolicy */
 	int			backoff_ms;
 	int			nstmts;
@@ -171,8 +185,8 @@ typedef struct WorkerTask
 	char		hint[WORKER_TEXT];
 	/*
 	 * NUL-terminated, in this order: version, name, "up" or "down",
-	 * search_path, lock_timeout, statement_timeout, then for each of the
-	 * nstmts statements its line (decimal) and its text.
+	 * search_path, lock_timeout, statement_timeout, smig.destructive, then
+	 * for each of the nstmts statements its line (decimal) and its text.
 	 */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } WorkerTask;
@@ -201,6 +215,7 @@ typedef struct Step
 	char	   *search_path;
 	char	   *lock_timeout;
 	char	   *statement_timeout;
+	char	   *destructive_mode;	/* the caller's smig.destructive */
 	RetryPolicy policy;
 	Datum		invalid_before; /* oid[] of the indexes INVALID before */
 	TimestampTz started;
@@ -296,6 +311,7 @@ prepare_step(Step *s)
 	}
 	s->connect_as = canlogin ? GetSessionUserId() : BOOTSTRAP_SUPERUSERID;
 	s->search_path = pstrdup(GetConfigOption("search_path", false, false));
+	s->destructive_mode = pstrdup(GetConfigOption("smig.destructive", false, false));
 	retry_policy(&s->policy, s->script.lock_timeout, s->script.lock_retries,
 				 s->script.statement_timeout);
 	s->lock_timeout = psprintf("%d", s->policy.lock_timeout_ms);
@@ -368,7 +384,7 @@ run_worker(Step *s)
 	size = offsetof(WorkerTask, data) + strlen(s->script.version) + 1 +
 		strlen(s->script.name) + 1 + strlen(script_kind_name(s)) + 1 +
 		strlen(s->search_path) + 1 + strlen(s->lock_timeout) + 1 +
-		strlen(s->statement_timeout) + 1;
+		strlen(s->statement_timeout) + 1 + strlen(s->destructive_mode) + 1;
 	for (i = 0; i < s->nstmts; i++)
 		size += s->stmts[i].end - s->stmts[i].start + 1 + 12;
 	mq_offset = MAXALIGN(size);
@@ -385,6 +401,8 @@ run_worker(Step *s)
 	task->report_as = GetUserId();
 	task->session_user = GetSessionUserId();
 	task->retry = s->retry;
+	task->gate = s->up && s->script.gate;
+	task->destructive = s->script.destructive;
 	task->lock_retries = s->policy.lock_retries;
 	task->backoff_ms = s->policy.backoff_ms;
 	task->nstmts = s->nstmts;
@@ -403,6 +421,8 @@ run_worker(Step *s)
 	strcpy(p, s->lock_timeout);
 	p = next_string(p);
 	strcpy(p, s->statement_timeout);
+	p = next_string(p);
+	strcpy(p, s->destructive_mode);
 	p = next_string(p);
 	for (i = 0; i < s->nstmts; i++)
 	{
@@ -640,10 +660,21 @@ static void forbid_parallelism(void);
  * Run sql as exec_simple_query runs a query string: in a transaction of
  * its own, each parse tree a portal run as a top-level command, so that
  * CREATE INDEX CONCURRENTLY and VACUUM accept it.  Parse trees live in
- * cxt, which survives the commits a concurrent build makes.
+ * cxt, which survives the commits a concurrent build makes.  For a
+ * statement of the migration (migration), the destructive-change gate
+ * judges what it did before it commits: nothing rolls it back after that.
+ *
+ * A statement of the migration must be one statement to the parser too:
+ * the lexer split the script and registration checked each piece (no
+ * transaction control, no COPY through the client), but the server may
+ * read the text differently (a "SET standard_conforming_strings = off"
+ * earlier in the migration makes 'a\' || '; BEGIN; --' two statements,
+ * where the lexer saw one string): what registration never saw would run
+ * here, where nothing refuses it, and a smuggled BEGIN left every later
+ * statement uncommitted while the history recorded the migration applied.
  */
 static void
-run_statement(const char *sql, MemoryContext cxt)
+run_statement(const char *sql, MemoryContext cxt, bool migration)
 {
 	List	   *parsetrees;
 	ListCell   *lc;
@@ -654,6 +685,13 @@ run_statement(const char *sql, MemoryContext cxt)
 	if (StatementTimeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
 	parsetrees = pg_parse_query(sql);
+	if (migration && list_length(parsetrees) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("statement of a migration reads as %d statements in the background worker",
+						list_length(parsetrees)),
+				 errdetail("Registration split the script into statements as standard SQL reads it; with the settings in force here (such as standard_conforming_strings) the server reads this one as several, which registration did not check."),
+				 errhint("Write backslashes in E'...' strings or dollar quotes, do not turn standard_conforming_strings off in a migration, and register it again.")));
 	foreach(lc, parsetrees)
 	{
 		RawStmt    *parsetree = lfirst_node(RawStmt, lc);
@@ -664,6 +702,15 @@ run_statement(const char *sql, MemoryContext cxt)
 		DestReceiver *receiver;
 		QueryCompletion qc;
 
+		/* registration refused them; one reaching here was smuggled */
+		if (migration && IsA(parsetree->stmt, TransactionStmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+					 errmsg("transaction control statements cannot run in a migration"),
+					 errdetail("The background worker runs each statement of a no-transaction migration in a transaction of its own."),
+					 errhint("Remove the statement, or split the migration in two.")));
+		if (migration)
+			effects_before_statement(parsetree->stmt);
 		if (analyze_requires_snapshot(parsetree))
 		{
 			PushActiveSnapshot(GetTransactionSnapshot());
@@ -687,6 +734,8 @@ run_statement(const char *sql, MemoryContext cxt)
 		PortalDrop(portal, false);
 		CommandCounterIncrement();
 	}
+	if (migration)
+		effects_finish(true);
 	CommitTransactionCommand();
 	disable_timeout(STATEMENT_TIMEOUT, false);
 	MemoryContextSwitchTo(cxt);
@@ -751,6 +800,10 @@ invalid_index_of(IndexStmt *stmt, MemoryContext cxt)
  * the statement drops them; a failure marks them with a COMMENT naming
  * the migration, and the next run of the migration drops the INVALID
  * indexes that carry its mark (drop_marked_leftovers), and no other.
+ * Only indexes the run-as role (the current user here) owns count: the
+ * COMMENT smig marks with needs that, and anyone can write the mark's
+ * text on an index of their own, which the retry must not try to drop
+ * (it failed on it, every run, "must be owner").
  */
 #define LEFTOVER_QUERY \
 	"SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'" \
@@ -758,7 +811,9 @@ invalid_index_of(IndexStmt *stmt, MemoryContext cxt)
 	" FROM pg_catalog.pg_index i" \
 	" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid" \
 	" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace" \
-	" WHERE NOT i.indisvalid AND "
+	" WHERE NOT i.indisvalid" \
+	" AND pg_catalog.pg_has_role(c.relowner, 'USAGE')" \
+	" AND pg_catalog.has_schema_privilege(n.oid, 'USAGE') AND "
 
 /*
  * Run query (one text column; $1, if arg, is arg) in a transaction of its
@@ -806,17 +861,58 @@ invalid_indexes_now(MemoryContext cxt)
 								 NULL, cxt));
 }
 
+/*
+ * before (an oid[] literal) and the indexes that other sessions are
+ * building now (CREATE INDEX, REINDEX), as an oid[] literal, in cxt.  Read
+ * from the backends' status in C: pg_stat_progress_create_index shows the
+ * run-as role only its own sessions' builds (without pg_read_all_stats),
+ * so a superuser's or a colleague login's concurrent build on the run-as
+ * role's table passed for the worker's leftover, and a lock-timeout
+ * retry tried to drop it (and COMMENTed it for the next run to drop).
+ */
+static char *
+and_indexes_being_built(const char *before, MemoryContext cxt)
+{
+	StringInfoData buf;
+	int			n;
+	int			i;
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+
+	initStringInfo(&buf);
+	/* "{1,2}" or "{}": all of it but the closing brace */
+	appendBinaryStringInfo(&buf, before, strlen(before) - 1);
+	MemoryContextSwitchTo(oldcxt);
+	StartTransactionCommand();
+	n = pgstat_fetch_stat_numbackends();
+	for (i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be = local ? &local->backendStatus : NULL;
+		MemoryContext c;
+
+		if (be == NULL || be->st_procpid == MyProcPid ||
+			be->st_progress_command != PROGRESS_COMMAND_CREATE_INDEX ||
+			be->st_progress_param[PROGRESS_CREATEIDX_INDEX_OID] == 0)
+			continue;
+		c = MemoryContextSwitchTo(cxt);
+		appendStringInfo(&buf, "%s%u", buf.len > 1 ? "," : "",
+						 (Oid) be->st_progress_param[PROGRESS_CREATEIDX_INDEX_OID]);
+		MemoryContextSwitchTo(c);
+	}
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 /* The INVALID indexes that are not in before and no other session builds. */
 static List *
 leftovers_since(const char *before, MemoryContext cxt)
 {
 	return worker_query(LEFTOVER_QUERY
 						" NOT i.indexrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])"
-						" AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_progress_create_index b"
-						"  WHERE b.index_relid OPERATOR(pg_catalog.=) i.indexrelid"
-						"   AND b.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid())"
 						" ORDER BY 1",
-						before, cxt);
+						and_indexes_being_built(before, cxt), cxt);
 }
 
 /* The COMMENT smig puts on a leftover of migration version's kind script. */
@@ -837,7 +933,7 @@ drop_leftovers(List *names, const char *why, MemoryContext cxt)
 	{
 		const char *idx = lfirst(lc);
 
-		run_statement(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", idx), cxt);
+		run_statement(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", idx), cxt, false);
 		ereport(NOTICE,
 				(errmsg("dropped invalid index %s before building it again", idx),
 				 errdetail_internal("%s", why)));
@@ -864,7 +960,7 @@ mark_leftovers(const char *before, const char *version, const char *kind,
 		foreach(lc, names)
 			run_statement(psprintf("COMMENT ON INDEX %s IS %s", (char *) lfirst(lc),
 								   quote_literal_cstr(leftover_mark(version, kind))),
-						  cxt);
+						  cxt, false);
 	}
 	PG_CATCH();
 	{
@@ -913,6 +1009,7 @@ report_error(WorkerTask *task, int failed)
 typedef struct WorkerStatement
 {
 	WorkerTask *task;
+	const RunnerScript *gate;	/* what the destructive-change gate judges */
 	const char *version;
 	const char *name;
 	const char *kind;
@@ -954,13 +1051,16 @@ run_migration_statement(void *arg)
 	else
 		drop_leftovers(leftovers_since(ws->before, cxt),
 					   "The attempt that timed out on a lock left it INVALID.", cxt);
-	run_statement(sql, cxt);
+	/* smig's own drops and COMMENTs are not the migration's changes */
+	effects_resume(ws->gate);
+	run_statement(sql, cxt, true);
+	effects_end();
 	if (index != NULL && (invalid = invalid_index_of(index, cxt)) != NULL)
 	{
 		/* the statement claims it: the next run drops it */
 		run_statement(psprintf("COMMENT ON INDEX %s IS %s", invalid,
 							   quote_literal_cstr(leftover_mark(ws->version, ws->kind))),
-					  cxt);
+					  cxt, false);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("index %s is invalid", invalid),
@@ -1004,6 +1104,7 @@ smig_worker_main(Datum main_arg)
 	int			i;
 	volatile bool failed = false;
 	RetryPolicy policy = {0};
+	RunnerScript gate = {0};
 	shm_mq_handle *mqh;
 
 	pqsignal(SIGTERM, die);
@@ -1057,7 +1158,19 @@ smig_worker_main(Datum main_arg)
 	p = next_string(p);
 	set_session("statement_timeout", p);
 	p = next_string(p);
+	/* the caller's gate (superuser-only: no SET in the migration changes it) */
+	(void) set_config_option("smig.destructive", p, PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
+	p = next_string(p);
 	CommitTransactionCommand();
+	gate.version = version;
+	gate.name = name;
+	gate.kind = RUNNER_SCRIPT_UP;
+	gate.run_as = task->run_as;
+	gate.gate = task->gate;
+	gate.destructive = task->destructive;
+	effects_begin(&gate);
+	effects_end();
 	policy.lock_timeout_ms = LockTimeout;
 	policy.lock_retries = task->lock_retries;
 	policy.backoff_ms = task->backoff_ms;
@@ -1067,14 +1180,14 @@ smig_worker_main(Datum main_arg)
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < task->nstmts && !failed; i++, p = next_string(p))
 	{
-		WorkerStatement ws = {task, version, name, kind, NULL, 0, 0, cxt, NULL};
+		WorkerStatement ws = {task, &gate, version, name, kind, NULL, 0, 0, cxt, NULL};
 		ErrorContextCallback errcb;
 
 		ws.line = atoi(p);
 		p = next_string(p);
 		ws.sql = p;
 		task->current = i;
-		runner_set_current(version, ws.sql);
+		runner_set_current(version, ws.sql, ws.line);
 		pgstat_report_activity(STATE_RUNNING, ws.sql);
 		errcb.callback = worker_error_callback;
 		errcb.arg = &ws;
@@ -1104,7 +1217,7 @@ smig_worker_main(Datum main_arg)
 		MemoryContextSwitchTo(cxt);
 		MemoryContextReset(cxt);
 	}
-	runner_set_current(NULL, NULL);
+	runner_set_current(NULL, NULL, 0);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	pg_write_barrier();
 	task->status = failed ? WORKER_FAILED : WORKER_DONE;

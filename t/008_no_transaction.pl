@@ -241,5 +241,62 @@ is($node->safe_psql('postgres', q{
       FROM smig.ddl_log WHERE version = '11' AND command_tag = 'CREATE INDEX'}),
     'deployer2 mig_nologin', 'ddl_log: a caller no longer LOGIN is still the session_role');
 
+# A concurrent build of another role on a table of the run-as role is not
+# the worker's leftover.  pg_stat_progress_create_index shows the run-as
+# role (no pg_read_all_stats) only its own sessions' builds, so the
+# superuser's build below, INVALID while it waits, passed for a leftover of
+# the statement that timed out on a lock, and the retry tried to drop it
+# (DROP INDEX CONCURRENTLY, waiting for that build) until its retries ran
+# out, failing on a table the migration never names.
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    CREATE TABLE cc_a (x int);
+    CREATE TABLE cc_b (x int);
+    ALTER TABLE cc_a OWNER TO mig_nologin;
+    ALTER TABLE cc_b OWNER TO mig_nologin;
+    SELECT smig.register('12', 'beside_a_build', E'-- smig:no-transaction\n-- smig:run-as mig_nologin\n-- smig:lock-timeout 2s\n-- smig:lock-retries 3\nCREATE INDEX CONCURRENTLY cc_b_idx ON cc_b (x);');
+});
+my $lock_b = $node->background_psql('postgres');
+$lock_b->query_safe('BEGIN; LOCK TABLE cc_b IN SHARE MODE');
+$caller = $node->background_psql('postgres', on_error_stop => 0);
+$caller->query_until(qr/started/, q{
+SET smig.retry_backoff = '200ms';
+\echo started
+CALL smig.upgrade();
+\echo done
+});
+$node->poll_query_until('postgres', q{
+    SELECT count(*) = 1 FROM pg_stat_activity
+     WHERE backend_type = 'smig worker' AND wait_event_type = 'Lock'})
+  or die 'the worker did not start waiting';
+# the superuser's build: its INVALID index exists while it waits for lock_a
+my $lock_a = $node->background_psql('postgres');
+$lock_a->query_safe('BEGIN; INSERT INTO cc_a VALUES (1)');
+my $dba = $node->background_psql('postgres', on_error_stop => 0);
+$dba->query_until(qr/building/, q{
+\echo building
+CREATE INDEX CONCURRENTLY cc_a_dba ON cc_a (x);
+\echo built
+});
+$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_class WHERE relname = 'cc_a_dba'})
+  or die 'no concurrent build';
+# the worker's first attempt times out; the second waits for lock_b again
+sleep(3);
+$lock_b->query_safe('COMMIT');
+$caller->query_until(qr/done/, '');
+$caller->quit;
+$lock_b->quit;
+unlike($caller->{stderr}, qr/cc_a/, 'a concurrent build of another role: the worker does not touch its index');
+is($node->safe_psql('postgres', q{SELECT state FROM smig.status() WHERE version = '12'}),
+    'applied', 'a concurrent build of another role: the migration applies');
+$lock_a->query_safe('COMMIT');
+$dba->query_until(qr/built/, '');
+$dba->quit;
+$lock_a->quit;
+is($node->safe_psql('postgres', q{
+    SELECT indisvalid::text || ' ' || coalesce(obj_description(indexrelid, 'pg_class'), 'no comment')
+      FROM pg_index WHERE indexrelid = 'cc_a_dba'::regclass}),
+    'true no comment', 'a concurrent build of another role: its index is built, unmarked');
+
 $node->stop;
 done_testing();
