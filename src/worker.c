@@ -34,22 +34,24 @@
  *
  * The worker: connects (BackgroundWorkerInitializeConnectionByOid)
  * as the caller's session user (who logged in; if its LOGIN was revoked
- * since, as the bootstrap superuser made that session user with
- * SetSessionAuthorization), so smig.ddl_log.session_role is what the same
+ * since, as the bootstrap superuser), takes its lock (worker_locktag: a
+ * session lock, held until it exits) and sets the procedure's latch, then
+ * makes the caller's session user the session user
+ * (SetSessionAuthorization), so smig.ddl_log.session_role is what the same
  * migration in a transaction records, and acts as the run-as role
  * (SetUserIdAndSecContext with SECURITY_LOCAL_USERID_CHANGE: no SET ROLE
  * back), with the caller's search_path, lock_timeout and statement_timeout
- * (the migration's "-- smig:lock-timeout" over the caller's), then takes
- * its lock, a session lock held until it exits.  A SET in the migration
- * lasts until the migration ends, the worker's session with it.  Each
+ * (the migration's "-- smig:lock-timeout" over the caller's).  A SET in
+ * the migration lasts until the migration ends, the worker's session with
+ * it.  Each
  * statement runs as exec_simple_query runs one: parse, analyse, plan
  * (parallel plans allowed), a portal run with isTopLevel, in its own
  * transaction; that is what CREATE INDEX CONCURRENTLY requires.  The
  * worker is in no lock group but the one it leads, so a concurrent build
- * is a parallel one as in psql (max_parallel_maintenance_workers, the
- * server's or the migration's SET).  The audit triggers see the
- * runner's marker (runner_set_current), so smig.ddl_log attributes the
- * worker's DDL to the migration.
+ * is a parallel one as in psql (max_parallel_maintenance_workers and
+ * maintenance_work_mem: the server's, or the migration's SET).  The audit
+ * triggers see the runner's marker (runner_set_current), so smig.ddl_log
+ * attributes the worker's DDL to the migration.
  *
  * The hidden deadlock (SPEC "Applying", trap 1).  A concurrent build waits
  * for every transaction with an older snapshot.  A deployer blocked on the
