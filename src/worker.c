@@ -379,6 +379,10 @@ copy_or_null(const char *s)
  * userlock, classid pg_extension, objid smig's OID, objsubid 3.  One per
  * database: a second worker in the same database (a procedure that died
  * and left its worker running, then a new deploy) waits for the first.
+ * A migration's pg_advisory_unlock_all() or DISCARD ALL releases it too
+ * (they release every lock of that method): the procedure then waits on
+ * its latch, as before the worker took it, the other three defences
+ * against the hidden deadlock unchanged.
  */
 #define SMIG_LOCK_WORKER	3
 
