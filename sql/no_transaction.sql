@@ -107,6 +107,17 @@ RESET client_min_messages;
 \set VERBOSITY terse
 SELECT current_setting('statement_timeout') AS caller_statement_timeout;
 SELECT smig.unregister('3');
+-- the caller's statement_timeout ends the procedure's (bounded) lock
+-- waits for the worker: the worker, with none of its own, is terminated,
+-- and the failed attempt names the statement it was running
+SELECT smig.register('3.1', 'caller_timeout',
+  E'-- smig:no-transaction\nSET statement_timeout = 0;\nSELECT pg_sleep(30);');
+SET statement_timeout = '1s';
+CALL smig.upgrade();
+RESET statement_timeout;
+SELECT count(*) AS workers FROM pg_stat_activity WHERE backend_type = 'smig worker';
+SELECT error, detail FROM smig.history WHERE action = 'failed' AND version = '3.1';
+SELECT smig.unregister('3.1');
 
 -- 7. trap 2: a unique concurrent build over duplicate rows fails and
 -- leaves an INVALID index (named); the data is fixed; the retry drops the
