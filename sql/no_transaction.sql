@@ -56,8 +56,9 @@ RESET search_path;
 SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
  WHERE i.indrelid = 'nt.t'::regclass AND c.relname = 't_id_v_idx';
 
--- no parallel build in the worker (it is in the caller's lock group),
--- whatever the migration sets: it would wait for the worker's own lock
+-- a parallel build in the worker, as the migration sets it (the worker is
+-- in no lock group of the caller's; t/008_no_transaction.pl checks that
+-- it asks for parallel workers)
 SELECT smig.register('1.2', 'parallel',
   E'-- smig:no-transaction\nSET min_parallel_table_scan_size = 0;\nSET max_parallel_maintenance_workers = 2;\nCREATE INDEX CONCURRENTLY t_v_id_idx ON nt.t (v, id);',
   E'DROP INDEX CONCURRENTLY nt.t_v_id_idx;');
@@ -106,6 +107,17 @@ RESET client_min_messages;
 \set VERBOSITY terse
 SELECT current_setting('statement_timeout') AS caller_statement_timeout;
 SELECT smig.unregister('3');
+-- the caller's statement_timeout ends the procedure's (bounded) lock
+-- waits for the worker: the worker, with none of its own, is terminated,
+-- and the failed attempt names the statement it was running
+SELECT smig.register('3.1', 'caller_timeout',
+  E'-- smig:no-transaction\nSET statement_timeout = 0;\nSELECT pg_sleep(30);');
+SET statement_timeout = '1s';
+CALL smig.upgrade();
+RESET statement_timeout;
+SELECT count(*) AS workers FROM pg_stat_activity WHERE backend_type = 'smig worker';
+SELECT error, detail FROM smig.history WHERE action = 'failed' AND version = '3.1';
+SELECT smig.unregister('3.1');
 
 -- 7. trap 2: a unique concurrent build over duplicate rows fails and
 -- leaves an INVALID index (named); the data is fixed; the retry drops the

@@ -167,8 +167,9 @@ report_lock_holders(Oid extoid)
  *	 - a session already queued with a snapshot is cancelled by the
  *	   procedure (action_end_snapshot_waiters, every 100 ms while it
  *	   waits), and its cancel becomes the same clear error.
- * The worker also joins the procedure's lock group (worker.c), so the
- * deadlock detector and pg_blocking_pids() see the procedure's wait.
+ * And the procedure's wait is a lock wait on a lock its worker holds
+ * (worker.c: type userlock, sub-id 3 of the same object), so the deadlock
+ * detector and pg_blocking_pids() see it.
  */
 static void
 object_locktag(LOCKTAG *tag, Oid extoid, int subid)

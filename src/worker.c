@@ -18,8 +18,10 @@
  *	 2. starts the worker (RegisterDynamicBackgroundWorker: no
  *		shared_preload_libraries needed; bgw_notify_pid wakes us when it
  *		stops), connected to this database as the migration's run-as role,
- *		and waits for it on its latch, every 100 ms ending the waits of
- *		sessions that would otherwise deadlock with it (below);
+ *		and waits for it: for the lock the worker holds until it exits
+ *		(worker_locktag), a lock wait of at most 100 ms at a time, and
+ *		between two, relays its NOTICEs and ends the waits of sessions
+ *		that would otherwise deadlock with it (below);
  *	 3. in a subtransaction: the outcome.  Success: the indexes that
  *		became INVALID are checked (none may remain), then the history row.
  *		Failure: the worker's error (message, SQLSTATE, detail, hint) with
@@ -30,28 +32,33 @@
  * what to run (version, settings, statements) one way, the outcome the
  * other.  The procedure reads the outcome only after the worker stopped.
  *
- * The worker: joins the procedure's lock group (BecomeLockGroupMember, as
- * parallel workers do), connects (BackgroundWorkerInitializeConnectionByOid)
+ * The worker: connects (BackgroundWorkerInitializeConnectionByOid)
  * as the caller's session user (who logged in; if its LOGIN was revoked
- * since, as the bootstrap superuser made that session user with
- * SetSessionAuthorization), so smig.ddl_log.session_role is what the same
+ * since, as the bootstrap superuser), takes its lock (worker_locktag: a
+ * session lock, held until it exits) and sets the procedure's latch, then
+ * makes the caller's session user the session user
+ * (SetSessionAuthorization), so smig.ddl_log.session_role is what the same
  * migration in a transaction records, and acts as the run-as role
  * (SetUserIdAndSecContext with SECURITY_LOCAL_USERID_CHANGE: no SET ROLE
  * back), with the caller's search_path, lock_timeout and statement_timeout
  * (the migration's "-- smig:lock-timeout" over the caller's).  A SET in
  * the migration lasts until the migration ends, the worker's session with
  * it.  Each statement runs as exec_simple_query runs one: parse, analyse,
- * plan, a portal run with isTopLevel, in its own transaction; that is what
- * CREATE INDEX CONCURRENTLY requires.  The audit triggers see the
- * runner's marker (runner_set_current), so smig.ddl_log attributes the
- * worker's DDL to the migration.  The destructive-change gate (effects.c,
- * with the caller's smig.destructive) judges each statement of an up
- * script when it ends, before it commits: an undeclared drop or rewrite
- * is refused there (a statement that commits cannot be rolled back), so
- * an object dropped and created again by a later statement counts as
- * destroyed; what an earlier statement created may be dropped.  DROP
- * INDEX CONCURRENTLY is judged before it runs (effects_before_statement):
- * its own transactions kill the index before any event trigger fires.
+ * plan (parallel plans allowed), a portal run with isTopLevel, in its own
+ * transaction; that is what CREATE INDEX CONCURRENTLY requires.  The
+ * worker is in no lock group but the one it leads, so a concurrent build
+ * is a parallel one as in psql (max_parallel_maintenance_workers and
+ * maintenance_work_mem: the server's, or the migration's SET).  The audit
+ * triggers see the runner's marker (runner_set_current), so smig.ddl_log
+ * attributes the worker's DDL to the migration.  The destructive-change
+ * gate (effects.c, with the caller's smig.destructive) judges each
+ * statement of an up script when it ends, before it commits: an
+ * undeclared drop or rewrite is refused there (a statement that commits
+ * cannot be rolled back), so an object dropped and created again by a
+ * later statement counts as destroyed; what an earlier statement created
+ * may be dropped.  DROP INDEX CONCURRENTLY is judged before it runs
+ * (effects_before_statement): its own transactions kill the index before
+ * any event trigger fires.
  *
  * The hidden deadlock (SPEC "Applying", trap 1).  A concurrent build waits
  * for every transaction with an older snapshot.  A deployer blocked on the
@@ -60,9 +67,15 @@
  * deployer.  smig breaks it four ways:
  *	 - the procedure holds no snapshot while it waits (step 1 commits;
  *	   checked before the worker starts);
- *	 - the worker is a member of the procedure's lock group, so the
- *	   deadlock detector sees the procedure's wait as the worker's lock
- *	   waits (and pg_blocking_pids() shows them);
+ *	 - the procedure's wait is a lock wait on the worker's lock, so the
+ *	   deadlock detector follows the cycle through it (deployer -> deploy
+ *	   lock -> procedure -> worker's lock -> worker -> the deployer's
+ *	   virtualxid), and pg_blocking_pids() of the caller names the worker
+ *	   (and the worker's, what it waits for).  Each wait lasts 100 ms at
+ *	   most, less than deadlock_timeout, so it is the worker or the
+ *	   deployer that finds such a cycle, not the procedure.  The worker
+ *	   does not join the procedure's lock group, which would show the
+ *	   same but forbid it parallel workers (a lock group has one level);
  *	 - while the worker runs, the procedure holds a second lock
  *	   (action_begin_no_transaction): a session that then finds the deploy
  *	   lock taken fails at once with a clear error instead of queuing;
@@ -86,7 +99,9 @@
  * mark on an index of their own).
  *
  * Cancel (or statement_timeout) of the caller terminates the worker
- * (TerminateBackgroundWorker) and waits for it to exit; a worker that
+ * (TerminateBackgroundWorker) and waits for it to exit (a cancel that
+ * comes with the end of one of the bounded lock waits is not taken for
+ * that end: note_sigint, wait_for_worker_lock); a worker that
  * dies (FATAL, SIGTERM, a crash) is reported when it has stopped.  A
  * statement that fails leaves the statements before it done: each
  * committed on its own.
@@ -94,16 +109,20 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "access/genam.h"
 #include "access/table.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "libpq/pqformat.h"
 #include "libpq/pqmq.h"
@@ -118,6 +137,7 @@
 #include "storage/latch.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shm_mq.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
@@ -161,9 +181,10 @@ typedef struct WorkerTask
 {
 	uint32		magic;
 	/* set by the procedure */
-	PGPROC	   *leader;			/* for BecomeLockGroupMember */
+	PGPROC	   *leader;			/* whose latch the worker sets */
 	int			leader_pid;
 	Oid			database;
+	Oid			extension;		/* smig's OID: the worker's lock tag */
 	Oid			connect_as;
 	Oid			run_as;
 	Oid			report_as;		/* the caller: who holds a lock, as it sees */
@@ -176,6 +197,7 @@ typedef struct WorkerTask
 	int			nstmts;
 	Size		mq_offset;		/* the message queue: the worker's NOTICEs */
 	/* set by the worker */
+	int			locked;			/* it holds its lock (worker_locktag) */
 	int			status;			/* WorkerStatus */
 	int			current;		/* index of the statement running, or -1 */
 	int			failed;			/* index of the failing statement */
@@ -363,6 +385,132 @@ copy_or_null(const char *s)
 }
 
 /*
+ * The worker's lock: ExclusiveLock, taken as a session lock when it has
+ * connected and held until it exits (ShutdownPostgres releases the locks
+ * of this lock method at exit, whatever ends the process).  A tag no SQL
+ * can name: type "userlock" (reserved for the old contrib/userlock, which
+ * nothing uses now), in the advisory locks' method, on (database,
+ * pg_extension, smig's OID, sub-id 3), so pg_advisory_* cannot take it
+ * (their tags are of type "advisory") and pg_locks shows it as locktype
+ * userlock, classid pg_extension, objid smig's OID, objsubid 3.  One per
+ * database: a second worker in the same database (a procedure that died
+ * and left its worker running, then a new deploy) waits for the first.
+ * A migration's pg_advisory_unlock_all() or DISCARD ALL releases it too
+ * (they release every lock of that method): the procedure then waits on
+ * its latch, as before the worker took it, the other three defences
+ * against the hidden deadlock unchanged.
+ */
+#define SMIG_LOCK_WORKER	3
+
+static void
+worker_locktag(LOCKTAG *tag, Oid database, Oid extension)
+{
+	tag->locktag_field1 = database;
+	tag->locktag_field2 = ExtensionRelationId;
+	tag->locktag_field3 = extension;
+	tag->locktag_field4 = SMIG_LOCK_WORKER;
+	tag->locktag_type = LOCKTAG_USERLOCK;
+	tag->locktag_lockmethodid = USER_LOCKMETHOD;
+}
+
+/* How long each of the procedure's waits for the worker lasts at most. */
+#define WORKER_POLL_MS	100
+
+/*
+ * Each wait ends when a timer of smig's expires: its handler raises a
+ * cancel (QueryCancelPending, as the SIGINT of a cancel does), so the
+ * wait ends with "canceling statement due to user request", which the
+ * procedure swallows when the timer expired and no SIGINT came (a
+ * cancel, or statement_timeout, whose handler sends one).  Not
+ * lock_timeout: its handler sends a SIGINT too, and when it and a cancel
+ * come together PostgreSQL reports only the lock timeout.
+ */
+static volatile sig_atomic_t poll_expired = false;
+static volatile sig_atomic_t sigint_arrived = false;
+static pqsigfunc caller_sigint_handler = NULL;
+static bool poll_timeout_registered = false;
+static TimeoutId poll_timeout;
+
+static void
+poll_timeout_handler(void)
+{
+	poll_expired = true;
+	InterruptPending = true;
+	QueryCancelPending = true;
+	SetLatch(MyLatch);
+}
+
+static void
+note_sigint(SIGNAL_ARGS)
+{
+	sigint_arrived = true;
+	caller_sigint_handler(postgres_signal_arg);
+}
+
+/*
+ * Wait for the worker's lock (ShareLock against its ExclusiveLock) for at
+ * most WORKER_POLL_MS: a lock wait, so the deadlock detector follows the
+ * procedure to the worker and pg_blocking_pids() of the caller names the
+ * worker.  In a subtransaction, with lock_timeout 0 for it alone; the
+ * end of the timer is swallowed, anything else (a cancel,
+ * statement_timeout, a deadlock) raised.  True when the lock was granted:
+ * the worker has let go of it, as it does when it exits.
+ */
+static bool
+wait_for_worker_lock(const LOCKTAG *tag)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool granted = false;
+	ErrorData  *volatile edata = NULL;
+
+	if (!poll_timeout_registered)
+	{
+		poll_timeout = RegisterTimeout(USER_TIMEOUT, poll_timeout_handler);
+		poll_timeout_registered = true;
+	}
+	poll_expired = false;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		int			nest = NewGUCNestLevel();
+
+		(void) set_config_option("lock_timeout", "0", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+		enable_timeout_after(poll_timeout, WORKER_POLL_MS);
+		(void) LockAcquire(tag, ShareLock, false, false);
+		disable_timeout(poll_timeout, false);
+		LockRelease(tag, ShareLock, false);
+		granted = true;
+		AtEOXact_GUC(true, nest);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		disable_timeout(poll_timeout, false);
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	/* the timer's cancel, and only it: not pending any more */
+	if (poll_expired && !sigint_arrived)
+		QueryCancelPending = false;
+	if (edata == NULL)
+		return granted;
+	if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED || !poll_expired ||
+		sigint_arrived)
+		ReThrowError(edata);
+	FreeErrorData(edata);
+	return false;
+}
+
+/*
  * Step 2: start the worker and wait for it, holding no snapshot; on
  * cancel, stop it.  s gets the outcome.
  */
@@ -377,6 +525,7 @@ run_worker(Step *s)
 	int			i;
 	BackgroundWorker bgw;
 	BackgroundWorkerHandle *volatile handle = NULL;
+	LOCKTAG		tag;
 
 	shm_mq_handle *volatile mqh = NULL;
 	Size		mq_offset;
@@ -396,6 +545,7 @@ run_worker(Step *s)
 	task->leader = MyProc;
 	task->leader_pid = MyProcPid;
 	task->database = MyDatabaseId;
+	task->extension = get_extension_oid("smig", false);
 	task->connect_as = s->connect_as;
 	task->run_as = s->script.run_as;
 	task->report_as = GetUserId();
@@ -449,18 +599,20 @@ run_worker(Step *s)
 	shm_mq_set_receiver(shm_mq_create((char *) task + mq_offset, WORKER_QUEUE_SIZE),
 						MyProc);
 
-	/* the worker's lock waits count as ours (deadlock detector, pg_locks) */
-	BecomeLockGroupLeader();
+	worker_locktag(&tag, task->database, task->extension);
 	action_begin_no_transaction();
 	InvalidateCatalogSnapshot();
 	if (ActiveSnapshotSet() || HaveRegisteredOrActiveSnapshot())
 		elog(ERROR, "smig would wait for its background worker holding a snapshot");
 
+	sigint_arrived = false;
+	caller_sigint_handler = pqsignal(SIGINT, note_sigint);
 	PG_TRY();
 	{
 		List	   *signalled = NIL;
 		pid_t		pid;
 		BackgroundWorkerHandle *h;
+		bool		lock_let_go = false;
 
 		if (!RegisterDynamicBackgroundWorker(&bgw, &h))
 			ereport(ERROR,
@@ -484,15 +636,30 @@ run_worker(Step *s)
 				(void) relay_messages(mqh);
 				break;
 			}
-			(void) WaitLatch(MyLatch,
-							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 100L, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
+
+			/*
+			 * Once the worker holds its lock, wait for that; before (it is
+			 * starting, or waits for another worker's lock) and after (it
+			 * let go: it is exiting), on the latch, which the worker sets
+			 * when it has the lock and the postmaster when it has stopped.
+			 */
+			pg_read_barrier();
+			if (task->locked && !lock_let_go)
+				lock_let_go = wait_for_worker_lock(&tag);
+			else
+			{
+				(void) WaitLatch(MyLatch,
+								 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 WORKER_POLL_MS, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+			}
 		}
+		pqsignal(SIGINT, caller_sigint_handler);
 	}
 	PG_CATCH();
 	{
+		pqsignal(SIGINT, caller_sigint_handler);
 		MemoryContextSwitchTo(cxt);
 		s->error = CopyErrorData();
 		FlushErrorState();
@@ -654,8 +821,6 @@ worker_run_step(bool up, const ApplyPlanItem *item)
 
 /*---- the worker's side -------------------------------------------------------*/
 
-static void forbid_parallelism(void);
-
 /*
  * Run sql as exec_simple_query runs a query string: in a transaction of
  * its own, each parse tree a portal run as a top-level command, so that
@@ -681,7 +846,6 @@ run_statement(const char *sql, MemoryContext cxt, bool migration)
 
 	StartTransactionCommand();
 	MemoryContextSwitchTo(cxt);
-	forbid_parallelism();
 	if (StatementTimeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
 	parsetrees = pg_parse_query(sql);
@@ -718,8 +882,8 @@ run_statement(const char *sql, MemoryContext cxt, bool migration)
 		}
 		querytrees = pg_analyze_and_rewrite_fixedparams(parsetree, sql,
 														NULL, 0, NULL);
-		/* no parallel plan: see smig_worker_main */
-		plantrees = pg_plan_queries(querytrees, sql, 0, NULL);
+		plantrees = pg_plan_queries(querytrees, sql, CURSOR_OPT_PARALLEL_OK,
+									NULL);
 		if (snapshot_set)
 			PopActiveSnapshot();
 
@@ -1077,20 +1241,6 @@ set_session(const char *name, const char *value)
 							 GUC_ACTION_SET, true, 0, false);
 }
 
-/*
- * No parallel query, index build or vacuum in the worker: it is a member
- * of the procedure's lock group, and a lock group has one level, so it
- * cannot lead one of parallel workers (they would wait for the worker's
- * own locks, and leading one would corrupt the group).  Set again before
- * every statement: a SET in the migration lasts one statement here.
- */
-static void
-forbid_parallelism(void)
-{
-	set_session("max_parallel_workers_per_gather", "0");
-	set_session("max_parallel_maintenance_workers", "0");
-}
-
 void
 smig_worker_main(Datum main_arg)
 {
@@ -1106,6 +1256,7 @@ smig_worker_main(Datum main_arg)
 	RetryPolicy policy = {0};
 	RunnerScript gate = {0};
 	shm_mq_handle *mqh;
+	LOCKTAG		tag;
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGINT, StatementCancelHandler);
@@ -1126,9 +1277,19 @@ smig_worker_main(Datum main_arg)
 	mqh = shm_mq_attach((shm_mq *) ((char *) task + task->mq_offset), seg, NULL);
 	pq_redirect_to_shm_mq(seg, mqh);
 	/* the procedure is gone: nothing to do */
-	if (!BecomeLockGroupMember(task->leader, task->leader_pid))
+	if (BackendPidGetProc(task->leader_pid) != task->leader)
 		return;
 	BackgroundWorkerInitializeConnectionByOid(task->database, task->connect_as, 0);
+
+	/*
+	 * The lock the procedure waits for (worker_locktag), until we exit; then
+	 * wake the procedure, which waits on its latch until we hold it.
+	 */
+	worker_locktag(&tag, task->database, task->extension);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	task->locked = true;
+	pg_write_barrier();
+	SetLatch(&task->leader->procLatch);
 
 	/*
 	 * The caller's session user, as in the caller's transaction: the audit

@@ -63,8 +63,8 @@ is($node->safe_psql('postgres', q{
     SELECT detail FROM smig.history WHERE action = 'failed' AND version = '2'}),
     'line 2: SELECT pg_advisory_lock(4501)', 'terminated worker: the failed attempt names the statement');
 is($node->safe_psql('postgres', q{
-    SELECT count(*) FROM pg_locks WHERE locktype = 'object'
-       AND classid = 'pg_extension'::regclass AND objsubid IN (1, 2)}),
+    SELECT count(*) FROM pg_locks WHERE locktype IN ('object', 'userlock')
+       AND classid = 'pg_extension'::regclass AND objsubid IN (1, 2, 3)}),
     '0', 'no smig lock is left');
 
 # and the next call applies it
@@ -297,6 +297,31 @@ is($node->safe_psql('postgres', q{
     SELECT indisvalid::text || ' ' || coalesce(obj_description(indexrelid, 'pg_class'), 'no comment')
       FROM pg_index WHERE indexrelid = 'cc_a_dba'::regclass}),
     'true no comment', 'a concurrent build of another role: its index is built, unmarked');
+
+# a parallel build, as psql gets: the worker is in no lock group of the
+# caller's, so it leads parallel workers of its own
+# (max_parallel_maintenance_workers, the migration's or the server's).
+# Its DEBUG1 line says how many it asks for; trace_sort's lines, from
+# each participant of the sort, show a second one (worker 1: the
+# worker's own part is one of them).  A worker in the caller's lock group
+# cannot ask for any.
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    CREATE TABLE p (id int);
+    INSERT INTO p SELECT generate_series(1, 100000);
+    ALTER TABLE p SET (parallel_workers = 2);
+    SELECT smig.register('13', 'parallel', E'-- smig:no-transaction\nSET max_parallel_maintenance_workers = 2;\nSET maintenance_work_mem = ''128MB'';\nSET client_min_messages = debug1;\nSET trace_sort = on;\nCREATE INDEX CONCURRENTLY p_id_idx ON p (id);');
+    SELECT smig.register('14', 'serial', E'-- smig:no-transaction\nSET max_parallel_maintenance_workers = 0;\nSET client_min_messages = debug1;\nCREATE INDEX CONCURRENTLY p_id2_idx ON p (id);');
+});
+($rc, $out, $err) = $node->psql('postgres', q{SET client_min_messages = debug1; CALL smig.upgrade('13')});
+is($rc, 0, 'parallel build: the CALL succeeds');
+like($err, qr/building index "p_id_idx" on table "p" with request for 2 parallel workers/,
+    'parallel build: the worker asks for parallel workers');
+like($err, qr/performsort of worker 1 starting/,
+    'parallel build: a parallel worker takes part in the sort');
+($rc, $out, $err) = $node->psql('postgres', q{SET client_min_messages = debug1; CALL smig.upgrade()});
+like($err, qr/building index "p_id2_idx" on table "p" serially/,
+    'max_parallel_maintenance_workers = 0: a serial build');
 
 $node->stop;
 done_testing();
