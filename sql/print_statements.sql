@@ -41,6 +41,15 @@ SELECT version FROM smig.upgrade_head();
 SELECT version FROM smig.rollback();
 SELECT smig.unregister('5.1');
 
+-- a no-transaction migration's statements, from the background worker,
+-- up and down
+SELECT smig.register('5.2', 'concurrently',
+    E'-- smig:no-transaction\nCREATE INDEX CONCURRENTLY ps_quiet_idx ON ps_quiet (id);\nSELECT 1;',
+    E'-- smig:no-transaction\nDROP INDEX CONCURRENTLY ps_quiet_idx;');
+CALL smig.upgrade();
+CALL smig.downgrade_to('5');
+SELECT smig.unregister('5.2');
+
 -- the notices follow client_min_messages like any other
 SET client_min_messages = warning;
 SELECT smig.register('6', 'unseen', 'CREATE TABLE ps_six ();');

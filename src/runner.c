@@ -147,30 +147,33 @@ statement_may_hold_password(const char *stmt_text, const char **shown_end)
 	return false;
 }
 
-/*
- * Echo one statement for smig.print_statements (before the statement's
- * error context is pushed, so the notice carries none).
- */
-static void
-echo_statement(const RunnerScript *script, int line, const char *stmt_text)
+bool
+runner_print_statements(void)
+{
+	return print_statements;
+}
+
+void
+runner_echo_statement(const char *version, const char *name, bool down,
+					  bool repeatable, int line, const char *stmt_text)
 {
 	const char *shown_end;
 
 	if (statement_may_hold_password(stmt_text, &shown_end))
 		stmt_text = psprintf("%.*s ... (the rest is not shown: it may hold a password)",
 							 (int) (shown_end - stmt_text), stmt_text);
-	if (script->repeatable)
+	if (repeatable)
 		ereport(NOTICE,
 				(errmsg("repeatable migration \"%s\", line %d: %s",
-						script->name, line, stmt_text)));
-	else if (script->kind == RUNNER_SCRIPT_DOWN)
+						name, line, stmt_text)));
+	else if (down)
 		ereport(NOTICE,
 				(errmsg("down script of migration \"%s\" (\"%s\"), line %d: %s",
-						script->version, script->name, line, stmt_text)));
+						version, name, line, stmt_text)));
 	else
 		ereport(NOTICE,
 				(errmsg("migration \"%s\" (\"%s\"), line %d: %s",
-						script->version, script->name, line, stmt_text)));
+						version, name, line, stmt_text)));
 }
 
 const char *
@@ -545,8 +548,12 @@ runner_run(const RunnerScript *script)
 								 stmts[i].end - stmts[i].start);
 			current_statement = stmt_text;
 			current_line = stmts[i].line;
+			/* before the statement's error context: the notice has none */
 			if (print_statements)
-				echo_statement(script, stmts[i].line, stmt_text);
+				runner_echo_statement(script->version, script->name,
+									  script->kind == RUNNER_SCRIPT_DOWN,
+									  script->repeatable, stmts[i].line,
+									  stmt_text);
 			errarg.stmt = &stmts[i];
 			errarg.stmt_text = stmt_text;
 			errcb.previous = error_context_stack;

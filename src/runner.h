@@ -42,6 +42,17 @@ typedef struct RunnerScript
 extern void runner_init(void);
 
 /*
+ * smig.print_statements, and its notice for one statement (the runner's,
+ * and the background worker's for a no-transaction migration): the
+ * migration, the line of its file, and the statement (only its first
+ * words when it may hold a password).
+ */
+extern bool runner_print_statements(void);
+extern void runner_echo_statement(const char *version, const char *name,
+								  bool down, bool repeatable, int line,
+								  const char *stmt_text);
+
+/*
  * Run every statement of script through SPI (already connected), as role
  * script->run_as, in the caller's transaction.  Settings the script changes
  * (SET, set_config) are undone when it ends.  An outer BEGIN; ... COMMIT;

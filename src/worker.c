@@ -192,6 +192,7 @@ typedef struct WorkerTask
 	bool		retry;			/* an earlier attempt failed */
 	bool		gate;			/* judged by smig.destructive (an up script) */
 	bool		destructive;	/* it declares destructive changes */
+	bool		print_statements;	/* the caller's smig.print_statements */
 	int			lock_retries;	/* the migration's RetryPolicy */
 	int			backoff_ms;
 	int			nstmts;
@@ -553,6 +554,7 @@ run_worker(Step *s)
 	task->retry = s->retry;
 	task->gate = s->up && s->script.gate;
 	task->destructive = s->script.destructive;
+	task->print_statements = runner_print_statements();
 	task->lock_retries = s->policy.lock_retries;
 	task->backoff_ms = s->policy.backoff_ms;
 	task->nstmts = s->nstmts;
@@ -1350,6 +1352,9 @@ smig_worker_main(Datum main_arg)
 		task->current = i;
 		runner_set_current(version, ws.sql, ws.line);
 		pgstat_report_activity(STATE_RUNNING, ws.sql);
+		if (task->print_statements)
+			runner_echo_statement(version, name, strcmp(kind, "down") == 0,
+								  false, ws.line, ws.sql);
 		errcb.callback = worker_error_callback;
 		errcb.arg = &ws;
 		errcb.previous = error_context_stack;
