@@ -51,39 +51,64 @@ dupn(const char *s, size_t n)
 	return r;
 }
 
-/* Read path whole; NULL after an error. */
+/*
+ * Read path whole; NULL after an error, or (*not_regular set) when it is not
+ * a regular file.  One open, fstat and read for a file that does not grow
+ * while it is read: a start-up reads thousands of files, and the system
+ * calls are most of what that costs.
+ */
 static char *
-read_file(const char *path, size_t *len)
+read_file(const char *path, size_t *len, bool *not_regular)
 {
-	FILE	   *f = fopen(path, "rb");
+	int			fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat sb;
 	char	   *buf;
-	size_t		cap = 8192;
+	size_t		cap;
 	size_t		n = 0;
-	size_t		got;
 
-	if (f == NULL)
+	*not_regular = false;
+	if (fd < 0)
 	{
 		pg_log_error("could not open file \"%s\": %m", path);
 		return NULL;
 	}
-	buf = pg_malloc(cap + 1);
-	while ((got = fread(buf + n, 1, cap - n, f)) > 0)
+	if (fstat(fd, &sb) != 0)
 	{
-		n += got;
-		if (n == cap)
-		{
-			cap *= 2;
-			buf = pg_realloc(buf, cap + 1);
-		}
-	}
-	if (ferror(f))
-	{
-		pg_log_error("could not read file \"%s\": %m", path);
-		fclose(f);
-		free(buf);
+		pg_log_error("could not stat file \"%s\": %m", path);
+		close(fd);
 		return NULL;
 	}
-	fclose(f);
+	if (!S_ISREG(sb.st_mode))
+	{
+		*not_regular = true;
+		close(fd);
+		return NULL;
+	}
+	/* one byte more than its size, so that a read short of it is the end */
+	cap = (size_t) sb.st_size + 1;
+	buf = pg_malloc(cap + 1);
+	for (;;)
+	{
+		ssize_t		got = read(fd, buf + n, cap - n);
+
+		if (got < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			pg_log_error("could not read file \"%s\": %m", path);
+			close(fd);
+			free(buf);
+			return NULL;
+		}
+		if (got == 0)
+			break;
+		n += got;
+		if (n < cap)
+			break;				/* short of the size plus one: the end */
+		cap *= 2;				/* it grew meanwhile: read on */
+		buf = pg_realloc(buf, cap + 1);
+	}
+	close(fd);
 	buf[n] = '\0';
 	*len = n;
 	return buf;
@@ -109,7 +134,10 @@ files_checksum(const char *buf, size_t len, char *hex)
 		pg_fatal("could not compute SHA-256: %s", pg_cryptohash_error(ctx));
 	pg_cryptohash_free(ctx);
 	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		sprintf(hex + 2 * i, "%02x", digest[i]);
+	{
+		hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+		hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
+	}
 	hex[2 * PG_SHA256_DIGEST_LENGTH] = '\0';
 }
 
@@ -264,6 +292,8 @@ check_file(const char *file, const char *text, size_t len, bool is_down)
 		check_script(file, text + ds, de - ds, sqllex_line_at(text, len, ds));
 }
 
+static bool finish_check(LocalMigration *m);
+
 static int
 entry_cmp(const void *a, const void *b)
 {
@@ -284,7 +314,7 @@ entry_cmp(const void *a, const void *b)
 }
 
 bool
-files_read_dir(const char *dir, LocalDir *out)
+files_read_dir(const char *dir, LocalDir *out, bool lex_all)
 {
 	DIR		   *dh;
 	struct dirent *de;
@@ -295,6 +325,7 @@ files_read_dir(const char *dir, LocalDir *out)
 	bool		ok = true;
 
 	memset(out, 0, sizeof(*out));
+	out->dir = dir;
 	dh = opendir(dir);
 	if (dh == NULL)
 	{
@@ -311,11 +342,15 @@ files_read_dir(const char *dir, LocalDir *out)
 		char	   *path;
 		struct stat sb;
 		DirEntry   *x;
+		bool		not_regular;
 
 		if (kind == MIGFILE_NOT_SQL)
 			continue;
 		path = psprintf("%s/%s", dir, de->d_name);
-		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		/* regular files only (following links); no stat when readdir says */
+		if (de->d_type == DT_UNKNOWN || de->d_type == DT_LNK
+			? stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)
+			: de->d_type != DT_REG)
 		{
 			free(path);
 			continue;
@@ -360,9 +395,18 @@ files_read_dir(const char *dir, LocalDir *out)
 			x->key = pg_malloc(SMIG_VERSION_KEYSIZE(p.version_len));
 			version_sort_key(x->version, p.version_len, x->key);
 		}
-		x->text = read_file(path, &x->len);
-		if (x->text == NULL ||
-			!check_file(path, x->text, x->len, kind == MIGFILE_DOWN))
+		x->text = read_file(path, &x->len, &not_regular);
+		if (not_regular)
+		{
+			/* replaced by something else since readdir(): as if absent */
+			free(path);
+			continue;
+		}
+		if (x->text == NULL)
+			ok = false;
+		/* a repeatable migration's text is always sent: checked now */
+		else if ((lex_all || kind == MIGFILE_REPEATABLE) &&
+				 !check_file(path, x->text, x->len, kind == MIGFILE_DOWN))
 			ok = false;
 		free(path);
 		ne++;
@@ -376,8 +420,6 @@ files_read_dir(const char *dir, LocalDir *out)
 	for (i = 0; i < ne; i++)
 	{
 		LocalMigration *m;
-		size_t		us,
-					ue;
 
 		if (e[i].parsed.kind == MIGFILE_DOWN)
 		{
@@ -403,13 +445,8 @@ files_read_dir(const char *dir, LocalDir *out)
 			? psprintf("R__%s", m->name) : m->version;
 		m->up_text = e[i].text;
 		m->up_len = e[i].len;
-		files_up_script(m->up_text, m->up_len, &us, &ue);
-		files_checksum(m->up_text + us, ue - us, m->checksum);
-		if (us == 0 && ue == m->up_len)
-			memcpy(m->text_checksum, m->checksum, sizeof(m->checksum));
-		else
-			files_checksum(m->up_text, m->up_len, m->text_checksum);
-		m->run_on_change = has_directive(m->up_text + us, ue - us, "run-on-change");
+		/* what register_many() compares: the checksum of the whole text */
+		files_checksum(m->up_text, m->up_len, m->text_checksum);
 		if (i + 1 < ne && e[i].key && e[i + 1].key &&
 			strcmp(e[i].key, e[i + 1].key) == 0)
 		{
@@ -421,20 +458,63 @@ files_read_dir(const char *dir, LocalDir *out)
 							 e[i].version, e[i].file, e[i + 1].file);
 				return false;
 			}
-			if (us != 0 || ue != m->up_len)
-			{
-				pg_log_error("migration version \"%s\" has both a down file \"%s\" and a \"-- smig:down\" section",
-							 m->version, e[i].file);
-				return false;
-			}
 			m->down_file = e[i].file;
 			m->down_text = e[i].text;
 			m->down_len = e[i].len;
 			files_checksum(m->down_text, m->down_len, m->down_checksum);
 		}
+		if ((lex_all || m->kind == MIGFILE_REPEATABLE) && !finish_check(m))
+			return false;
 	}
 	free(e);
 	return true;
+}
+
+/*
+ * After check_file() of m's files: its sections (the checksum of the up
+ * script, its directives) and whether a down file and a down section
+ * clash.
+ */
+static bool
+finish_check(LocalMigration *m)
+{
+	size_t		us,
+				ue;
+
+	files_up_script(m->up_text, m->up_len, &us, &ue);
+	if (us == 0 && ue == m->up_len)
+		memcpy(m->checksum, m->text_checksum, sizeof(m->checksum));
+	else
+		files_checksum(m->up_text + us, ue - us, m->checksum);
+	m->run_on_change = has_directive(m->up_text + us, ue - us, "run-on-change");
+	if (m->down_file && (us != 0 || ue != m->up_len))
+	{
+		pg_log_error("migration version \"%s\" has both a down file \"%s\" and a \"-- smig:down\" section",
+					 m->version, m->down_file);
+		return false;
+	}
+	m->checked = true;
+	return true;
+}
+
+bool
+files_check(const LocalDir *d, LocalMigration *m)
+{
+	char	   *path;
+	bool		ok;
+
+	if (m->checked)
+		return true;
+	path = psprintf("%s/%s", d->dir, m->file);
+	ok = check_file(path, m->up_text, m->up_len, false);
+	free(path);
+	if (ok && m->down_file)
+	{
+		path = psprintf("%s/%s", d->dir, m->down_file);
+		ok = check_file(path, m->down_text, m->down_len, true);
+		free(path);
+	}
+	return ok && finish_check(m);
 }
 
 const LocalMigration *
@@ -592,7 +672,7 @@ files_new(const char *dir, const char *name)
 			pg_log_error_detail("A name for a new file may hold letters, digits, \"_\" and \"-\".");
 			return EXIT_USAGE;
 		}
-	if (!files_read_dir(dir, &d))
+	if (!files_read_dir(dir, &d, true))
 		return EXIT_FAILED;
 	if (!d.exists && mkdir(dir, 0755) != 0)
 	{

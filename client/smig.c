@@ -19,6 +19,7 @@
 
 #include "common/logging.h"
 #include "sqllex.h"
+#include "version.h"
 
 #define SMIG_CLIENT_VERSION "0.2"
 
@@ -441,7 +442,7 @@ cmd_status(int argc, char **argv)
 
 	if (rc != EXIT_OK)
 		return rc;
-	have_files = files_read_dir(opts.dir, &d);
+	have_files = files_read_dir(opts.dir, &d, true);
 	if (!have_files)
 		pg_log_warning("the files of \"%s\" are not compared", opts.dir);
 	rc = conn_open_all();
@@ -629,6 +630,13 @@ sync_dir(Db *db, const LocalDir *d)
 			res = NULL;
 			break;
 		}
+		/* its text is sent: check it first, as files_read_dir() did not */
+		if (!files_check(d, &d->m[m - d->m]))
+		{
+			PQclear(res);
+			res = NULL;
+			break;
+		}
 		with_text[m - d->m] = true;
 		needed++;
 	}
@@ -654,16 +662,38 @@ sync_dir(Db *db, const LocalDir *d)
  * shown).  Warns about registrations without a file and applied
  * migrations no longer known.
  */
+/* qsort_arg: rows of a register_many() result by version (sort key) */
+static int
+missing_cmp(const void *a, const void *b, void *arg)
+{
+	PGresult   *res = arg;
+	const char *x = PQgetvalue(res, *(const int *) a, 0);
+	const char *y = PQgetvalue(res, *(const int *) b, 0);
+	char	   *kx = pg_malloc(SMIG_VERSION_KEYSIZE(strlen(x)));
+	char	   *ky = pg_malloc(SMIG_VERSION_KEYSIZE(strlen(y)));
+	int			c;
+
+	version_sort_key(x, strlen(x), kx);
+	version_sort_key(y, strlen(y), ky);
+	c = strcmp(kx, ky);
+	free(kx);
+	free(ky);
+	return c;
+}
+
 static PGresult *
 sync_and_plan(Db *db, const LocalDir *d)
 {
 	const char *to[1] = {opts.to};
 	PGresult   *res;
 	int			r;
+	int		   *missing;
+	int			nmissing = 0;
 
 	res = sync_dir(db, d);
 	if (res == NULL)
 		return NULL;
+	missing = pg_malloc(Max(PQntuples(res), 1) * sizeof(int));
 	for (r = 0; r < PQntuples(res); r++)
 	{
 		const char *result = PQgetvalue(res, r, 2);
@@ -671,15 +701,20 @@ sync_and_plan(Db *db, const LocalDir *d)
 		if (strcmp(result, "unregistered") == 0)
 			pg_log_warning("migration %s (%s) was registered but its file is gone: unregistered",
 						   PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
+		else if (strcmp(result, "missing") == 0)
+			missing[nmissing++] = r;
 	}
-	PQclear(res);
-	res = db_exec(db, "SELECT version, name FROM smig.status() WHERE state = 'missing'",
-				  0, NULL);
-	if (res == NULL)
-		return NULL;
-	for (r = 0; r < PQntuples(res); r++)
+
+	/*
+	 * The applied migrations without a registration, in version order:
+	 * register_many() names those it dropped now and those dropped before.
+	 */
+	qsort_arg(missing, nmissing, sizeof(int), missing_cmp, res);
+	for (r = 0; r < nmissing; r++)
 		pg_log_warning("migration %s (%s) is applied but not in \"%s\"",
-					   PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), opts.dir);
+					   PQgetvalue(res, missing[r], 0),
+					   PQgetvalue(res, missing[r], 1), opts.dir);
+	pg_free(missing);
 	PQclear(res);
 	/* the plan is read only when it is shown: no scan of the registry else */
 	if (!opts.dry_run && !opts.verbose && !interactive())
@@ -915,7 +950,7 @@ cmd_up(int argc, char **argv)
 
 	if (rc != EXIT_OK)
 		return rc;
-	if (!files_read_dir(opts.dir, &d))
+	if (!files_read_dir(opts.dir, &d, false))
 		return EXIT_FAILED;
 	if (!d.exists)
 	{
@@ -1134,7 +1169,7 @@ cmd_verify(int argc, char **argv)
 
 	if (rc != EXIT_OK)
 		return rc;
-	if (!files_read_dir(opts.dir, &d))
+	if (!files_read_dir(opts.dir, &d, true))
 		return EXIT_FAILED;
 	rc = conn_open_all();
 	if (rc != EXIT_OK)

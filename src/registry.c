@@ -748,6 +748,8 @@ typedef struct BulkOutcome
 	char	   *version;
 	char	   *name;
 	const char *result;			/* new, changed, unregistered, missing */
+	char	   *key;			/* version key of a "missing" row found by
+								 * MISSING_QUERY, else NULL */
 } BulkOutcome;
 
 /* Error context: which file was being registered (its name escaped). */
@@ -979,7 +981,7 @@ drop_registration(const RegistryDiff *row, List **outcomes)
 	else if (!drop_versioned(row, &applied))
 		return false;
 
-	o = palloc(sizeof(BulkOutcome));
+	o = palloc0(sizeof(BulkOutcome));
 	o->version = row->version;
 	o->name = row->name;
 	o->result = applied ? "missing" : "unregistered";
@@ -1039,13 +1041,46 @@ write_diff(RegistryDiff *rows, int nrows, PreparedMigration **pms,
 		if (r == REGISTER_UNCHANGED)
 			continue;
 		changed++;
-		o = palloc(sizeof(BulkOutcome));
+		o = palloc0(sizeof(BulkOutcome));
 		o->version = pstrdup(pm->in->version);
 		o->name = pstrdup(pm->in->name);
 		o->result = register_result_name(r);
 		*outcomes = lappend(*outcomes, o);
 	}
 	return changed;
+}
+
+/*
+ * The applied migrations that have no registration (status() calls them
+ * "missing"), in version order: register_many() reports them, so that a
+ * client learns them from its one call; "on" is an SQL boolean that can turn
+ * the query off.  A baseline set without SQL (no checksum) is not missing.
+ */
+#define MISSING_QUERY(on) \
+	"SELECT NULL::bigint, NULL::bigint, a.version, a.name, a.version_key FROM smig.applied a" \
+	" WHERE " on " AND a.checksum IS NOT NULL AND NOT EXISTS" \
+	"  (SELECT FROM smig.migration m WHERE m.version_key = a.version_key)"
+
+/* MISSING_QUERY alone (no checksum-only element): a list of BulkOutcome. */
+static List *
+missing_compare(void)
+{
+	List	   *missing = NIL;
+	uint64		r;
+
+	owner_exec(MISSING_QUERY("true") " ORDER BY 5", 0, NULL, NULL, NULL,
+			   SPI_OK_SELECT);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		BulkOutcome *o = palloc0(sizeof(BulkOutcome));
+
+		o->version = spi_text(r, 3);
+		o->name = spi_text(r, 4);
+		o->result = "missing";
+		o->key = spi_text(r, 5);
+		missing = lappend(missing, o);
+	}
+	return missing;
 }
 
 /*
@@ -1058,14 +1093,16 @@ write_diff(RegistryDiff *rows, int nrows, PreparedMigration **pms,
  * unchanged and, for a synchronising call, no registration (versioned or
  * repeatable) lacks an item -- the call has nothing to compare, write or
  * drop, so an unchanged start-up sent as checksums is this one query.
+ * With missing non-NULL, the same query also lists the applied migrations
+ * without a registration (MISSING_QUERY) into *missing.
  */
 static int
 checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
-				 bool *settled)
+				 bool *settled, List **missing)
 {
-	Oid			types[5] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTOID};
-	Datum		values[5];
+	Oid			types[6] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTOID, BOOLOID};
+	Datum		values[6];
 	Datum	   *col[4];
 	int		   *index = palloc(Max(n, 1) * sizeof(int));
 	int			nc = 0;
@@ -1089,7 +1126,11 @@ checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
 		index[nc++] = i;
 	}
 	if (nc == 0)
+	{
+		if (missing)
+			*missing = missing_compare();
 		return 0;
+	}
 	for (c = 0; c < 4; c++)
 		values[c] = varlena_array(col[c], NULL, nc, TEXTOID);
 	values[4] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
@@ -1099,7 +1140,9 @@ checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
 	 * many registrations there are (the items' keys are distinct, so when
 	 * none is needed, as many as the items means none lacks one).
 	 */
-	owner_exec("SELECT f.i, NULL::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+	values[5] = BoolGetDatum(missing != NULL);
+	owner_exec("SELECT f.i, NULL::bigint, NULL::text, NULL::text, NULL::text COLLATE \"C\""
+			   " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
 			   "  WITH ORDINALITY AS f(key, version, name, source, i)"
 			   " LEFT JOIN smig.migration m ON m.version_key = f.key COLLATE \"C\""
 			   " WHERE m.version_key IS NULL"
@@ -1107,22 +1150,34 @@ checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
 			   "   IS DISTINCT FROM (f.version, f.name, f.source::jsonb, $5::name)"
 			   " UNION ALL"
 			   " SELECT NULL, (SELECT pg_catalog.count(*) FROM smig.migration)"
-			   "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM smig.repeatable)"
-			   " ORDER BY 1",
-			   5, types, values, NULL, SPI_OK_SELECT);
+			   "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM smig.repeatable),"
+			   "  NULL, NULL, NULL"
+			   " UNION ALL " MISSING_QUERY("$6")
+			   " ORDER BY 1, 5",
+			   6, types, values, NULL, SPI_OK_SELECT);
 	for (r = 0; r < SPI_processed; r++)
 	{
 		char	   *pos = spi_text(r, 1);
 		BulkItem   *it;
 		BulkOutcome *o;
 
+		if (pos == NULL && spi_text(r, 3) != NULL)
+		{
+			o = palloc0(sizeof(BulkOutcome));
+			o->version = spi_text(r, 3);
+			o->name = spi_text(r, 4);
+			o->result = "missing";
+			o->key = spi_text(r, 5);
+			*missing = lappend(*missing, o);
+			continue;
+		}
 		if (pos == NULL)
 		{
 			registered = pg_strtoint64(spi_text(r, 2));
 			continue;
 		}
 		it = &items[index[strtol(pos, NULL, 10) - 1]];
-		o = palloc(sizeof(BulkOutcome));
+		o = palloc0(sizeof(BulkOutcome));
 		o->version = pstrdup(it->in.version);
 		o->name = pstrdup(it->in.name);
 		o->result = "needed";
@@ -1146,8 +1201,46 @@ checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
  * changed; *outcomes gets a BulkOutcome for each.  The caller has called
  * action_begin() when sync, action_check_writable() otherwise.
  */
+/* qsort/bsearch of version keys */
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * The rows of missing (MISSING_QUERY's, found before anything was written)
+ * that stay missing: those no item registers again.
+ */
+static List *
+still_missing(List *missing, BulkItem *items, int n)
+{
+	const char **keys;
+	int			nk = 0;
+	int			i;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	if (missing == NIL)
+		return NIL;
+	keys = palloc(Max(n, 1) * sizeof(char *));
+	for (i = 0; i < n; i++)
+		if (!items[i].in.repeatable)
+			keys[nk++] = items[i].pm.key;
+	qsort(keys, nk, sizeof(char *), key_cmp);
+	foreach(lc, missing)
+	{
+		BulkOutcome *o = lfirst(lc);
+
+		if (bsearch(&o->key, keys, nk, sizeof(char *), key_cmp) == NULL)
+			result = lappend(result, o);
+	}
+	return result;
+}
+
 int
-registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
+registry_sync(BulkItem *items, int n, bool sync, bool report_missing,
+			  List **outcomes)
 {
 	PreparedMigration **versioned = palloc(Max(n, 1) * sizeof(PreparedMigration *));
 	PreparedMigration **repeatable = palloc(Max(n, 1) * sizeof(PreparedMigration *));
@@ -1164,10 +1257,18 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 	int			i;
 	const char *registrant = GetUserNameFromId(GetUserId(), false);
 	bool		settled;
+	List	   *missing = NIL;
 
 	*outcomes = NIL;
-	if (checksum_compare(items, n, sync, outcomes, &settled) > 0 || settled)
+	if (checksum_compare(items, n, sync, outcomes, &settled,
+						 sync && report_missing ? &missing : NULL) > 0)
 		return 0;
+	missing = still_missing(missing, items, n);
+	if (settled)
+	{
+		*outcomes = missing;
+		return 0;
+	}
 	for (i = 0; i < n; i++)
 	{
 		ErrorContextCallback cb;
@@ -1209,6 +1310,7 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 	changed += write_diff(rrows, nrrows, repeatable, rfiles, outcomes);
 	if (changed > 0)
 		summary_registry_changed();
+	*outcomes = list_concat(*outcomes, missing);
 	return changed;
 }
 
@@ -1392,8 +1494,10 @@ bulk_item_cmp(const void *a, const void *b)
  * validation and run-as rules, lexing only what is new or changed; with
  * sync, registrations that are not in the list are dropped as load_dir()
  * drops them.  One row per registration that changed: new, changed,
- * unregistered (pending, dropped) or missing (applied, dropped); an
- * unchanged start-up returns no rows.
+ * unregistered (pending, dropped) or missing (applied, dropped); with
+ * sync, then one "missing" row per applied migration that was already
+ * without a registration and is not in the list; an unchanged start-up
+ * returns no other rows.
  */
 Datum
 smig_register_many(PG_FUNCTION_ARGS)
@@ -1468,7 +1572,7 @@ smig_register_many(PG_FUNCTION_ARGS)
 				 errhint("Give one of them another version.")));
 	}
 
-	registry_sync(items, n, sync, &outcomes);
+	registry_sync(items, n, sync, true, &outcomes);
 
 	/* before SPI_finish, which frees the outcomes with SPI's memory */
 	foreach(lc, outcomes)
