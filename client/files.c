@@ -54,45 +54,47 @@ dupn(const char *s, size_t n)
 	return r;
 }
 
+/* dir/name, without printf's machinery (once per file) */
+static char *
+join_path(const char *dir, const char *name)
+{
+	size_t		dl = strlen(dir);
+	size_t		nl = strlen(name);
+	char	   *p = pg_malloc(dl + nl + 2);
+
+	memcpy(p, dir, dl);
+	p[dl] = '/';
+	memcpy(p + dl + 1, name, nl + 1);
+	return p;
+}
+
 /*
- * Read path whole; NULL after an error, or (*not_regular set) when it is not
- * a regular file.  One open, fstat and read for a file that does not grow
- * while it is read: a start-up reads thousands of files, and the system
- * calls are most of what that costs.
+ * Read file name of directory dirfd whole (path names it in errors); NULL
+ * after an error.  One openat (relative to the directory, so the kernel
+ * looks up one name, not the whole path) and, for a file under 64 kB, one
+ * read and a close: a start-up reads thousands of files, and these system
+ * calls are most of what that costs.  A read short of what was asked is the
+ * end of a regular file.
  */
 static char *
-read_file(const char *path, size_t *len, bool *not_regular)
+read_file(int dirfd, const char *name, const char *path, size_t *len)
 {
-	int			fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat sb;
-	char	   *buf;
-	size_t		cap;
+	static char *chunk;
+	static size_t chunk_cap = 65536;
+	int			fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	size_t		n = 0;
+	char	   *buf;
 
-	*not_regular = false;
 	if (fd < 0)
 	{
 		pg_log_error("could not open file \"%s\": %m", path);
 		return NULL;
 	}
-	if (fstat(fd, &sb) != 0)
-	{
-		pg_log_error("could not stat file \"%s\": %m", path);
-		close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(sb.st_mode))
-	{
-		*not_regular = true;
-		close(fd);
-		return NULL;
-	}
-	/* one byte more than its size, so that a read short of it is the end */
-	cap = (size_t) sb.st_size + 1;
-	buf = pg_malloc(cap + 1);
+	if (chunk == NULL)
+		chunk = pg_malloc(chunk_cap);
 	for (;;)
 	{
-		ssize_t		got = read(fd, buf + n, cap - n);
+		ssize_t		got = read(fd, chunk + n, chunk_cap - n);
 
 		if (got < 0)
 		{
@@ -100,18 +102,17 @@ read_file(const char *path, size_t *len, bool *not_regular)
 				continue;
 			pg_log_error("could not read file \"%s\": %m", path);
 			close(fd);
-			free(buf);
 			return NULL;
 		}
-		if (got == 0)
-			break;
 		n += got;
-		if (n < cap)
-			break;				/* short of the size plus one: the end */
-		cap *= 2;				/* it grew meanwhile: read on */
-		buf = pg_realloc(buf, cap + 1);
+		if (got == 0 || n < chunk_cap)
+			break;
+		chunk_cap *= 2;			/* a large file: read on */
+		chunk = pg_realloc(chunk, chunk_cap);
 	}
 	close(fd);
+	buf = pg_malloc(n + 1);
+	memcpy(buf, chunk, n);
 	buf[n] = '\0';
 	*len = n;
 	return buf;
@@ -413,14 +414,13 @@ files_read_dir(const char *dir, LocalDir *out, bool lex_all)
 		char	   *path;
 		struct stat sb;
 		DirEntry   *x;
-		bool		not_regular;
 
 		if (kind == MIGFILE_NOT_SQL)
 			continue;
-		path = psprintf("%s/%s", dir, de->d_name);
+		path = join_path(dir, de->d_name);
 		/* regular files only (following links); no stat when readdir says */
 		if (de->d_type == DT_UNKNOWN || de->d_type == DT_LNK
-			? stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)
+			? fstatat(dirfd(dh), de->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode)
 			: de->d_type != DT_REG)
 		{
 			free(path);
@@ -466,13 +466,7 @@ files_read_dir(const char *dir, LocalDir *out, bool lex_all)
 			x->key = pg_malloc(SMIG_VERSION_KEYSIZE(p.version_len));
 			version_sort_key(x->version, p.version_len, x->key);
 		}
-		x->text = read_file(path, &x->len, &not_regular);
-		if (not_regular)
-		{
-			/* replaced by something else since readdir(): as if absent */
-			free(path);
-			continue;
-		}
+		x->text = read_file(dirfd(dh), de->d_name, path, &x->len);
 		if (x->text == NULL)
 			ok = false;
 		/* a repeatable migration's text is always sent: checked now */

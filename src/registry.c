@@ -1101,7 +1101,7 @@ checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
 				 bool *settled, List **missing)
 {
 	Oid			types[6] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTOID, BOOLOID};
+	JSONBARRAYOID, TEXTOID, BOOLOID};
 	Datum		values[6];
 	Datum	   *col[4];
 	int		   *index = palloc(Max(n, 1) * sizeof(int));
@@ -1122,7 +1122,7 @@ checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
 		col[0][nc] = CStringGetTextDatum(items[i].pm.key);
 		col[1][nc] = CStringGetTextDatum(items[i].in.version);
 		col[2][nc] = CStringGetTextDatum(items[i].in.name);
-		col[3][nc] = CStringGetTextDatum(items[i].pm.source);
+		col[3][nc] = JsonbPGetDatum(items[i].source_jsonb);
 		index[nc++] = i;
 	}
 	if (nc == 0)
@@ -1132,7 +1132,7 @@ checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
 		return 0;
 	}
 	for (c = 0; c < 4; c++)
-		values[c] = varlena_array(col[c], NULL, nc, TEXTOID);
+		values[c] = varlena_array(col[c], NULL, nc, c == 3 ? JSONBOID : TEXTOID);
 	values[4] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
 
 	/*
@@ -1142,12 +1142,12 @@ checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
 	 */
 	values[5] = BoolGetDatum(missing != NULL);
 	owner_exec("SELECT f.i, NULL::bigint, NULL::text, NULL::text, NULL::text COLLATE \"C\""
-			   " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+			   " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])"
 			   "  WITH ORDINALITY AS f(key, version, name, source, i)"
 			   " LEFT JOIN smig.migration m ON m.version_key = f.key COLLATE \"C\""
 			   " WHERE m.version_key IS NULL"
 			   "  OR (m.version, m.name, m.source, m.registered_by)"
-			   "   IS DISTINCT FROM (f.version, f.name, f.source::jsonb, $5::name)"
+			   "   IS DISTINCT FROM (f.version, f.name, f.source, $5::name)"
 			   " UNION ALL"
 			   " SELECT NULL, (SELECT pg_catalog.count(*) FROM smig.migration)"
 			   "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM smig.repeatable),"
@@ -1364,8 +1364,57 @@ checksum_member(JsonbValue *v, const char *key, int elem)
  * same source by the caller.
  */
 static void
+push_key_string(JsonbParseState **st, const char *key, const char *val)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &v);
+	v.val.string.val = (char *) val;
+	v.val.string.len = strlen(val);
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/*
+ * registry_source()'s object (without "baseline") built as jsonb, equal to
+ * registry_source(...)::jsonb: checksum_compare() compares it with
+ * smig.migration.source without parsing a text per element.
+ */
+static Jsonb *
+source_jsonb(const char *up_checksum, const char *down_checksum, Jsonb *options)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	push_key_string(&st, "checksum", up_checksum);
+	if (down_checksum)
+		push_key_string(&st, "down_checksum", down_checksum);
+	if (options)
+	{
+		JsonbValue	v;
+
+		v.type = jbvString;
+		v.val.string.val = "options";
+		v.val.string.len = strlen("options");
+		pushJsonbValue(&st, WJB_KEY, &v);
+		v.type = jbvBinary;
+		v.val.binary.data = &options->root;
+		v.val.binary.len = VARSIZE(options) - VARHDRSZ;
+		pushJsonbValue(&st, WJB_VALUE, &v);
+	}
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+static void
 checksum_only_from_json(JsonbValue **members, int elem, BulkItem *it)
 {
+	char	   *up;
+	char	   *down;
+
 	if (it->in.repeatable)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1380,9 +1429,10 @@ checksum_only_from_json(JsonbValue **members, int elem, BulkItem *it)
 				 errdetail("An element either carries the texts (\"up_sql\", \"down_sql\") or their checksums (\"checksum\", \"down_checksum\")."),
 				 errhint("Leave out \"checksum\" and \"down_checksum\" when sending the texts.")));
 	it->checksum_only = true;
-	it->pm.source = registry_source(checksum_member(members[6], "checksum", elem),
-									checksum_member(members[7], "down_checksum", elem),
-									it->in.options, false);
+	up = checksum_member(members[6], "checksum", elem);
+	down = checksum_member(members[7], "down_checksum", elem);
+	it->pm.source = registry_source(up, down, it->in.options, false);
+	it->source_jsonb = source_jsonb(up, down, it->in.options);
 }
 
 /* Element elem (1-based) of the migrations array, an object, as an item. */

@@ -80,6 +80,7 @@ typedef struct BulkItem
 	const char *file;			/* the file, for error context; or NULL */
 	PreparedMigration pm;
 	bool		checksum_only;
+	Jsonb	   *source_jsonb;	/* a checksum-only item's pm.source, built */
 } BulkItem;
 
 /*
