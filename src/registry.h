@@ -80,7 +80,8 @@ typedef struct BulkItem
 	const char *file;			/* the file, for error context; or NULL */
 	PreparedMigration pm;
 	bool		checksum_only;
-	Jsonb	   *source_jsonb;	/* a checksum-only item's pm.source, built */
+	const char *up_checksum;	/* a checksum-only item's checksums */
+	const char *down_checksum;	/* (NULL when none) */
 } BulkItem;
 
 /*
