@@ -2,13 +2,16 @@
  * files.c
  *	  The migrations directory, read by the client.
  *
- * Every file is read and checked here before anything is sent: file names
- * with src/common/migfile.c, sections, directives and statements with
- * src/common/sqllex.c (the server's lexer), so a malformed file is reported
- * with its name and line and no database is touched.  The server checks
+ * Every file is read here and its name checked with src/common/migfile.c
+ * before anything is sent.  Sections, directives and statements are checked
+ * with src/common/sqllex.c (the server's lexer) before a file's text is
+ * sent: by `up` only for the files the server names as new or changed (and
+ * for repeatable migrations, whose texts are always sent), as the server
+ * lexes only those; by `status`, `verify` and `new` for every file.  A
+ * malformed file is reported with its name and line.  The server checks
  * everything again when register_many() receives the texts; the client's
  * checks only make the error early and local.  Checksums use
- * src/common/cksumnorm.c and PostgreSQL's SHA-256 (libpgcommon), so they
+ * src/common/cksumnorm.c and SHA-256 (OpenSSL, or libpgcommon), so they
  * equal smig.checksum().
  *-------------------------------------------------------------------------
  */
