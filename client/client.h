@@ -78,8 +78,9 @@ typedef struct LocalDir
 {
 	const char *dir;
 	bool		exists;
-	LocalMigration *m;
+	LocalMigration *m;			/* versioned by key, then repeatable by name */
 	int			n;
+	int			nversioned;		/* m[0 .. nversioned) are versioned */
 } LocalDir;
 
 /*

@@ -517,6 +517,8 @@ files_read_dir(const char *dir, LocalDir *out, bool lex_all)
 			return false;
 		}
 		m = &out->m[out->n++];
+		if (e[i].parsed.kind != MIGFILE_REPEATABLE)
+			out->nversioned = out->n;
 		m->file = e[i].file;
 		m->version = e[i].version;
 		m->name = e[i].name;
@@ -598,15 +600,55 @@ files_check(const LocalDir *d, LocalMigration *m)
 	return ok && finish_check(m);
 }
 
+/*
+ * By binary search: files_read_dir() leaves the versioned migrations first,
+ * in version key order (their keys distinct), then the repeatable ones in
+ * name order.  A label is found only as spelt ("001" is not "1").
+ */
 const LocalMigration *
 files_find(const LocalDir *d, const char *label)
 {
-	int			i;
+	size_t		len = strlen(label);
+	int			lo,
+				hi;
+	char	   *key = NULL;
+	const char *want;
+	const LocalMigration *found = NULL;
 
-	for (i = 0; i < d->n; i++)
-		if (strcmp(d->m[i].label, label) == 0)
-			return &d->m[i];
-	return NULL;
+	if (strncmp(label, "R__", 3) == 0)
+	{
+		lo = d->nversioned;
+		hi = d->n;
+		want = label + 3;
+	}
+	else
+	{
+		if (!version_is_valid(label, len) || len > SMIG_VERSION_MAXLEN)
+			return NULL;
+		key = pg_malloc(SMIG_VERSION_KEYSIZE(len));
+		version_sort_key(label, len, key);
+		lo = 0;
+		hi = d->nversioned;
+		want = key;
+	}
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		const LocalMigration *m = &d->m[mid];
+		int			c = strcmp(key ? m->key : m->name, want);
+
+		if (c == 0)
+		{
+			found = strcmp(m->label, label) == 0 ? m : NULL;
+			break;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	free(key);
+	return found;
 }
 
 void

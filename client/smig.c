@@ -460,16 +460,21 @@ cmd_status(int argc, char **argv)
 					k;
 		int			w[3] = {7, 4, 5};
 		char	  **file_state;
+		bool	   *known;			/* a status row names d.m[k] */
 
 		if (res == NULL)
 			return EXIT_FAILED;
 		print_db_header(&dbs[i]);
 		file_state = pg_malloc0((PQntuples(res) + 1) * sizeof(char *));
+		known = pg_malloc0((have_files ? d.n : 0) + 1);
 		for (r = 0; r < PQntuples(res); r++)
 		{
 			const char *v = PQgetvalue(res, r, 0);
 			const LocalMigration *m = have_files ? files_find(&d, v) : NULL;
 			const char *state = PQgetvalue(res, r, 2);
+
+			if (m)
+				known[m - d.m] = true;
 
 			if (!have_files || !d.exists)
 				file_state[r] = "";
@@ -537,12 +542,7 @@ cmd_status(int argc, char **argv)
 		/* files the registry does not know yet */
 		for (k = 0, r = 0; have_files && k < d.n; k++)
 		{
-			int			j;
-			bool		known = false;
-
-			for (j = 0; j < PQntuples(res) && !known; j++)
-				known = strcmp(PQgetvalue(res, j, 0), d.m[k].label) == 0;
-			if (known)
+			if (known[k])
 				continue;
 			if (opts.json)
 			{

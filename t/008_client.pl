@@ -515,6 +515,10 @@ unlike($log, qr/CREATE TABLE s1/, 'an unchanged one is not');
 is(tables('synced'), 's1,s2,s3,s5', 'the new one is applied');
 is(sql('synced', q{SELECT rtrim(down_sql, E'\n') FROM smig.migration WHERE version = '3'}), 'DROP TABLE s3; -- edited',
    'the edit registered');
+($rc, $out, $err) = smig('-d', 'synced', '--dir', $sd, 'status');
+like($out, qr/^R__view\s.*\sR__view\.sql$/m, 'status pairs a repeatable migration with its file');
+like($out, qr/^5\s.*\s5_s5\.sql$/m, 'and a versioned one');
+unlike($out . $err, qr/new file|no file/, 'and every registration with a file');
 
 # ---- up --each on a clean run
 smig('-d', 'each', 'init');
