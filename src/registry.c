@@ -1451,7 +1451,8 @@ checksum_only_from_json(JsonbValue **members, int elem, BulkItem *it)
 	it->checksum_only = true;
 	up = checksum_member(members[6], "checksum", elem);
 	down = checksum_member(members[7], "down_checksum", elem);
-	it->pm.source = registry_source(up, down, it->in.options, false);
+	/* compared member by member (source_matches()), never written */
+	it->pm.source = NULL;
 	it->up_checksum = up;
 	it->down_checksum = down;
 }
