@@ -64,22 +64,38 @@ typedef struct LocalMigration
 	char	   *down_file;		/* NULL when none */
 	char	   *down_text;
 	size_t		down_len;
-	char		checksum[65];	/* of the up script, as the server computes it */
+	char		checksum[65];	/* of the up script, as the server computes it
+								 * (once checked) */
 	char		text_checksum[65];	/* of the whole up text (register_many) */
 	char		down_checksum[65];	/* of the down text, "" when none */
 	char	   *key;			/* version sort key (NULL when repeatable) */
+	/* set by the lexer's checks (files_check()), else unset: */
+	bool		checked;
 	bool		run_on_change;	/* has -- smig:run-on-change */
 } LocalMigration;
 
 typedef struct LocalDir
 {
+	const char *dir;
 	bool		exists;
-	LocalMigration *m;
+	LocalMigration *m;			/* versioned by key, then repeatable by name */
 	int			n;
+	int			nversioned;		/* m[0 .. nversioned) are versioned */
 } LocalDir;
 
-/* Read and check every migration file of dir; false after an error. */
-extern bool files_read_dir(const char *dir, LocalDir *out);
+/*
+ * Read every migration file of dir, check the names and pair up and down
+ * files; false after an error.  With lex_all, check every file's text with
+ * the lexer too (sections, directives, statements); else only repeatable
+ * migrations' (whose texts are always sent), and files_check() checks the
+ * others that are needed: `up` lexes only what the server says is new or
+ * changed, as the server does.  text_checksum and down_checksum are always
+ * set; checksum and run_on_change once checked.
+ */
+extern bool files_read_dir(const char *dir, LocalDir *out, bool lex_all);
+
+/* Check m's files as files_read_dir(.., true) does; false after an error. */
+extern bool files_check(const LocalDir *d, LocalMigration *m);
 
 /*
  * The register_many() argument for d: every migration with its texts

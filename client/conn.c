@@ -340,10 +340,20 @@ void
 out_json_string(PQExpBuffer b, const char *s)
 {
 	appendPQExpBufferChar(b, '"');
-	for (; *s; s++)
+	for (;;)
 	{
-		unsigned char c = (unsigned char) *s;
+		const char *run = s;
+		unsigned char c;
 
+		/* copy what needs no escape in one piece (a file's text is most) */
+		while ((c = (unsigned char) *s) >= 0x20 && c != '"' && c != '\\' &&
+			   c != 0x7f)
+			s++;
+		if (s > run)
+			appendBinaryPQExpBuffer(b, run, s - run);
+		if (c == '\0')
+			break;
+		s++;
 		if (c == '"' || c == '\\')
 		{
 			appendPQExpBufferChar(b, '\\');
@@ -355,10 +365,8 @@ out_json_string(PQExpBuffer b, const char *s)
 			appendPQExpBufferStr(b, "\\r");
 		else if (c == '\t')
 			appendPQExpBufferStr(b, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			appendPQExpBuffer(b, "\\u%04x", c);
 		else
-			appendPQExpBufferChar(b, c);
+			appendPQExpBuffer(b, "\\u%04x", c);
 	}
 	appendPQExpBufferChar(b, '"');
 }

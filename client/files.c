@@ -2,13 +2,16 @@
  * files.c
  *	  The migrations directory, read by the client.
  *
- * Every file is read and checked here before anything is sent: file names
- * with src/common/migfile.c, sections, directives and statements with
- * src/common/sqllex.c (the server's lexer), so a malformed file is reported
- * with its name and line and no database is touched.  The server checks
+ * Every file is read here and its name checked with src/common/migfile.c
+ * before anything is sent.  Sections, directives and statements are checked
+ * with src/common/sqllex.c (the server's lexer) before a file's text is
+ * sent: by `up` only for the files the server names as new or changed (and
+ * for repeatable migrations, whose texts are always sent), as the server
+ * lexes only those; by `status`, `verify` and `new` for every file.  A
+ * malformed file is reported with its name and line.  The server checks
  * everything again when register_many() receives the texts; the client's
  * checks only make the error early and local.  Checksums use
- * src/common/cksumnorm.c and PostgreSQL's SHA-256 (libpgcommon), so they
+ * src/common/cksumnorm.c and SHA-256 (OpenSSL, or libpgcommon), so they
  * equal smig.checksum().
  *-------------------------------------------------------------------------
  */
@@ -24,6 +27,9 @@
 #include "common/cryptohash.h"
 #include "common/logging.h"
 #include "common/sha2.h"
+#ifdef USE_OPENSSL
+#include <openssl/evp.h>
+#endif
 
 #include "cksumnorm.h"
 #include "sqllex.h"
@@ -51,65 +57,156 @@ dupn(const char *s, size_t n)
 	return r;
 }
 
-/* Read path whole; NULL after an error. */
+/* dir/name, without printf's machinery (once per file) */
 static char *
-read_file(const char *path, size_t *len)
+join_path(const char *dir, const char *name)
 {
-	FILE	   *f = fopen(path, "rb");
-	char	   *buf;
-	size_t		cap = 8192;
-	size_t		n = 0;
-	size_t		got;
+	size_t		dl = strlen(dir);
+	size_t		nl = strlen(name);
+	char	   *p = pg_malloc(dl + nl + 2);
 
-	if (f == NULL)
+	memcpy(p, dir, dl);
+	p[dl] = '/';
+	memcpy(p + dl + 1, name, nl + 1);
+	return p;
+}
+
+/*
+ * Read file name of directory dirfd whole (path names it in errors); NULL
+ * after an error.  One openat (relative to the directory, so the kernel
+ * looks up one name, not the whole path) and, for a file under 64 kB, one
+ * read and a close: a start-up reads thousands of files, and these system
+ * calls are most of what that costs.  A read short of what was asked is the
+ * end of a regular file.
+ */
+static char *
+read_file(int dirfd, const char *name, const char *path, size_t *len)
+{
+	static char *chunk;
+	static size_t chunk_cap = 65536;
+	int			fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	size_t		n = 0;
+	char	   *buf;
+
+	if (fd < 0)
 	{
 		pg_log_error("could not open file \"%s\": %m", path);
 		return NULL;
 	}
-	buf = pg_malloc(cap + 1);
-	while ((got = fread(buf + n, 1, cap - n, f)) > 0)
+	if (chunk == NULL)
+		chunk = pg_malloc(chunk_cap);
+	for (;;)
 	{
-		n += got;
-		if (n == cap)
+		ssize_t		got = read(fd, chunk + n, chunk_cap - n);
+
+		if (got < 0)
 		{
-			cap *= 2;
-			buf = pg_realloc(buf, cap + 1);
+			if (errno == EINTR)
+				continue;
+			pg_log_error("could not read file \"%s\": %m", path);
+			close(fd);
+			return NULL;
 		}
+		n += got;
+		if (got == 0 || n < chunk_cap)
+			break;
+		chunk_cap *= 2;			/* a large file: read on */
+		chunk = pg_realloc(chunk, chunk_cap);
 	}
-	if (ferror(f))
-	{
-		pg_log_error("could not read file \"%s\": %m", path);
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
+	close(fd);
+	buf = pg_malloc(n + 1);
+	memcpy(buf, chunk, n);
 	buf[n] = '\0';
 	*len = n;
 	return buf;
 }
 
+#if defined(USE_OPENSSL) && OPENSSL_VERSION_NUMBER >= 0x30000000L
+/*
+ * SHA-256 through OpenSSL 3 with the digest fetched once: pg_cryptohash
+ * passes EVP_sha256() at every init, which OpenSSL 3 fetches again each
+ * time, at a cost above that of hashing a small file.
+ */
+typedef EVP_MD_CTX *HashCtx;
+
+static HashCtx
+hash_begin(void)
+{
+	static EVP_MD *md;
+	static EVP_MD_CTX *ctx;
+
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		pg_fatal("could not initialize SHA-256");
+	if (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL)
+		pg_fatal("could not initialize SHA-256");
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1)
+		pg_fatal("could not initialize SHA-256");
+	return ctx;
+}
+
+static void
+hash_update(HashCtx ctx, const char *p, size_t len)
+{
+	if (EVP_DigestUpdate(ctx, p, len) != 1)
+		pg_fatal("could not compute SHA-256");
+}
+
+static void
+hash_end(HashCtx ctx, uint8 *digest)
+{
+	if (EVP_DigestFinal_ex(ctx, digest, NULL) != 1)
+		pg_fatal("could not compute SHA-256");
+}
+#else
+typedef pg_cryptohash_ctx *HashCtx;
+
+static HashCtx
+hash_begin(void)
+{
+	/* one context for every file */
+	static pg_cryptohash_ctx *ctx;
+
+	if (ctx == NULL)
+		ctx = pg_cryptohash_create(PG_SHA256);
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		pg_fatal("could not initialize SHA-256: %s", pg_cryptohash_error(ctx));
+	return ctx;
+}
+
+static void
+hash_update(HashCtx ctx, const char *p, size_t len)
+{
+	if (pg_cryptohash_update(ctx, (const uint8 *) p, len) < 0)
+		pg_fatal("could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+}
+
+static void
+hash_end(HashCtx ctx, uint8 *digest)
+{
+	if (pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		pg_fatal("could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+}
+#endif
+
 void
 files_checksum(const char *buf, size_t len, char *hex)
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	HashCtx		ctx = hash_begin();
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	ChecksumNorm n;
 	const char *chunk;
 	size_t		chunk_len;
 	int			i;
 
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
-		pg_fatal("could not initialize SHA-256: %s", pg_cryptohash_error(ctx));
 	cksumnorm_init(&n, buf, len, 2);
 	while (cksumnorm_next(&n, &chunk, &chunk_len))
-		if (pg_cryptohash_update(ctx, (const uint8 *) chunk, chunk_len) < 0)
-			pg_fatal("could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		pg_fatal("could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
+		hash_update(ctx, chunk, chunk_len);
+	hash_end(ctx, digest);
 	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		sprintf(hex + 2 * i, "%02x", digest[i]);
+	{
+		hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+		hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
+	}
 	hex[2 * PG_SHA256_DIGEST_LENGTH] = '\0';
 }
 
@@ -264,6 +361,8 @@ check_file(const char *file, const char *text, size_t len, bool is_down)
 		check_script(file, text + ds, de - ds, sqllex_line_at(text, len, ds));
 }
 
+static bool finish_check(LocalMigration *m);
+
 static int
 entry_cmp(const void *a, const void *b)
 {
@@ -283,8 +382,14 @@ entry_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->file, y->file);
 }
 
+static int
+entry_ptr_cmp(const void *a, const void *b)
+{
+	return entry_cmp(*(const DirEntry *const *) a, *(const DirEntry *const *) b);
+}
+
 bool
-files_read_dir(const char *dir, LocalDir *out)
+files_read_dir(const char *dir, LocalDir *out, bool lex_all)
 {
 	DIR		   *dh;
 	struct dirent *de;
@@ -295,6 +400,7 @@ files_read_dir(const char *dir, LocalDir *out)
 	bool		ok = true;
 
 	memset(out, 0, sizeof(*out));
+	out->dir = dir;
 	dh = opendir(dir);
 	if (dh == NULL)
 	{
@@ -314,8 +420,11 @@ files_read_dir(const char *dir, LocalDir *out)
 
 		if (kind == MIGFILE_NOT_SQL)
 			continue;
-		path = psprintf("%s/%s", dir, de->d_name);
-		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		path = join_path(dir, de->d_name);
+		/* regular files only (following links); no stat when readdir says */
+		if (de->d_type == DT_UNKNOWN || de->d_type == DT_LNK
+			? fstatat(dirfd(dh), de->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode)
+			: de->d_type != DT_REG)
 		{
 			free(path);
 			continue;
@@ -360,9 +469,12 @@ files_read_dir(const char *dir, LocalDir *out)
 			x->key = pg_malloc(SMIG_VERSION_KEYSIZE(p.version_len));
 			version_sort_key(x->version, p.version_len, x->key);
 		}
-		x->text = read_file(path, &x->len);
-		if (x->text == NULL ||
-			!check_file(path, x->text, x->len, kind == MIGFILE_DOWN))
+		x->text = read_file(dirfd(dh), de->d_name, path, &x->len);
+		if (x->text == NULL)
+			ok = false;
+		/* a repeatable migration's text is always sent: checked now */
+		else if ((lex_all || kind == MIGFILE_REPEATABLE) &&
+				 !check_file(path, x->text, x->len, kind == MIGFILE_DOWN))
 			ok = false;
 		free(path);
 		ne++;
@@ -371,13 +483,24 @@ files_read_dir(const char *dir, LocalDir *out)
 	if (!ok)
 		return false;
 
-	qsort(e, ne, sizeof(DirEntry), entry_cmp);
+	/* sorted through pointers: fewer bytes moved than sorting the entries */
+	{
+		DirEntry  **pe = pg_malloc(Max(ne, 1) * sizeof(DirEntry *));
+		DirEntry   *se = pg_malloc(Max(ne, 1) * sizeof(DirEntry));
+
+		for (i = 0; i < ne; i++)
+			pe[i] = &e[i];
+		qsort(pe, ne, sizeof(DirEntry *), entry_ptr_cmp);
+		for (i = 0; i < ne; i++)
+			se[i] = *pe[i];
+		free(pe);
+		free(e);
+		e = se;
+	}
 	out->m = pg_malloc0((ne + 1) * sizeof(LocalMigration));
 	for (i = 0; i < ne; i++)
 	{
 		LocalMigration *m;
-		size_t		us,
-					ue;
 
 		if (e[i].parsed.kind == MIGFILE_DOWN)
 		{
@@ -394,6 +517,8 @@ files_read_dir(const char *dir, LocalDir *out)
 			return false;
 		}
 		m = &out->m[out->n++];
+		if (e[i].parsed.kind != MIGFILE_REPEATABLE)
+			out->nversioned = out->n;
 		m->file = e[i].file;
 		m->version = e[i].version;
 		m->name = e[i].name;
@@ -403,13 +528,8 @@ files_read_dir(const char *dir, LocalDir *out)
 			? psprintf("R__%s", m->name) : m->version;
 		m->up_text = e[i].text;
 		m->up_len = e[i].len;
-		files_up_script(m->up_text, m->up_len, &us, &ue);
-		files_checksum(m->up_text + us, ue - us, m->checksum);
-		if (us == 0 && ue == m->up_len)
-			memcpy(m->text_checksum, m->checksum, sizeof(m->checksum));
-		else
-			files_checksum(m->up_text, m->up_len, m->text_checksum);
-		m->run_on_change = has_directive(m->up_text + us, ue - us, "run-on-change");
+		/* what register_many() compares: the checksum of the whole text */
+		files_checksum(m->up_text, m->up_len, m->text_checksum);
 		if (i + 1 < ne && e[i].key && e[i + 1].key &&
 			strcmp(e[i].key, e[i + 1].key) == 0)
 		{
@@ -421,31 +541,114 @@ files_read_dir(const char *dir, LocalDir *out)
 							 e[i].version, e[i].file, e[i + 1].file);
 				return false;
 			}
-			if (us != 0 || ue != m->up_len)
-			{
-				pg_log_error("migration version \"%s\" has both a down file \"%s\" and a \"-- smig:down\" section",
-							 m->version, e[i].file);
-				return false;
-			}
 			m->down_file = e[i].file;
 			m->down_text = e[i].text;
 			m->down_len = e[i].len;
 			files_checksum(m->down_text, m->down_len, m->down_checksum);
 		}
+		if ((lex_all || m->kind == MIGFILE_REPEATABLE) && !finish_check(m))
+			return false;
 	}
 	free(e);
 	return true;
 }
 
+/*
+ * After check_file() of m's files: its sections (the checksum of the up
+ * script, its directives) and whether a down file and a down section
+ * clash.
+ */
+static bool
+finish_check(LocalMigration *m)
+{
+	size_t		us,
+				ue;
+
+	files_up_script(m->up_text, m->up_len, &us, &ue);
+	if (us == 0 && ue == m->up_len)
+		memcpy(m->checksum, m->text_checksum, sizeof(m->checksum));
+	else
+		files_checksum(m->up_text + us, ue - us, m->checksum);
+	m->run_on_change = has_directive(m->up_text + us, ue - us, "run-on-change");
+	if (m->down_file && (us != 0 || ue != m->up_len))
+	{
+		pg_log_error("migration version \"%s\" has both a down file \"%s\" and a \"-- smig:down\" section",
+					 m->version, m->down_file);
+		return false;
+	}
+	m->checked = true;
+	return true;
+}
+
+bool
+files_check(const LocalDir *d, LocalMigration *m)
+{
+	char	   *path;
+	bool		ok;
+
+	if (m->checked)
+		return true;
+	path = psprintf("%s/%s", d->dir, m->file);
+	ok = check_file(path, m->up_text, m->up_len, false);
+	free(path);
+	if (ok && m->down_file)
+	{
+		path = psprintf("%s/%s", d->dir, m->down_file);
+		ok = check_file(path, m->down_text, m->down_len, true);
+		free(path);
+	}
+	return ok && finish_check(m);
+}
+
+/*
+ * By binary search: files_read_dir() leaves the versioned migrations first,
+ * in version key order (their keys distinct), then the repeatable ones in
+ * name order.  A label is found only as spelt ("001" is not "1").
+ */
 const LocalMigration *
 files_find(const LocalDir *d, const char *label)
 {
-	int			i;
+	size_t		len = strlen(label);
+	int			lo,
+				hi;
+	char	   *key = NULL;
+	const char *want;
+	const LocalMigration *found = NULL;
 
-	for (i = 0; i < d->n; i++)
-		if (strcmp(d->m[i].label, label) == 0)
-			return &d->m[i];
-	return NULL;
+	if (strncmp(label, "R__", 3) == 0)
+	{
+		lo = d->nversioned;
+		hi = d->n;
+		want = label + 3;
+	}
+	else
+	{
+		if (!version_is_valid(label, len) || len > SMIG_VERSION_MAXLEN)
+			return NULL;
+		key = pg_malloc(SMIG_VERSION_KEYSIZE(len));
+		version_sort_key(label, len, key);
+		lo = 0;
+		hi = d->nversioned;
+		want = key;
+	}
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		const LocalMigration *m = &d->m[mid];
+		int			c = strcmp(key ? m->key : m->name, want);
+
+		if (c == 0)
+		{
+			found = strcmp(m->label, label) == 0 ? m : NULL;
+			break;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	free(key);
+	return found;
 }
 
 void
@@ -485,9 +688,15 @@ files_register_json(const LocalDir *d, const bool *with_text,
 		}
 		else
 		{
-			appendPQExpBuffer(out, ", \"checksum\": \"%s\"", m->text_checksum);
+			appendPQExpBufferStr(out, ", \"checksum\": \"");
+			appendPQExpBufferStr(out, m->text_checksum);
+			appendPQExpBufferChar(out, '"');
 			if (m->down_text)
-				appendPQExpBuffer(out, ", \"down_checksum\": \"%s\"", m->down_checksum);
+			{
+				appendPQExpBufferStr(out, ", \"down_checksum\": \"");
+				appendPQExpBufferStr(out, m->down_checksum);
+				appendPQExpBufferChar(out, '"');
+			}
 		}
 		if (m->kind == MIGFILE_BASELINE)
 			appendPQExpBufferStr(out, ", \"options\": {\"baseline\": true}");
@@ -592,7 +801,7 @@ files_new(const char *dir, const char *name)
 			pg_log_error_detail("A name for a new file may hold letters, digits, \"_\" and \"-\".");
 			return EXIT_USAGE;
 		}
-	if (!files_read_dir(dir, &d))
+	if (!files_read_dir(dir, &d, true))
 		return EXIT_FAILED;
 	if (!d.exists && mkdir(dir, 0755) != 0)
 	{

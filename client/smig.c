@@ -19,6 +19,7 @@
 
 #include "common/logging.h"
 #include "sqllex.h"
+#include "version.h"
 
 #define SMIG_CLIENT_VERSION "0.2"
 
@@ -442,7 +443,7 @@ cmd_status(int argc, char **argv)
 
 	if (rc != EXIT_OK)
 		return rc;
-	have_files = files_read_dir(opts.dir, &d);
+	have_files = files_read_dir(opts.dir, &d, true);
 	if (!have_files)
 		pg_log_warning("the files of \"%s\" are not compared", opts.dir);
 	rc = conn_open_all();
@@ -460,16 +461,21 @@ cmd_status(int argc, char **argv)
 					k;
 		int			w[3] = {7, 4, 5};
 		char	  **file_state;
+		bool	   *known;			/* a status row names d.m[k] */
 
 		if (res == NULL)
 			return EXIT_FAILED;
 		print_db_header(&dbs[i]);
 		file_state = pg_malloc0((PQntuples(res) + 1) * sizeof(char *));
+		known = pg_malloc0((have_files ? d.n : 0) + 1);
 		for (r = 0; r < PQntuples(res); r++)
 		{
 			const char *v = PQgetvalue(res, r, 0);
 			const LocalMigration *m = have_files ? files_find(&d, v) : NULL;
 			const char *state = PQgetvalue(res, r, 2);
+
+			if (m)
+				known[m - d.m] = true;
 
 			if (!have_files || !d.exists)
 				file_state[r] = "";
@@ -537,12 +543,7 @@ cmd_status(int argc, char **argv)
 		/* files the registry does not know yet */
 		for (k = 0, r = 0; have_files && k < d.n; k++)
 		{
-			int			j;
-			bool		known = false;
-
-			for (j = 0; j < PQntuples(res) && !known; j++)
-				known = strcmp(PQgetvalue(res, j, 0), d.m[k].label) == 0;
-			if (known)
+			if (known[k])
 				continue;
 			if (opts.json)
 			{
@@ -630,6 +631,13 @@ sync_dir(Db *db, const LocalDir *d)
 			res = NULL;
 			break;
 		}
+		/* its text is sent: check it first, as files_read_dir() did not */
+		if (!files_check(d, &d->m[m - d->m]))
+		{
+			PQclear(res);
+			res = NULL;
+			break;
+		}
 		with_text[m - d->m] = true;
 		needed++;
 	}
@@ -655,16 +663,38 @@ sync_dir(Db *db, const LocalDir *d)
  * shown).  Warns about registrations without a file and applied
  * migrations no longer known.
  */
+/* qsort_arg: rows of a register_many() result by version (sort key) */
+static int
+missing_cmp(const void *a, const void *b, void *arg)
+{
+	PGresult   *res = arg;
+	const char *x = PQgetvalue(res, *(const int *) a, 0);
+	const char *y = PQgetvalue(res, *(const int *) b, 0);
+	char	   *kx = pg_malloc(SMIG_VERSION_KEYSIZE(strlen(x)));
+	char	   *ky = pg_malloc(SMIG_VERSION_KEYSIZE(strlen(y)));
+	int			c;
+
+	version_sort_key(x, strlen(x), kx);
+	version_sort_key(y, strlen(y), ky);
+	c = strcmp(kx, ky);
+	free(kx);
+	free(ky);
+	return c;
+}
+
 static PGresult *
 sync_and_plan(Db *db, const LocalDir *d)
 {
 	const char *to[1] = {opts.to};
 	PGresult   *res;
 	int			r;
+	int		   *missing;
+	int			nmissing = 0;
 
 	res = sync_dir(db, d);
 	if (res == NULL)
 		return NULL;
+	missing = pg_malloc(Max(PQntuples(res), 1) * sizeof(int));
 	for (r = 0; r < PQntuples(res); r++)
 	{
 		const char *result = PQgetvalue(res, r, 2);
@@ -672,15 +702,20 @@ sync_and_plan(Db *db, const LocalDir *d)
 		if (strcmp(result, "unregistered") == 0)
 			pg_log_warning("migration %s (%s) was registered but its file is gone: unregistered",
 						   PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
+		else if (strcmp(result, "missing") == 0)
+			missing[nmissing++] = r;
 	}
-	PQclear(res);
-	res = db_exec(db, "SELECT version, name FROM smig.status() WHERE state = 'missing'",
-				  0, NULL);
-	if (res == NULL)
-		return NULL;
-	for (r = 0; r < PQntuples(res); r++)
+
+	/*
+	 * The applied migrations without a registration, in version order:
+	 * register_many() names those it dropped now and those dropped before.
+	 */
+	qsort_arg(missing, nmissing, sizeof(int), missing_cmp, res);
+	for (r = 0; r < nmissing; r++)
 		pg_log_warning("migration %s (%s) is applied but not in \"%s\"",
-					   PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), opts.dir);
+					   PQgetvalue(res, missing[r], 0),
+					   PQgetvalue(res, missing[r], 1), opts.dir);
+	pg_free(missing);
 	PQclear(res);
 	/* the plan is read only when it is shown: no scan of the registry else */
 	if (!opts.dry_run && !opts.verbose && !interactive())
@@ -916,7 +951,7 @@ cmd_up(int argc, char **argv)
 
 	if (rc != EXIT_OK)
 		return rc;
-	if (!files_read_dir(opts.dir, &d))
+	if (!files_read_dir(opts.dir, &d, false))
 		return EXIT_FAILED;
 	if (!d.exists)
 	{
@@ -1135,7 +1170,7 @@ cmd_verify(int argc, char **argv)
 
 	if (rc != EXIT_OK)
 		return rc;
-	if (!files_read_dir(opts.dir, &d))
+	if (!files_read_dir(opts.dir, &d, true))
 		return EXIT_FAILED;
 	rc = conn_open_all();
 	if (rc != EXIT_OK)

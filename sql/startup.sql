@@ -176,6 +176,20 @@ SELECT * FROM smig.register_many(:'elements'::jsonb #- '{1,down_checksum}');
 -- other explicit options, another name, another registrant
 SELECT * FROM smig.register_many(jsonb_set(:'elements', '{0,options}', '{"transactional": false}'));
 SELECT * FROM smig.register_many(jsonb_set(:'elements', '{0,name}', '"other"'));
+-- the same explicit options (and down script) are unchanged; other ones not
+BEGIN;
+SELECT * FROM smig.register_many('[{"version": "9", "name": "nine", "up_sql": "SELECT 9;",
+    "down_sql": "SELECT -9;", "options": {"destructive": true, "run_on_change": false}}]', false);
+SELECT * FROM smig.register_many(jsonb_build_array(jsonb_build_object('version', '9', 'name', 'nine',
+    'checksum', smig.checksum('SELECT 9;'), 'down_checksum', smig.checksum('SELECT -9;'),
+    'options', '{"run_on_change": false, "destructive": true}'::jsonb)), false);
+SELECT * FROM smig.register_many(jsonb_build_array(jsonb_build_object('version', '9', 'name', 'nine',
+    'checksum', smig.checksum('SELECT 9;'), 'down_checksum', smig.checksum('SELECT -9;'),
+    'options', '{"destructive": true}'::jsonb)), false);
+SELECT * FROM smig.register_many(jsonb_build_array(jsonb_build_object('version', '9', 'name', 'nine',
+    'checksum', smig.checksum('SELECT 9;'),
+    'options', '{"run_on_change": false, "destructive": true}'::jsonb)), false);
+ROLLBACK;
 CREATE ROLE regress_startup_other SUPERUSER;
 SET ROLE regress_startup_other;
 SELECT * FROM smig.register_many(:'elements');

@@ -113,6 +113,19 @@ SELECT version, name FROM smig.upgrade_head();
 SELECT * FROM smig.register_many('[{"version": "5", "name": "five", "up_sql": "SELECT 5;"}]');
 SELECT version, state FROM smig.status();
 SELECT * FROM smig.register_many('[]', false);
+-- a synchronising call names the applied migrations already missing too,
+-- in version order, from texts or checksums alike, but not one the list
+-- registers again (and not when an element is needed: nothing is done)
+BEGIN;
+SELECT * FROM smig.register_many('[{"version": "5", "name": "five", "up_sql": "SELECT 5;"}]');
+SELECT * FROM smig.register_many(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+    'version', '5', 'name', 'five', 'checksum', smig.checksum('SELECT 5;'))));
+SELECT * FROM smig.register_many(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+    'version', '5', 'name', 'five', 'checksum', smig.checksum('SELECT 5; -- edited'))));
+SELECT * FROM smig.register_many('[{"version": "5", "name": "five", "up_sql": "SELECT 5;"},
+                                   {"version": "2", "name": "two", "up_sql": "SELECT 2;"}]');
+SELECT * FROM smig.register_many('[]', false);
+ROLLBACK;
 
 -- bad input: errors name the element or the version; nothing changes
 CREATE TEMP TABLE before AS SELECT * FROM smig.migration;

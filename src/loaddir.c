@@ -721,7 +721,7 @@ full_pass(DIR *dir, const char *path, DirEntry *entries, int nentries,
 	}
 	qsort(entries, nentries, sizeof(DirEntry), direntry_cmp);
 	items = pair_entries(entries, nentries, &nitems);
-	return registry_sync(items, nitems, sync, &outcomes);
+	return registry_sync(items, nitems, sync, false, &outcomes);
 }
 
 /*

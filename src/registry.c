@@ -748,6 +748,8 @@ typedef struct BulkOutcome
 	char	   *version;
 	char	   *name;
 	const char *result;			/* new, changed, unregistered, missing */
+	char	   *key;			/* version key of a "missing" row found by
+								 * checksum_compare(), else NULL */
 } BulkOutcome;
 
 /* Error context: which file was being registered (its name escaped). */
@@ -979,7 +981,7 @@ drop_registration(const RegistryDiff *row, List **outcomes)
 	else if (!drop_versioned(row, &applied))
 		return false;
 
-	o = palloc(sizeof(BulkOutcome));
+	o = palloc0(sizeof(BulkOutcome));
 	o->version = row->version;
 	o->name = row->name;
 	o->result = applied ? "missing" : "unregistered";
@@ -1039,7 +1041,7 @@ write_diff(RegistryDiff *rows, int nrows, PreparedMigration **pms,
 		if (r == REGISTER_UNCHANGED)
 			continue;
 		changed++;
-		o = palloc(sizeof(BulkOutcome));
+		o = palloc0(sizeof(BulkOutcome));
 		o->version = pstrdup(pm->in->version);
 		o->name = pstrdup(pm->in->name);
 		o->result = register_result_name(r);
@@ -1048,106 +1050,263 @@ write_diff(RegistryDiff *rows, int nrows, PreparedMigration **pms,
 	return changed;
 }
 
+/* Column col of row of tuptable t, as a Datum (*isnull set). */
+static Datum
+tuptable_datum(SPITupleTable *t, uint64 row, int col, bool *isnull)
+{
+	return SPI_getbinval(t->vals[row], t->tupdesc, col, isnull);
+}
+
+/* Does text datum d hold s?  (No output function, no syscache.) */
+static bool
+text_datum_is(Datum d, const char *s)
+{
+	text	   *t = DatumGetTextPP(d);
+	size_t		len = VARSIZE_ANY_EXHDR(t);
+
+	return len == strlen(s) && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/* Is string member key of object c the string s? */
+static bool
+jsonb_member_is(JsonbContainer *c, const char *key, const char *s)
+{
+	JsonbValue	buf;
+	JsonbValue *v = getKeyJsonValueFromContainer(c, key, strlen(key), &buf);
+
+	return v != NULL && v->type == jbvString &&
+		v->val.string.len == (int) strlen(s) &&
+		memcmp(v->val.string.val, s, v->val.string.len) == 0;
+}
+
+/*
+ * Is a registration's source (smig.migration.source) what checksum-only item
+ * it describes: jsonb-equal to registry_source(it's checksums, options,
+ * false)?  That object has "checksum", "down_checksum" when there is one,
+ * "options" when there are some, and nothing else.  Anything unexpected
+ * counts as different (the item is then only asked for its text).
+ */
+static bool
+source_matches(Jsonb *src, const BulkItem *it)
+{
+	JsonbContainer *c = &src->root;
+	uint32		expect = 1 + (it->down_checksum != NULL) + (it->in.options != NULL);
+
+	if (!JsonContainerIsObject(c) || JsonContainerSize(c) != expect)
+		return false;
+	if (!jsonb_member_is(c, "checksum", it->up_checksum))
+		return false;
+	if (it->down_checksum && !jsonb_member_is(c, "down_checksum", it->down_checksum))
+		return false;
+	if (it->in.options)
+	{
+		JsonbValue	buf;
+		JsonbValue *v = getKeyJsonValueFromContainer(c, "options", strlen("options"), &buf);
+
+		if (v == NULL || v->type != jbvBinary ||
+			JB_ROOT_IS_SCALAR(it->in.options) ||
+			compareJsonbContainers(v->val.binary.data, &it->in.options->root) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* qsort_arg: checksum-only items (indexes into items) by version key */
+static int
+item_key_cmp(const void *a, const void *b, void *arg)
+{
+	BulkItem   *items = arg;
+
+	return strcmp(items[*(const int *) a].pm.key, items[*(const int *) b].pm.key);
+}
+
 /*
  * The checksum-only elements of a bulk call (register_many's {"version",
- * "name", "checksum"}): one query finds those whose registration is
- * missing or was made from something else -- another source (checksums of
- * the texts, explicit options), version spelling, name or registrant.
- * Each gets a "needed" outcome; returns how many.  The same query counts
- * the registrations: *settled is set when every item is checksum-only and
- * unchanged and, for a synchronising call, no registration (versioned or
- * repeatable) lacks an item -- the call has nothing to compare, write or
- * drop, so an unchanged start-up sent as checksums is this one query.
+ * "name", "checksum"}): those whose registration is missing or was made
+ * from something else -- another source (checksums of the texts, explicit
+ * options), version spelling, name or registrant -- each get a "needed"
+ * outcome, in the order of the items; returns how many.  *settled is set
+ * when every item is checksum-only and unchanged and, for a synchronising
+ * call, no registration (versioned or repeatable) lacks an item -- the
+ * call has nothing to compare, write or drop.  With missing non-NULL,
+ * *missing gets the applied migrations without a registration (status()
+ * calls them "missing"), in version order.
+ *
+ * This is the whole of an unchanged start-up sent as checksums, so it is
+ * done by merging in C rather than by joining in SQL: the registrations
+ * and the applied versions are read in version key order (COLLATE "C", as
+ * strcmp() orders the items' keys), and compared as the join compared
+ * them: version, name and registrant as text, the source as jsonb.
  */
 static int
 checksum_compare(BulkItem *items, int n, bool sync, List **outcomes,
-				 bool *settled)
+				 bool *settled, List **missing)
 {
-	Oid			types[5] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTOID};
-	Datum		values[5];
-	Datum	   *col[4];
 	int		   *index = palloc(Max(n, 1) * sizeof(int));
+	bool	   *need = palloc0(Max(n, 1) * sizeof(bool));
+	char	  **regkeys;
+	const char *registrant = GetUserNameFromId(GetUserId(), false);
+	SPITupleTable *regs;
+	uint64		nregs;
+	uint64		r;
+	uint64		a;
 	int			nc = 0;
 	int			needed = 0;
-	int64		registered = -1;
-	int			c;
 	int			i;
-	uint64		r;
 
 	*settled = false;
-	for (c = 0; c < 4; c++)
-		col[c] = palloc(Max(n, 1) * sizeof(Datum));
+	if (missing)
+		*missing = NIL;
 	for (i = 0; i < n; i++)
-	{
-		if (!items[i].checksum_only)
-			continue;
-		col[0][nc] = CStringGetTextDatum(items[i].pm.key);
-		col[1][nc] = CStringGetTextDatum(items[i].in.version);
-		col[2][nc] = CStringGetTextDatum(items[i].in.name);
-		col[3][nc] = CStringGetTextDatum(items[i].pm.source);
-		index[nc++] = i;
-	}
-	if (nc == 0)
+		if (items[i].checksum_only)
+			index[nc++] = i;
+	if (nc == 0 && missing == NULL)
 		return 0;
-	for (c = 0; c < 4; c++)
-		values[c] = varlena_array(col[c], NULL, nc, TEXTOID);
-	values[4] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	qsort_arg(index, nc, sizeof(int), item_key_cmp, items);
 
-	/*
-	 * The needed items by position, then one row without a position: how
-	 * many registrations there are (the items' keys are distinct, so when
-	 * none is needed, as many as the items means none lacks one).
-	 */
-	owner_exec("SELECT f.i, NULL::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
-			   "  WITH ORDINALITY AS f(key, version, name, source, i)"
-			   " LEFT JOIN smig.migration m ON m.version_key = f.key COLLATE \"C\""
-			   " WHERE m.version_key IS NULL"
-			   "  OR (m.version, m.name, m.source, m.registered_by)"
-			   "   IS DISTINCT FROM (f.version, f.name, f.source::jsonb, $5::name)"
-			   " UNION ALL"
-			   " SELECT NULL, (SELECT pg_catalog.count(*) FROM smig.migration)"
-			   "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM smig.repeatable)"
-			   " ORDER BY 1",
-			   5, types, values, NULL, SPI_OK_SELECT);
-	for (r = 0; r < SPI_processed; r++)
+	owner_exec("SELECT m.version_key, m.version, m.name, m.source, m.registered_by"
+			   " FROM smig.migration m ORDER BY m.version_key",
+			   0, NULL, NULL, NULL, SPI_OK_SELECT);
+	regs = SPI_tuptable;
+	nregs = SPI_processed;
+	regkeys = palloc(Max(nregs, 1) * sizeof(char *));
+	for (r = 0; r < nregs; r++)
 	{
-		char	   *pos = spi_text(r, 1);
-		BulkItem   *it;
-		BulkOutcome *o;
+		bool		isnull;
 
-		if (pos == NULL)
+		regkeys[r] = TextDatumGetCString(tuptable_datum(regs, r, 1, &isnull));
+	}
+
+	/* merge: the items by key against the registrations by key */
+	r = 0;
+	for (i = 0; i < nc; i++)
+	{
+		BulkItem   *it = &items[index[i]];
+		int			c = 1;
+		bool		isnull;
+		Datum		d;
+		bool		same;
+
+		while (r < nregs && (c = strcmp(regkeys[r], it->pm.key)) < 0)
+			r++;
+		if (r >= nregs || c != 0)
 		{
-			registered = pg_strtoint64(spi_text(r, 2));
+			need[index[i]] = true;	/* not registered */
 			continue;
 		}
-		it = &items[index[strtol(pos, NULL, 10) - 1]];
-		o = palloc(sizeof(BulkOutcome));
-		o->version = pstrdup(it->in.version);
-		o->name = pstrdup(it->in.name);
+		/* as (version, name, source, registered_by) IS NOT DISTINCT FROM */
+		same = text_datum_is(tuptable_datum(regs, r, 2, &isnull), it->in.version) &&
+			text_datum_is(tuptable_datum(regs, r, 3, &isnull), it->in.name);
+		if (same)
+		{
+			d = tuptable_datum(regs, r, 5, &isnull);
+			same = !isnull && strcmp(NameStr(*DatumGetName(d)), registrant) == 0;
+		}
+		if (same)
+		{
+			d = tuptable_datum(regs, r, 4, &isnull);
+			same = !isnull && source_matches(DatumGetJsonbP(d), it);
+		}
+		need[index[i]] = !same;
+	}
+	for (i = 0; i < n; i++)
+	{
+		BulkOutcome *o;
+
+		if (!need[i])
+			continue;
+		o = palloc0(sizeof(BulkOutcome));
+		o->version = pstrdup(items[i].in.version);
+		o->name = pstrdup(items[i].in.name);
 		o->result = "needed";
 		*outcomes = lappend(*outcomes, o);
 		needed++;
 	}
-	*settled = needed == 0 && nc == n && (!sync || registered == nc);
-	return needed;
+	if (needed > 0)
+		return needed;
+
+	/* the items' keys are distinct: as many registrations means none lacks one */
+	if (nc == n && nc > 0 && (!sync || (int64) nregs == nc))
+	{
+		if (!sync)
+			*settled = true;
+		else
+		{
+			owner_exec("SELECT pg_catalog.count(*) = 0 FROM smig.repeatable",
+					   0, NULL, NULL, NULL, SPI_OK_SELECT);
+			*settled = strcmp(spi_text(0, 1), "t") == 0;
+		}
+	}
+
+	/* applied, not baselined without SQL, and not registered */
+	if (missing)
+	{
+		owner_exec("SELECT a.version_key, a.version, a.name FROM smig.applied a"
+				   " WHERE a.checksum IS NOT NULL ORDER BY a.version_key",
+				   0, NULL, NULL, NULL, SPI_OK_SELECT);
+		r = 0;
+		for (a = 0; a < SPI_processed; a++)
+		{
+			bool		isnull;
+			char	   *key = TextDatumGetCString(tuptable_datum(SPI_tuptable, a, 1, &isnull));
+			int			c = 1;
+			BulkOutcome *o;
+
+			while (r < nregs && (c = strcmp(regkeys[r], key)) < 0)
+				r++;
+			if (r < nregs && c == 0)
+				continue;
+			o = palloc0(sizeof(BulkOutcome));
+			o->version = spi_text(a, 2);
+			o->name = spi_text(a, 3);
+			o->result = "missing";
+			o->key = key;
+			*missing = lappend(*missing, o);
+		}
+	}
+	return 0;
+}
+
+/* qsort/bsearch of version keys */
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 /*
- * Register items (SPI connected), lexing only new or changed ones; when
- * sync, drop registrations without an item.  Items must have distinct
- * versions (repeatable ones distinct names).  Checksum-only items are
- * compared first: if any is new or changed, the call only says so (a
- * "needed" outcome each) and writes nothing; else they count as present
- * and unchanged (and when they are all the items, and a synchronising call
- * has no registration to drop, nothing else runs).  The versioned migrations are compared with
- * smig.migration and written in version order, then the repeatable ones
- * with smig.repeatable, in name order.  Returns how many registrations
- * changed; *outcomes gets a BulkOutcome for each.  The caller has called
- * action_begin() when sync, action_check_writable() otherwise.
+ * The rows of missing (checksum_compare()'s, found before anything was written)
+ * that stay missing: those no item registers again.
  */
+static List *
+still_missing(List *missing, BulkItem *items, int n)
+{
+	const char **keys;
+	int			nk = 0;
+	int			i;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	if (missing == NIL)
+		return NIL;
+	keys = palloc(Max(n, 1) * sizeof(char *));
+	for (i = 0; i < n; i++)
+		if (!items[i].in.repeatable)
+			keys[nk++] = items[i].pm.key;
+	qsort(keys, nk, sizeof(char *), key_cmp);
+	foreach(lc, missing)
+	{
+		BulkOutcome *o = lfirst(lc);
+
+		if (bsearch(&o->key, keys, nk, sizeof(char *), key_cmp) == NULL)
+			result = lappend(result, o);
+	}
+	return result;
+}
+
 int
-registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
+registry_sync(BulkItem *items, int n, bool sync, bool report_missing,
+			  List **outcomes)
 {
 	PreparedMigration **versioned = palloc(Max(n, 1) * sizeof(PreparedMigration *));
 	PreparedMigration **repeatable = palloc(Max(n, 1) * sizeof(PreparedMigration *));
@@ -1164,10 +1323,18 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 	int			i;
 	const char *registrant = GetUserNameFromId(GetUserId(), false);
 	bool		settled;
+	List	   *missing = NIL;
 
 	*outcomes = NIL;
-	if (checksum_compare(items, n, sync, outcomes, &settled) > 0 || settled)
+	if (checksum_compare(items, n, sync, outcomes, &settled,
+						 sync && report_missing ? &missing : NULL) > 0)
 		return 0;
+	missing = still_missing(missing, items, n);
+	if (settled)
+	{
+		*outcomes = missing;
+		return 0;
+	}
 	for (i = 0; i < n; i++)
 	{
 		ErrorContextCallback cb;
@@ -1209,6 +1376,7 @@ registry_sync(BulkItem *items, int n, bool sync, List **outcomes)
 	changed += write_diff(rrows, nrrows, repeatable, rfiles, outcomes);
 	if (changed > 0)
 		summary_registry_changed();
+	*outcomes = list_concat(*outcomes, missing);
 	return changed;
 }
 
@@ -1264,6 +1432,9 @@ checksum_member(JsonbValue *v, const char *key, int elem)
 static void
 checksum_only_from_json(JsonbValue **members, int elem, BulkItem *it)
 {
+	char	   *up;
+	char	   *down;
+
 	if (it->in.repeatable)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1278,9 +1449,12 @@ checksum_only_from_json(JsonbValue **members, int elem, BulkItem *it)
 				 errdetail("An element either carries the texts (\"up_sql\", \"down_sql\") or their checksums (\"checksum\", \"down_checksum\")."),
 				 errhint("Leave out \"checksum\" and \"down_checksum\" when sending the texts.")));
 	it->checksum_only = true;
-	it->pm.source = registry_source(checksum_member(members[6], "checksum", elem),
-									checksum_member(members[7], "down_checksum", elem),
-									it->in.options, false);
+	up = checksum_member(members[6], "checksum", elem);
+	down = checksum_member(members[7], "down_checksum", elem);
+	/* compared member by member (source_matches()), never written */
+	it->pm.source = NULL;
+	it->up_checksum = up;
+	it->down_checksum = down;
 }
 
 /* Element elem (1-based) of the migrations array, an object, as an item. */
@@ -1392,8 +1566,10 @@ bulk_item_cmp(const void *a, const void *b)
  * validation and run-as rules, lexing only what is new or changed; with
  * sync, registrations that are not in the list are dropped as load_dir()
  * drops them.  One row per registration that changed: new, changed,
- * unregistered (pending, dropped) or missing (applied, dropped); an
- * unchanged start-up returns no rows.
+ * unregistered (pending, dropped) or missing (applied, dropped); with
+ * sync, then one "missing" row per applied migration that was already
+ * without a registration and is not in the list; an unchanged start-up
+ * returns no other rows.
  */
 Datum
 smig_register_many(PG_FUNCTION_ARGS)
@@ -1468,7 +1644,7 @@ smig_register_many(PG_FUNCTION_ARGS)
 				 errhint("Give one of them another version.")));
 	}
 
-	registry_sync(items, n, sync, &outcomes);
+	registry_sync(items, n, sync, true, &outcomes);
 
 	/* before SPI_finish, which frees the outcomes with SPI's memory */
 	foreach(lc, outcomes)

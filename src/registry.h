@@ -80,6 +80,8 @@ typedef struct BulkItem
 	const char *file;			/* the file, for error context; or NULL */
 	PreparedMigration pm;
 	bool		checksum_only;
+	const char *up_checksum;	/* a checksum-only item's checksums */
+	const char *down_checksum;	/* (NULL when none) */
 } BulkItem;
 
 /*
@@ -95,9 +97,12 @@ extern char *registry_source(const char *up_checksum, const char *down_checksum,
  * Register items (SPI connected); when sync, drop the registrations that
  * have no item.  Returns how many registrations changed; *outcomes gets a
  * BulkOutcome per change (or per "needed" checksum-only element, when any
- * is: then nothing is written).  See registry.c, "bulk registration".
+ * is: then nothing is written), and, with sync and report_missing, one
+ * ("missing") per applied migration that was already without a
+ * registration and stays so.  See registry.c, "bulk registration".
  */
-extern int	registry_sync(BulkItem *items, int n, bool sync, List **outcomes);
+extern int	registry_sync(BulkItem *items, int n, bool sync, bool report_missing,
+						  List **outcomes);
 
 /* Validate in and upsert it into smig.migration or smig.repeatable. */
 extern RegisterResult registry_upsert(const MigrationInput *in);

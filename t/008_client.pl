@@ -69,7 +69,7 @@ sub tables
                         FROM pg_tables WHERE schemaname = 'public'});
 }
 
-for my $db (qw(walk conv1 conv2 conv3 conv4 bad fail dry dryr bk bk_a bk_b synced each sums multi_a multi_b multi_c base envdb tty))
+for my $db (qw(walk conv1 conv2 conv3 conv4 bad badedit fail dry dryr bk bk_a bk_b synced each sums multi_a multi_b multi_c base envdb tty))
 {
     sql('postgres', "CREATE DATABASE $db");
 }
@@ -186,6 +186,9 @@ rename("$walk/migrations/002_add_email.sql", "$base/002_add_email.sql");
 like($err, qr/migration 002 \(add_email\) is registered but has no file/, 'status warns about a registered migration without file');
 ($rc, $out, $err) = smig('-d', 'walk', 'up');
 like($err, qr/migration 002 \(add_email\) is applied but not in "migrations"/, 'up warns about an applied migration without file');
+($rc, $out, $err) = smig('-d', 'walk', 'up');
+like($err, qr/migration 002 \(add_email\) is applied but not in "migrations"/, 'and again on the next up (register_many() names it)');
+unlike($err, qr/is now missing/, '(the server only drops it once)');
 rename("$base/002_add_email.sql", "$walk/migrations/002_add_email.sql");
 # DATABASE_URL, and a password never printed
 {
@@ -276,10 +279,36 @@ write_file("$bad/2_broken.sql", "CREATE TABLE a (id int);\n\nINSERT INTO a VALUE
 is($rc, 1, 'a malformed file exits 1');
 like($err, qr{files_bad/2_broken\.sql:3: unterminated}, 'naming the file and the line');
 is(sql('bad', 'SELECT count(*) FROM smig.migration'), '0', 'nothing was registered');
+# up lexes a versioned file once the server says it is new or changed
+# (register_many() by checksum, which writes nothing then), before its text
+# is sent
 ($rc, $out, $err) = smig('-d', 'bad', '--dir', $bad, '-v', 'up');
-unlike($err, qr/register_many|BEGIN/, 'nothing was sent (-v shows every statement sent)');
+like($err, qr/register_many/, 'the server was asked (by checksum)');
+unlike($err, qr/upgrade_head/, 'and nothing else was sent (-v shows every statement sent)');
+like($err, qr{files_bad/2_broken\.sql:3: unterminated}, 'and the file checked before its text');
+is(sql('bad', 'SELECT count(*) FROM smig.migration'), '0', 'nothing was registered');
+# a file already registered is not lexed again, but an edit is
+{
+    smig('-d', 'badedit', 'init');
+    my $be = newdir('files_badedit');
+    write_file("$be/1_ok.sql", "CREATE TABLE ok (id int);\n");
+    write_file("$be/2_e.sql", "SELECT 2;\n");
+    ($rc, $out, $err) = smig('-d', 'badedit', '--dir', $be, 'up');
+    is($rc, 0, 'valid files: up exits 0');
+    write_file("$be/2_e.sql", "SELECT 2;\nSELECT 'unterminated;\n");
+    ($rc, $out, $err) = smig('-d', 'badedit', '--dir', $be, '-v', 'up');
+    is($rc, 1, 'an applied file edited into a malformed one exits 1');
+    like($err, qr{files_badedit/2_e\.sql:2: unterminated}, 'naming the file and the line');
+    unlike($err, qr/1_ok/, 'the unchanged file is not named');
+    is(sql('badedit', q{SELECT up_sql FROM smig.migration WHERE version = '2'}), "SELECT 2;\n", 'the registration is unchanged');
+}
 ($rc, $out, $err) = smig('-p', '1', '-d', 'bad', '--dir', $bad, 'up');
-is($rc, 1, 'the files are checked before connecting');
+is($rc, 2, 'a malformed versioned file is lexed only once a server names it (no server: exit 2)');
+write_file("$bad/R__broken.sql", "SELECT 'unterminated;\n");
+($rc, $out, $err) = smig('-p', '1', '-d', 'bad', '--dir', $bad, 'up');
+is($rc, 1, 'a repeatable migration (always sent with its text) is checked before connecting');
+like($err, qr{R__broken\.sql:1: unterminated}, 'naming the file and the line');
+unlink("$bad/R__broken.sql");
 write_file("$bad/2_broken.sql", "CREATE TABLE a (id int);\n\\i other.sql\n");
 ($rc, $out, $err) = smig('-d', 'bad', '--dir', $bad, 'up');
 like($err, qr{2_broken\.sql:2: psql meta-commands}, 'a psql meta-command, with its line');
@@ -488,6 +517,7 @@ is($rc, 0, 'an unchanged up exits 0');
 like($err, qr/sent 3 migrations by checksum; the server needs the texts of 0/, 'the server needs no text');
 my @calls = ($log =~ /register_many/g);
 is(scalar(@calls), 1, 'one register_many() call');
+unlike($log, qr/smig\.status\(\)/, 'and no status() query (-v reads pending() for the plan)');
 unlike($log, qr/CREATE TABLE s[1-4]|DROP TABLE s/, 'which carries no versioned migration\'s text');
 like($log, qr/parameters: \$1 = '.*"checksum": "[0-9a-f]{64}", "down_checksum": "[0-9a-f]{64}"/s, 'only their checksums');
 like($log, qr/CREATE OR REPLACE VIEW sv/, 'a repeatable migration is sent with its text');
@@ -504,6 +534,10 @@ unlike($log, qr/CREATE TABLE s1/, 'an unchanged one is not');
 is(tables('synced'), 's1,s2,s3,s5', 'the new one is applied');
 is(sql('synced', q{SELECT rtrim(down_sql, E'\n') FROM smig.migration WHERE version = '3'}), 'DROP TABLE s3; -- edited',
    'the edit registered');
+($rc, $out, $err) = smig('-d', 'synced', '--dir', $sd, 'status');
+like($out, qr/^R__view\s.*\sR__view\.sql$/m, 'status pairs a repeatable migration with its file');
+like($out, qr/^5\s.*\s5_s5\.sql$/m, 'and a versioned one');
+unlike($out . $err, qr/new file|no file/, 'and every registration with a file');
 
 # ---- up --each on a clean run
 smig('-d', 'each', 'init');
