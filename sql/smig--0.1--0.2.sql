@@ -283,8 +283,11 @@ BEGIN
     END IF;
 
     WITH ns AS (
-        SELECT n.oid, n.nspname, n.nspowner, n.nspacl
+        SELECT n.oid, n.nspname, n.nspowner, n.nspacl, d.description AS comment
           FROM pg_catalog.pg_namespace n
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = n.oid AND d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE CASE WHEN schemas IS NULL
                     THEN n.nspname NOT IN ('pg_catalog', 'information_schema', 'smig')
                          AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
@@ -295,8 +298,12 @@ BEGIN
     ),
     rel AS (
         SELECT c.*, ns.nspname,
-               pg_catalog.format('%I.%I', ns.nspname, c.relname) AS qname
+               pg_catalog.format('%I.%I', ns.nspname, c.relname) AS qname,
+               d.description AS comment
           FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c', 'i', 'I')
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
                             WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -305,16 +312,24 @@ BEGIN
     fn AS (
         SELECT p.*, ns.nspname,
                pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname,
-                                 pg_catalog.pg_get_function_identity_arguments(p.oid)) AS qname
+                                 pg_catalog.pg_get_function_identity_arguments(p.oid)) AS qname,
+               d.description AS comment
           FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
                             WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
                               AND d.objid = p.oid AND d.deptype = 'e')
     ),
     typ AS (
         SELECT t.*, ns.nspname,
-               pg_catalog.format('%I.%I', ns.nspname, t.typname) AS qname
+               pg_catalog.format('%I.%I', ns.nspname, t.typname) AS qname,
+               d.description AS comment
           FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE (t.typtype IN ('e', 'd', 'r', 'b')
                 OR (t.typtype = 'c' AND EXISTS (SELECT FROM pg_catalog.pg_class c
                                                  WHERE c.oid = t.typrelid AND c.relkind = 'c')))
@@ -323,14 +338,33 @@ BEGIN
                             WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
                               AND d.objid = t.oid AND d.deptype = 'e')
     ),
+    -- ACLs print sorted.  Most objects have the default ACL (NULL): sort it
+    -- once per kind of object and owner, not once per object.
+    defacl AS (
+        SELECT k.kind, o.owner,
+               (SELECT pg_catalog.jsonb_agg(a ORDER BY a)
+                  FROM pg_catalog.unnest((pg_catalog.acldefault(k.kind, o.owner))::text[]) a) AS acl
+          FROM (VALUES ('n'::"char"), ('r'), ('s'), ('f'), ('T')) k (kind),
+               (SELECT nspowner FROM ns UNION SELECT relowner FROM rel
+                UNION SELECT proowner FROM fn UNION SELECT typowner FROM typ) o (owner)
+    ),
+    parents AS (
+        SELECT i.inhrelid,
+               pg_catalog.jsonb_agg(pg_catalog.format('%I.%I', pn.nspname, pc.relname) ORDER BY i.inhseqno) AS list
+          FROM pg_catalog.pg_inherits i
+          JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+         GROUP BY i.inhrelid
+    ),
     entries (key, val) AS (
         -- schemas
         SELECT 'schema ' || pg_catalog.quote_ident(ns.nspname),
                pg_catalog.jsonb_build_object(
                    'owner', pg_catalog.pg_get_userbyid(ns.nspowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(ns.nspacl, pg_catalog.acldefault('n', ns.nspowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(ns.oid, 'pg_namespace'))
-          FROM ns
+                   'acl', CASE WHEN ns.nspacl IS NULL THEN da.acl
+                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((ns.nspacl)::text[]) a) END,
+                   'comment', ns.comment)
+          FROM ns LEFT JOIN defacl da ON da.kind = 'n' AND da.owner = ns.nspowner
         UNION ALL
         -- tables, partitioned tables, foreign tables, views, materialized views
         SELECT CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'partitioned table '
@@ -338,61 +372,69 @@ BEGIN
                               ELSE 'materialized view ' END || c.qname,
                pg_catalog.jsonb_build_object(
                    'owner', pg_catalog.pg_get_userbyid(c.relowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(c.oid, 'pg_class'),
+                   'acl', CASE WHEN c.relacl IS NULL THEN da.acl
+                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((c.relacl)::text[]) a) END,
+                   'comment', c.comment,
                    'unlogged', CASE WHEN c.relpersistence = 'u' THEN true END,
-                   'options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o),
-                   'access_method', (SELECT am.amname FROM pg_catalog.pg_am am
-                                      WHERE am.oid = c.relam AND am.amname <> 'heap'),
+                   'options', CASE WHEN c.reloptions IS NOT NULL
+                                   THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o) END,
+                   'access_method', am.amname,
                    'row_security', CASE WHEN c.relrowsecurity THEN true END,
                    'force_row_security', CASE WHEN c.relforcerowsecurity THEN true END,
                    'replica_identity', CASE WHEN c.relkind IN ('r', 'p') AND c.relreplident <> 'd'
                                             THEN c.relreplident::text END,
                    'partition_key', CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
                    'partition_bound', pg_catalog.pg_get_expr(c.relpartbound, c.oid),
-                   'inherits', (SELECT pg_catalog.jsonb_agg(pg_catalog.format('%I.%I', pn.nspname, pc.relname)
-                                                            ORDER BY i.inhseqno)
-                                  FROM pg_catalog.pg_inherits i
-                                  JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
-                                  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
-                                 WHERE i.inhrelid = c.oid),
+                   'inherits', pa.list,
                    'definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END,
-                   'server', (SELECT s.srvname FROM pg_catalog.pg_foreign_table ft
-                                JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
-                               WHERE ft.ftrelid = c.oid),
-                   'server_options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o)
-                                        FROM pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o
-                                       WHERE ft.ftrelid = c.oid))
-          FROM rel c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
+                   'server', CASE WHEN c.relkind = 'f'
+                                  THEN (SELECT s.srvname FROM pg_catalog.pg_foreign_table ft
+                                          JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+                                         WHERE ft.ftrelid = c.oid) END,
+                   'server_options', CASE WHEN c.relkind = 'f'
+                                          THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o)
+                                                  FROM pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o
+                                                 WHERE ft.ftrelid = c.oid) END)
+          FROM rel c
+          LEFT JOIN defacl da ON da.kind = 'r' AND da.owner = c.relowner
+          LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname <> 'heap'
+          LEFT JOIN parents pa ON pa.inhrelid = c.oid
+         WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
         UNION ALL
         -- columns of relations and of composite types
         SELECT 'column ' || c.qname || '.' || pg_catalog.quote_ident(a.attname),
                pg_catalog.jsonb_build_object(
                    'position', pg_catalog.row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),
                    'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
-                   'collation', (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
-                                   FROM pg_catalog.pg_collation co
-                                   JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-                                   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-                                  WHERE co.oid = a.attcollation AND a.attcollation <> t.typcollation),
+                   'collation', CASE WHEN a.attcollation <> t.typcollation
+                                     THEN (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
+                                             FROM pg_catalog.pg_collation co
+                                             JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                                            WHERE co.oid = a.attcollation) END,
                    'not_null', CASE WHEN a.attnotnull THEN true END,
                    'default', CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
                    'generated', CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
                    'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
-                   'storage', (SELECT a.attstorage::text FROM pg_catalog.pg_type t
-                                WHERE t.oid = a.atttypid AND t.typstorage <> a.attstorage),
+                   'storage', CASE WHEN t.typstorage <> a.attstorage THEN a.attstorage::text END,
                    'compression', nullif(a.attcompression::text, ''),
                    'statistics', CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END,
                    -- this server stamps every column with an option pg_attver whose
                    -- value differs from one database to the next: not schema
-                   'options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o
-                                WHERE o !~ '^pg_attver='),
-                   'server_options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attfdwoptions) o),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((a.attacl)::text[]) a),
-                   'comment', pg_catalog.col_description(c.oid, a.attnum))
+                   'options', CASE WHEN a.attoptions IS NOT NULL
+                                   THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o
+                                          WHERE o !~ '^pg_attver=') END,
+                   'server_options', CASE WHEN a.attfdwoptions IS NOT NULL
+                                          THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attfdwoptions) o) END,
+                   'acl', CASE WHEN a.attacl IS NOT NULL
+                               THEN (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((a.attacl)::text[]) a) END,
+                   'comment', d.description)
           FROM rel c
           JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+          LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
           LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                AND d.objsubid = a.attnum
          WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c')
         UNION ALL
         -- table constraints (NOT NULL is a column property in PostgreSQL 15)
@@ -400,8 +442,11 @@ BEGIN
                pg_catalog.jsonb_build_object(
                    'definition', pg_catalog.pg_get_constraintdef(k.oid),
                    'validated', k.convalidated,
-                   'comment', pg_catalog.obj_description(k.oid, 'pg_constraint'))
+                   'comment', d.description)
           FROM rel c JOIN pg_catalog.pg_constraint k ON k.conrelid = c.oid
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = k.oid AND d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+                AND d.objsubid = 0
         UNION ALL
         -- indexes, including those behind constraints
         SELECT 'index ' || c.qname,
@@ -410,7 +455,7 @@ BEGIN
                    'valid', x.indisvalid,
                    'clustered', CASE WHEN x.indisclustered THEN true END,
                    'replica_identity', CASE WHEN x.indisreplident THEN true END,
-                   'comment', pg_catalog.obj_description(c.oid, 'pg_class'))
+                   'comment', c.comment)
           FROM rel c JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid
          WHERE c.relkind IN ('i', 'I')
         UNION ALL
@@ -431,17 +476,22 @@ BEGIN
                                    AND d.deptype IN ('a', 'i')
                                  LIMIT 1),
                    'owner', pg_catalog.pg_get_userbyid(c.relowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(c.relacl, pg_catalog.acldefault('s', c.relowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(c.oid, 'pg_class'))
+                   'acl', CASE WHEN c.relacl IS NULL THEN da.acl
+                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((c.relacl)::text[]) a) END,
+                   'comment', c.comment)
           FROM rel c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
+          LEFT JOIN defacl da ON da.kind = 's' AND da.owner = c.relowner
         UNION ALL
         -- triggers
         SELECT 'trigger ' || c.qname || '.' || pg_catalog.quote_ident(g.tgname),
                pg_catalog.jsonb_build_object(
                    'definition', pg_catalog.pg_get_triggerdef(g.oid),
                    'enabled', CASE WHEN g.tgenabled <> 'O' THEN g.tgenabled::text END,
-                   'comment', pg_catalog.obj_description(g.oid, 'pg_trigger'))
+                   'comment', d.description)
           FROM rel c JOIN pg_catalog.pg_trigger g ON g.tgrelid = c.oid
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = g.oid AND d.classoid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE NOT g.tgisinternal
         UNION ALL
         -- rules (a view's own _RETURN rule is its definition)
@@ -449,8 +499,11 @@ BEGIN
                pg_catalog.jsonb_build_object(
                    'definition', pg_catalog.pg_get_ruledef(r.oid),
                    'enabled', CASE WHEN r.ev_enabled <> 'O' THEN r.ev_enabled::text END,
-                   'comment', pg_catalog.obj_description(r.oid, 'pg_rewrite'))
+                   'comment', d.description)
           FROM rel c JOIN pg_catalog.pg_rewrite r ON r.ev_class = c.oid
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE r.rulename <> '_RETURN'
         UNION ALL
         -- row-level security policies
@@ -464,22 +517,28 @@ BEGIN
                                FROM pg_catalog.unnest(p.polroles) r),
                    'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid),
                    'with_check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
-                   'comment', pg_catalog.obj_description(p.oid, 'pg_policy'))
+                   'comment', d.description)
           FROM rel c JOIN pg_catalog.pg_policy p ON p.polrelid = c.oid
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+                AND d.objsubid = 0
         UNION ALL
         -- extended statistics
         SELECT 'statistics ' || pg_catalog.format('%I.%I', ns.nspname, st.stxname),
                pg_catalog.jsonb_build_object(
                    'definition', pg_catalog.pg_get_statisticsobjdef(st.oid),
-                   'comment', pg_catalog.obj_description(st.oid, 'pg_statistic_ext'))
+                   'comment', d.description)
           FROM pg_catalog.pg_statistic_ext st JOIN ns ON ns.oid = st.stxnamespace
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = st.oid AND d.classoid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass
+                AND d.objsubid = 0
         UNION ALL
         -- functions, procedures and aggregates, with their bodies
         SELECT CASE f.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate '
                               ELSE 'function ' END || f.qname,
                pg_catalog.jsonb_build_object(
                    'definition', CASE WHEN f.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(f.oid) END,
-                   'aggregate', (SELECT pg_catalog.jsonb_build_object(
+                   'aggregate', CASE WHEN f.prokind = 'a' THEN (SELECT pg_catalog.jsonb_build_object(
                                      'kind', ag.aggkind::text,
                                      'transition', ag.aggtransfn::pg_catalog.regprocedure::text,
                                      'final', nullif(ag.aggfinalfn, 0)::pg_catalog.regprocedure::text,
@@ -487,11 +546,12 @@ BEGIN
                                      'state_type', pg_catalog.format_type(ag.aggtranstype, NULL),
                                      'initial', ag.agginitval,
                                      'sort_operator', nullif(ag.aggsortop, 0)::pg_catalog.regoperator::text)
-                                   FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = f.oid),
+                                   FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = f.oid) END,
                    'owner', pg_catalog.pg_get_userbyid(f.proowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(f.proacl, pg_catalog.acldefault('f', f.proowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(f.oid, 'pg_proc'))
-          FROM fn f
+                   'acl', CASE WHEN f.proacl IS NULL THEN da.acl
+                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((f.proacl)::text[]) a) END,
+                   'comment', f.comment)
+          FROM fn f LEFT JOIN defacl da ON da.kind = 'f' AND da.owner = f.proowner
         UNION ALL
         -- enums (labels in order), domains, composite and range types, base types
         SELECT 'type ' || t.qname,
@@ -499,34 +559,38 @@ BEGIN
                    'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain'
                                           WHEN 'c' THEN 'composite' WHEN 'r' THEN 'range'
                                           ELSE 'base' END,
-                   'labels', (SELECT pg_catalog.jsonb_agg(e.enumlabel ORDER BY e.enumsortorder)
-                                FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid),
+                   'labels', CASE WHEN t.typtype = 'e'
+                                  THEN (SELECT pg_catalog.jsonb_agg(e.enumlabel ORDER BY e.enumsortorder)
+                                          FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) END,
                    'base_type', CASE WHEN t.typtype = 'd'
                                      THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END,
                    'not_null', CASE WHEN t.typnotnull THEN true END,
                    'default', t.typdefault,
-                   'collation', (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
-                                   FROM pg_catalog.pg_collation co
-                                   JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-                                  WHERE t.typtype = 'd' AND co.oid = t.typcollation
-                                    AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b
-                                                            WHERE b.oid = t.typbasetype)),
-                   'constraints', (SELECT pg_catalog.jsonb_object_agg(k.conname, pg_catalog.jsonb_build_object(
-                                              'definition', pg_catalog.pg_get_constraintdef(k.oid),
-                                              'validated', k.convalidated))
-                                     FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid),
-                   'range', (SELECT pg_catalog.jsonb_build_object(
+                   'collation', CASE WHEN t.typtype = 'd'
+                                     THEN (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
+                                             FROM pg_catalog.pg_collation co
+                                             JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                                            WHERE co.oid = t.typcollation
+                                              AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b
+                                                                      WHERE b.oid = t.typbasetype)) END,
+                   'constraints', CASE WHEN t.typtype = 'd'
+                                       THEN (SELECT pg_catalog.jsonb_object_agg(k.conname, pg_catalog.jsonb_build_object(
+                                                        'definition', pg_catalog.pg_get_constraintdef(k.oid),
+                                                        'validated', k.convalidated))
+                                               FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid) END,
+                   'range', CASE WHEN t.typtype = 'r' THEN (SELECT pg_catalog.jsonb_build_object(
                                  'subtype', pg_catalog.format_type(rg.rngsubtype, NULL),
                                  'subtype_opclass', rg.rngsubopc::pg_catalog.regclass::text,
                                  'canonical', nullif(rg.rngcanonical, 0)::pg_catalog.regprocedure::text,
                                  'subtype_diff', nullif(rg.rngsubdiff, 0)::pg_catalog.regprocedure::text)
-                               FROM pg_catalog.pg_range rg WHERE rg.rngtypid = t.oid),
+                               FROM pg_catalog.pg_range rg WHERE rg.rngtypid = t.oid) END,
                    'input', CASE WHEN t.typtype = 'b' THEN t.typinput::pg_catalog.regprocedure::text END,
                    'output', CASE WHEN t.typtype = 'b' THEN t.typoutput::pg_catalog.regprocedure::text END,
                    'owner', pg_catalog.pg_get_userbyid(t.typowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(t.typacl, pg_catalog.acldefault('T', t.typowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(t.oid, 'pg_type'))
-          FROM typ t
+                   'acl', CASE WHEN t.typacl IS NULL THEN da.acl
+                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((t.typacl)::text[]) a) END,
+                   'comment', t.comment)
+          FROM typ t LEFT JOIN defacl da ON da.kind = 'T' AND da.owner = t.typowner
         UNION ALL
         -- default privileges for objects created later in these schemas
         SELECT pg_catalog.format('default privileges %s %s %s',
