@@ -236,3 +236,41 @@ CREATE FUNCTION public.pf() RETURNS int LANGUAGE sql AS 'SELECT 1';
 CREATE VIEW "Odd Schema".v AS SELECT * FROM "Odd Schema"."Weird ""Table""";
 ALTER VIEW "Odd Schema".v OWNER TO oracle_owner;
 GRANT ALL ON "Odd Schema".v TO oracle_reader;
+
+-- indexes that look simple (plain columns, default-looking opclasses) but
+-- are not: the snapshot's shortcut for simple indexes must print them as
+-- pg_get_indexdef() does
+CREATE TABLE app.simple (
+    i int, b bigint, v varchar(10), t text, c text COLLATE "C", d app.plain_text,
+    n numeric, ts timestamptz, arr int[], doc tsvector, "select" int, "Up" text, ci ext_home.citext
+);
+CREATE INDEX simple_i ON app.simple (i);
+CREATE INDEX simple_ib ON app.simple (i, b);
+CREATE UNIQUE INDEX simple_uniq ON app.simple (b, i);
+CREATE INDEX simple_v ON app.simple (v);
+CREATE INDEX simple_t ON app.simple (t);
+CREATE INDEX simple_c ON app.simple (c);
+CREATE INDEX simple_c_posix ON app.simple (c COLLATE "POSIX");
+CREATE INDEX simple_t_c ON app.simple (t COLLATE "C");
+CREATE INDEX simple_d ON app.simple (d);
+CREATE INDEX simple_n_ts ON app.simple (n, ts);
+CREATE INDEX simple_arr ON app.simple USING gin (arr);
+CREATE INDEX simple_doc ON app.simple USING gist (doc);
+CREATE INDEX simple_doc_sig ON app.simple USING gist (doc tsvector_ops (siglen = 100));
+CREATE INDEX "select" ON app.simple ("select", "Up");
+CREATE INDEX "Simple Up" ON app.simple ("Up");
+CREATE INDEX simple_ci ON app.simple (ci);
+CREATE INDEX simple_hash ON app.simple USING hash (i);
+CREATE INDEX simple_brin ON app.simple USING brin (ts);
+CREATE INDEX simple_int8_as_int4 ON app.simple (b int8_ops);
+CREATE INDEX simple_i_ff ON app.simple (i) WITH (fillfactor = 100);
+CREATE INDEX simple_i_desc ON app.simple (i DESC);
+CREATE INDEX simple_i_incl ON app.simple (i) INCLUDE (t);
+CREATE INDEX simple_i_pred ON app.simple (i) WHERE i > 0;
+CREATE UNIQUE INDEX simple_nnd ON app.simple (i, b) NULLS NOT DISTINCT;
+CREATE INDEX simple_i_again ON app.simple (i);
+CREATE INDEX by_kind_n ON app.by_kind (n);
+CREATE INDEX ON ONLY app.by_expr (a);
+CREATE INDEX by_kind_ab_0_kind ON app.by_kind_ab_0 (kind);
+CREATE INDEX ON app.events_2026 (v);
+CREATE TABLE "Odd Schema"."Mixed" ("Id" int PRIMARY KEY, "from" text UNIQUE);
