@@ -55,7 +55,7 @@ for n in $FP_SIZES; do
     cat "$FP_DIR/$d"/*.sql | as_postgres $P -d "t$n" -1 >/dev/null
     for q in "SELECT 1" "SELECT length(smig.fingerprint())" \
              "SELECT length(smig.fingerprint()), length(smig.fingerprint())"; do
-        pid=$(as_postgres $P -d "t$n" -At -c 'SELECT pg_backend_pid()' -c "$q" | head -1)
+        pid=$(as_postgres $P -d "t$n" -At -c 'SELECT pg_backend_pid()' -c "$q" | sed -n 1p)
         echo "$n tables | $q | $(ir "$pid") instructions"
     done
     as_postgres $P -d "u$n" -c 'CREATE EXTENSION smig' -c "SELECT smig.load_dir('$FP_DIR/$d')" >/dev/null
