@@ -282,6 +282,11 @@ BEGIN
                   HINT = 'Pass NULL to describe every user schema.';
     END IF;
 
+    -- Comments: ns, rel, fn and typ join theirs from pg_description (not
+    -- one obj_description() call, a whole SQL function run, per object).
+    -- The other rows of entries look theirs up by pg_description's unique
+    -- index: their row counts come from those CTEs, which the planner
+    -- underestimates, and a join there could scan every comment per row.
     WITH ns AS (
         SELECT n.oid, n.nspname, n.nspowner, n.nspacl, d.description AS comment
           FROM pg_catalog.pg_namespace n
@@ -365,27 +370,28 @@ BEGIN
     -- a partitioned one), prints as below; every other index goes to
     -- pg_get_indexdef().  bench/snapshot_oracle.sh checks that the two agree.
     plain_index AS (
+        -- (from the catalogs, not from rel: their row counts are known, so
+        -- the planner hashes pg_opclass once instead of scanning it per row)
         SELECT x.indexrelid,
-               pg_catalog.format('CREATE %sINDEX %I ON %s USING %I (%s)',
+               pg_catalog.format('CREATE %sINDEX %I ON %I.%I USING %I (%s)',
                                  CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END,
-                                 i.relname, t.qname, am.amname,
-                                 pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.n)) AS definition
-          FROM rel i
-          JOIN pg_catalog.pg_index x ON x.indexrelid = i.oid
-          JOIN rel t ON t.oid = x.indrelid
+                                 i.relname, tn.nspname, t.relname, am.amname,
+                                 pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY ia.attnum)) AS definition
+          FROM pg_catalog.pg_index x
+          JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
+          JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
+          JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
           JOIN pg_catalog.pg_am am ON am.oid = i.relam
-          CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest((x.indkey)::int2[]), pg_catalog.unnest((x.indclass)::oid[]),
-                                        pg_catalog.unnest((x.indcollation)::oid[]), pg_catalog.unnest((x.indoption)::int2[]))
-                WITH ORDINALITY AS k (attnum, opclass, coll, opt, n)
-          LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+          JOIN pg_catalog.pg_attribute ia ON ia.attrelid = x.indexrelid     -- the index's columns
+          LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[ia.attnum - 1]
           LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
-          LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
-          LEFT JOIN pg_catalog.pg_attribute ia ON ia.attrelid = x.indexrelid AND ia.attnum = k.n
+          LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = x.indclass[ia.attnum - 1]
          WHERE i.relkind = 'i' AND t.relkind <> 'p'
            AND x.indexprs IS NULL AND x.indpred IS NULL AND i.reloptions IS NULL
            AND NOT x.indnullsnotdistinct AND x.indnatts = x.indnkeyatts
-         GROUP BY x.indexrelid, x.indisunique, i.relname, t.qname, am.amname
-        HAVING pg_catalog.bool_and(a.attnum > 0 AND k.opt = 0 AND k.coll IN (0, a.attcollation)
+         GROUP BY x.indexrelid, x.indisunique, i.relname, tn.nspname, t.relname, am.amname
+        HAVING pg_catalog.bool_and(a.attnum > 0 AND x.indoption[ia.attnum - 1] = 0
+                                   AND x.indcollation[ia.attnum - 1] IN (0, a.attcollation)
                                    AND oc.opcdefault AND oc.opcmethod = i.relam
                                    AND oc.opcintype = a.atttypid AND ty.typtype <> 'd'
                                    AND ia.attoptions IS NULL)
@@ -464,14 +470,13 @@ BEGIN
                                           THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attfdwoptions) o) END,
                    'acl', CASE WHEN a.attacl IS NOT NULL
                                THEN (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((a.attacl)::text[]) a) END,
-                   'comment', d.description)
+                   'comment', (SELECT d.description FROM pg_catalog.pg_description d
+                               WHERE d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                 AND d.objsubid = a.attnum))
           FROM rel c
           JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
           LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
           LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
-          LEFT JOIN pg_catalog.pg_description d
-                 ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                AND d.objsubid = a.attnum
          WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c')
         UNION ALL
         -- table constraints (NOT NULL is a column property in PostgreSQL 15)
@@ -479,11 +484,10 @@ BEGIN
                pg_catalog.jsonb_build_object(
                    'definition', pg_catalog.pg_get_constraintdef(k.oid),
                    'validated', k.convalidated,
-                   'comment', d.description)
+                   'comment', (SELECT d.description FROM pg_catalog.pg_description d
+                               WHERE d.objoid = k.oid AND d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+                                 AND d.objsubid = 0))
           FROM rel c JOIN pg_catalog.pg_constraint k ON k.conrelid = c.oid
-          LEFT JOIN pg_catalog.pg_description d
-                 ON d.objoid = k.oid AND d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
-                AND d.objsubid = 0
         UNION ALL
         -- indexes, including those behind constraints
         SELECT 'index ' || c.qname,
@@ -525,11 +529,10 @@ BEGIN
                pg_catalog.jsonb_build_object(
                    'definition', pg_catalog.pg_get_triggerdef(g.oid),
                    'enabled', CASE WHEN g.tgenabled <> 'O' THEN g.tgenabled::text END,
-                   'comment', d.description)
+                   'comment', (SELECT d.description FROM pg_catalog.pg_description d
+                               WHERE d.objoid = g.oid AND d.classoid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
+                                 AND d.objsubid = 0))
           FROM rel c JOIN pg_catalog.pg_trigger g ON g.tgrelid = c.oid
-          LEFT JOIN pg_catalog.pg_description d
-                 ON d.objoid = g.oid AND d.classoid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
-                AND d.objsubid = 0
          WHERE NOT g.tgisinternal
         UNION ALL
         -- rules (a view's own _RETURN rule is its definition)
@@ -537,11 +540,10 @@ BEGIN
                pg_catalog.jsonb_build_object(
                    'definition', pg_catalog.pg_get_ruledef(r.oid),
                    'enabled', CASE WHEN r.ev_enabled <> 'O' THEN r.ev_enabled::text END,
-                   'comment', d.description)
+                   'comment', (SELECT d.description FROM pg_catalog.pg_description d
+                               WHERE d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                                 AND d.objsubid = 0))
           FROM rel c JOIN pg_catalog.pg_rewrite r ON r.ev_class = c.oid
-          LEFT JOIN pg_catalog.pg_description d
-                 ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
-                AND d.objsubid = 0
          WHERE r.rulename <> '_RETURN'
         UNION ALL
         -- row-level security policies
@@ -555,21 +557,19 @@ BEGIN
                                FROM pg_catalog.unnest(p.polroles) r),
                    'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid),
                    'with_check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
-                   'comment', d.description)
+                   'comment', (SELECT d.description FROM pg_catalog.pg_description d
+                               WHERE d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+                                 AND d.objsubid = 0))
           FROM rel c JOIN pg_catalog.pg_policy p ON p.polrelid = c.oid
-          LEFT JOIN pg_catalog.pg_description d
-                 ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_policy'::pg_catalog.regclass
-                AND d.objsubid = 0
         UNION ALL
         -- extended statistics
         SELECT 'statistics ' || pg_catalog.format('%I.%I', ns.nspname, st.stxname),
                pg_catalog.jsonb_build_object(
                    'definition', pg_catalog.pg_get_statisticsobjdef(st.oid),
-                   'comment', d.description)
+                   'comment', (SELECT d.description FROM pg_catalog.pg_description d
+                               WHERE d.objoid = st.oid AND d.classoid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass
+                                 AND d.objsubid = 0))
           FROM pg_catalog.pg_statistic_ext st JOIN ns ON ns.oid = st.stxnamespace
-          LEFT JOIN pg_catalog.pg_description d
-                 ON d.objoid = st.oid AND d.classoid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass
-                AND d.objsubid = 0
         UNION ALL
         -- functions, procedures and aggregates, with their bodies
         SELECT CASE f.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate '
