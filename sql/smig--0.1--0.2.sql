@@ -388,9 +388,11 @@ BEGIN
           LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = x.indclass[ia.attnum - 1]
          WHERE i.relkind = 'i' AND t.relkind <> 'p'
            AND x.indexprs IS NULL AND x.indpred IS NULL AND i.reloptions IS NULL
-           AND NOT x.indnullsnotdistinct AND x.indnatts = x.indnkeyatts
+           AND NOT x.indnullsnotdistinct
          GROUP BY x.indexrelid, x.indisunique, i.relname, tn.nspname, t.relname, am.amname
-        HAVING pg_catalog.bool_and(a.attnum > 0 AND x.indoption[ia.attnum - 1] = 0
+        -- (a comparison of two columns in WHERE would make the planner
+        -- expect almost no rows, and look every other table up row by row)
+        HAVING pg_catalog.bool_and(x.indnatts = x.indnkeyatts AND a.attnum > 0 AND x.indoption[ia.attnum - 1] = 0
                                    AND x.indcollation[ia.attnum - 1] IN (0, a.attcollation)
                                    AND oc.opcdefault AND oc.opcmethod = i.relam
                                    AND oc.opcintype = a.atttypid AND ty.typtype <> 'd'
