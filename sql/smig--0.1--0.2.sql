@@ -301,8 +301,11 @@ BEGIN
                             WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
                               AND d.objid = n.oid AND d.deptype = 'e')
     ),
+    -- (the CTEs keep only the columns used below: every row is copied
+    -- into each hash table and sort that reads them)
     rel AS (
-        SELECT c.*, ns.nspname,
+        SELECT c.oid, c.relname, ns.nspname, c.relkind, c.relowner, c.relacl, c.reloptions, c.relpersistence, c.relam,
+               c.relrowsecurity, c.relforcerowsecurity, c.relreplident, c.relpartbound,
                pg_catalog.format('%I.%I', ns.nspname, c.relname) AS qname,
                d.description AS comment
           FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
@@ -315,7 +318,7 @@ BEGIN
                               AND d.objid = c.oid AND d.deptype = 'e')
     ),
     fn AS (
-        SELECT p.*, ns.nspname,
+        SELECT p.oid, p.prokind, p.proowner, p.proacl,
                pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname,
                                  pg_catalog.pg_get_function_identity_arguments(p.oid)) AS qname,
                d.description AS comment
@@ -361,42 +364,12 @@ BEGIN
           JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
          GROUP BY i.inhrelid
     ),
-    -- pg_get_indexdef() looks up the default operator class of each column
-    -- of an index (a scan of pg_opclass each time) to know whether to print
-    -- its name.  An index of plain columns, each with the exactly-typed
-    -- default operator class of its access method, its column's collation,
-    -- no ordering options and no operator class options, with no INCLUDE,
-    -- predicate, storage parameters or NULLS NOT DISTINCT, on a table (not
-    -- a partitioned one), prints as below; every other index goes to
-    -- pg_get_indexdef().  bench/snapshot_oracle.sh checks that the two agree.
-    plain_index AS (
-        -- (from the catalogs, not from rel: their row counts are known, so
-        -- the planner hashes pg_opclass once instead of scanning it per row)
-        SELECT x.indexrelid,
-               pg_catalog.format('CREATE %sINDEX %I ON %I.%I USING %I (%s)',
-                                 CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END,
-                                 i.relname, tn.nspname, t.relname, am.amname,
-                                 pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY ia.attnum)) AS definition
-          FROM pg_catalog.pg_index x
-          JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
-          JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
-          JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
-          JOIN pg_catalog.pg_am am ON am.oid = i.relam
-          JOIN pg_catalog.pg_attribute ia ON ia.attrelid = x.indexrelid     -- the index's columns
-          LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[ia.attnum - 1]
-          LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
-          LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = x.indclass[ia.attnum - 1]
-         WHERE i.relkind = 'i' AND t.relkind <> 'p'
-           AND x.indexprs IS NULL AND x.indpred IS NULL AND i.reloptions IS NULL
-           AND NOT x.indnullsnotdistinct
-         GROUP BY x.indexrelid, x.indisunique, i.relname, tn.nspname, t.relname, am.amname
-        -- (a comparison of two columns in WHERE would make the planner
-        -- expect almost no rows, and look every other table up row by row)
-        HAVING pg_catalog.bool_and(x.indnatts = x.indnkeyatts AND a.attnum > 0 AND x.indoption[ia.attnum - 1] = 0
-                                   AND x.indcollation[ia.attnum - 1] IN (0, a.attcollation)
-                                   AND oc.opcdefault AND oc.opcmethod = i.relam
-                                   AND oc.opcintype = a.atttypid AND ty.typtype <> 'd'
-                                   AND ia.attoptions IS NULL)
+    -- the default operator classes: OID -> the type they are the default
+    -- for (a map built once; a lookup in pg_opclass per index column would
+    -- scan the table, which the planner finds too small for its index)
+    default_opclass AS MATERIALIZED (
+        SELECT pg_catalog.jsonb_object_agg(oc.oid::text, oc.opcintype::text) AS intype
+          FROM pg_catalog.pg_opclass oc WHERE oc.opcdefault
     ),
     entries (key, val) AS (
         -- schemas
@@ -446,7 +419,10 @@ BEGIN
         -- columns of relations and of composite types
         SELECT 'column ' || a.qname || '.' || pg_catalog.quote_ident(a.attname),
                pg_catalog.to_jsonb(j)
-          FROM (SELECT c.qname, a.*, t.typcollation, t.typstorage, ad.adbin,
+          FROM (SELECT c.qname, a.attrelid, a.attname, a.attnum, a.atttypid, a.atttypmod, a.attcollation,
+                       a.attnotnull, a.attgenerated, a.attidentity, a.attstorage, a.attcompression,
+                       a.attstattarget, a.attoptions, a.attfdwoptions, a.attacl,
+                       t.typcollation, t.typstorage, ad.adbin,
                        pg_catalog.row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) AS position
                   FROM rel c
                   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -493,12 +469,44 @@ BEGIN
                                WHERE d.objoid = k.oid AND d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
                                  AND d.objsubid = 0) AS comment) j
         UNION ALL
-        -- indexes, including those behind constraints
+        -- indexes, including those behind constraints.  pg_get_indexdef()
+        -- looks up the default operator class of each column (a scan of
+        -- pg_opclass each time) to know whether to print its name.  An index
+        -- (not a partitioned one) of plain columns, each with the
+        -- exactly-typed default operator class of its access method, its
+        -- column's collation, and no ordering or operator class options,
+        -- with no INCLUDE, predicate, storage parameters or NULLS NOT
+        -- DISTINCT, outside pg_catalog and temporary schemas (where regclass
+        -- would leave out the schema), prints as the format() below; every
+        -- other index goes to pg_get_indexdef().  bench/snapshot_oracle.sh
+        -- checks that the two agree.
         SELECT 'index ' || c.qname,
                pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid
-          LEFT JOIN plain_index pi ON pi.indexrelid = c.oid
-          CROSS JOIN LATERAL (SELECT coalesce(pi.definition, pg_catalog.pg_get_indexdef(c.oid)) AS definition,
+          JOIN pg_catalog.pg_am am ON am.oid = c.relam
+          CROSS JOIN default_opclass dopc
+          CROSS JOIN LATERAL (
+              -- (each lookup by its own index: the planner cannot count these rows)
+              SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.n) AS list,
+                     pg_catalog.bool_and(coalesce(
+                         a.attnum > 0 AND k.opt = 0 AND k.coll IN (0, a.attcollation)
+                         AND dopc.intype ->> k.opclass::text = a.atttypid::text
+                         AND (SELECT ty.typtype <> 'd' FROM pg_catalog.pg_type ty WHERE ty.oid = a.atttypid)
+                         AND (SELECT ia.attoptions IS NULL FROM pg_catalog.pg_attribute ia
+                               WHERE ia.attrelid = c.oid AND ia.attnum = k.n), false)) AS plain
+                FROM ROWS FROM (pg_catalog.unnest((x.indkey)::int2[]), pg_catalog.unnest((x.indclass)::oid[]),
+                                pg_catalog.unnest((x.indcollation)::oid[]), pg_catalog.unnest((x.indoption)::int2[]))
+                     WITH ORDINALITY AS k (attnum, opclass, coll, opt, n)
+                LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum) cols
+          CROSS JOIN LATERAL (SELECT CASE WHEN c.relkind = 'i' AND cols.plain AND x.indnatts = x.indnkeyatts
+                                               AND x.indexprs IS NULL AND x.indpred IS NULL AND c.reloptions IS NULL
+                                               AND NOT x.indnullsnotdistinct
+                                               AND c.nspname <> 'pg_catalog' AND c.nspname !~ '^pg_temp_'
+                                          THEN pg_catalog.format('CREATE %sINDEX %I ON %s USING %I (%s)',
+                                                                 CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END,
+                                                                 c.relname, x.indrelid::pg_catalog.regclass::text,
+                                                                 am.amname, cols.list)
+                                          ELSE pg_catalog.pg_get_indexdef(c.oid) END AS definition,
                               x.indisvalid AS valid,
                               CASE WHEN x.indisclustered THEN true END AS clustered,
                               CASE WHEN x.indisreplident THEN true END AS replica_identity,
