@@ -497,7 +497,9 @@ BEGIN
                 FROM ROWS FROM (pg_catalog.unnest((x.indkey)::int2[]), pg_catalog.unnest((x.indclass)::oid[]),
                                 pg_catalog.unnest((x.indcollation)::oid[]), pg_catalog.unnest((x.indoption)::int2[]))
                      WITH ORDINALITY AS k (attnum, opclass, coll, opt, n)
-                LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum) cols
+                LEFT JOIN LATERAL (SELECT a.attname, a.attnum, a.atttypid, a.attcollation
+                                     FROM pg_catalog.pg_attribute a
+                                    WHERE a.attrelid = x.indrelid AND a.attnum = k.attnum) a ON true) cols
           CROSS JOIN LATERAL (SELECT CASE WHEN c.relkind = 'i' AND cols.plain AND x.indnatts = x.indnkeyatts
                                                AND x.indexprs IS NULL AND x.indpred IS NULL AND c.reloptions IS NULL
                                                AND NOT x.indnullsnotdistinct
