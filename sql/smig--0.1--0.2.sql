@@ -371,15 +371,18 @@ BEGIN
         SELECT pg_catalog.jsonb_object_agg(oc.oid::text, oc.opcintype::text) AS intype
           FROM pg_catalog.pg_opclass oc WHERE oc.opcdefault
     ),
+    -- One row per object: its key, and its description as to_jsonb() of a
+    -- row of properties (cheaper than jsonb_build_object() of key-value
+    -- pairs); the properties that are NULL are stripped below.
     entries (key, val) AS (
         -- schemas
         SELECT 'schema ' || pg_catalog.quote_ident(ns.nspname),
                pg_catalog.to_jsonb(j)
           FROM ns LEFT JOIN defacl da ON da.kind = 'n' AND da.owner = ns.nspowner
           CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_userbyid(ns.nspowner) AS owner,
-                              CASE WHEN ns.nspacl IS NULL THEN da.acl
-                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((ns.nspacl)::text[]) a) END AS acl,
-                              ns.comment AS comment) j
+                                     CASE WHEN ns.nspacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((ns.nspacl)::text[]) a) END AS acl,
+                                     ns.comment AS comment) j
         UNION ALL
         -- tables, partitioned tables, foreign tables, views, materialized views
         SELECT CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'partitioned table '
@@ -391,26 +394,26 @@ BEGIN
           LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname <> 'heap'
           LEFT JOIN parents pa ON pa.inhrelid = c.oid
           CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_userbyid(c.relowner) AS owner,
-                              CASE WHEN c.relacl IS NULL THEN da.acl
-                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((c.relacl)::text[]) a) END AS acl,
-                              c.comment AS comment,
-                              CASE WHEN c.relpersistence = 'u' THEN true END AS unlogged,
-                              CASE WHEN c.reloptions IS NOT NULL
-                                   THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o) END AS options,
-                              am.amname AS access_method,
-                              CASE WHEN c.relrowsecurity THEN true END AS row_security,
-                              CASE WHEN c.relforcerowsecurity THEN true END AS force_row_security,
-                              CASE WHEN c.relkind IN ('r', 'p') AND c.relreplident <> 'd'
-                                            THEN c.relreplident::text END AS replica_identity,
-                              CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key,
-                              pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
-                              pa.list AS inherits,
-                              CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition,
-                              CASE WHEN c.relkind = 'f'
-                                  THEN (SELECT s.srvname FROM pg_catalog.pg_foreign_table ft
-                                          JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
-                                         WHERE ft.ftrelid = c.oid) END AS server,
-                              CASE WHEN c.relkind = 'f'
+                                     CASE WHEN c.relacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((c.relacl)::text[]) a) END AS acl,
+                                     c.comment AS comment,
+                                     CASE WHEN c.relpersistence = 'u' THEN true END AS unlogged,
+                                     CASE WHEN c.reloptions IS NOT NULL
+                                          THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o) END AS options,
+                                     am.amname AS access_method,
+                                     CASE WHEN c.relrowsecurity THEN true END AS row_security,
+                                     CASE WHEN c.relforcerowsecurity THEN true END AS force_row_security,
+                                     CASE WHEN c.relkind IN ('r', 'p') AND c.relreplident <> 'd'
+                                          THEN c.relreplident::text END AS replica_identity,
+                                     CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key,
+                                     pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
+                                     pa.list AS inherits,
+                                     CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition,
+                                     CASE WHEN c.relkind = 'f'
+                                          THEN (SELECT s.srvname FROM pg_catalog.pg_foreign_table ft
+                                                  JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+                                                 WHERE ft.ftrelid = c.oid) END AS server,
+                                     CASE WHEN c.relkind = 'f'
                                           THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o)
                                                   FROM pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o
                                                  WHERE ft.ftrelid = c.oid) END AS server_options) j
@@ -430,44 +433,44 @@ BEGIN
                   LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
                  WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c')) a
           CROSS JOIN LATERAL (SELECT a.position,
-                              pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-                              CASE WHEN a.attcollation <> a.typcollation
-                                     THEN (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
-                                             FROM pg_catalog.pg_collation co
-                                             JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-                                            WHERE co.oid = a.attcollation) END AS collation,
-                              CASE WHEN a.attnotnull THEN true END AS not_null,
-                              CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(a.adbin, a.attrelid) END AS default,
-                              CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(a.adbin, a.attrelid) END AS generated,
-                              CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
-                              CASE WHEN a.typstorage <> a.attstorage THEN a.attstorage::text END AS storage,
-                              nullif(a.attcompression::text, '') AS compression,
-                              CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END AS statistics,
-                              -- this server stamps every column with an option pg_attver whose
-                              -- value differs from one database to the next: not schema
-                              CASE WHEN a.attoptions IS NOT NULL
-                                        -- (this server's one option alone: nothing to sort)
-                                        AND (pg_catalog.cardinality(a.attoptions) > 1
-                                             OR NOT pg_catalog.starts_with(a.attoptions[1], 'pg_attver='))
-                                   THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o
-                                          WHERE NOT pg_catalog.starts_with(o, 'pg_attver=')) END AS options,
-                              CASE WHEN a.attfdwoptions IS NOT NULL
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+                                     CASE WHEN a.attcollation <> a.typcollation
+                                          THEN (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
+                                                  FROM pg_catalog.pg_collation co
+                                                  JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                                                 WHERE co.oid = a.attcollation) END AS collation,
+                                     CASE WHEN a.attnotnull THEN true END AS not_null,
+                                     CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(a.adbin, a.attrelid) END AS default,
+                                     CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(a.adbin, a.attrelid) END AS generated,
+                                     CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
+                                     CASE WHEN a.typstorage <> a.attstorage THEN a.attstorage::text END AS storage,
+                                     nullif(a.attcompression::text, '') AS compression,
+                                     CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END AS statistics,
+                                     -- this server stamps every column with an option pg_attver whose
+                                     -- value differs from one database to the next: not schema
+                                     CASE WHEN a.attoptions IS NOT NULL
+                                               -- (this server's one option alone: nothing to sort)
+                                               AND (pg_catalog.cardinality(a.attoptions) > 1
+                                                    OR NOT pg_catalog.starts_with(a.attoptions[1], 'pg_attver='))
+                                          THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o
+                                                 WHERE NOT pg_catalog.starts_with(o, 'pg_attver=')) END AS options,
+                                     CASE WHEN a.attfdwoptions IS NOT NULL
                                           THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attfdwoptions) o) END AS server_options,
-                              CASE WHEN a.attacl IS NOT NULL
-                               THEN (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((a.attacl)::text[]) a) END AS acl,
-                              (SELECT d.description FROM pg_catalog.pg_description d
-                               WHERE d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                                 AND d.objsubid = a.attnum) AS comment) j
+                                     CASE WHEN a.attacl IS NOT NULL
+                                          THEN (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((a.attacl)::text[]) a) END AS acl,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                        AND d.objsubid = a.attnum) AS comment) j
         UNION ALL
         -- table constraints (NOT NULL is a column property in PostgreSQL 15)
         SELECT 'constraint ' || c.qname || '.' || pg_catalog.quote_ident(k.conname),
                pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_constraint k ON k.conrelid = c.oid
           CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_constraintdef(k.oid) AS definition,
-                              k.convalidated AS validated,
-                              (SELECT d.description FROM pg_catalog.pg_description d
-                               WHERE d.objoid = k.oid AND d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
-                                 AND d.objsubid = 0) AS comment) j
+                                     k.convalidated AS validated,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = k.oid AND d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
         UNION ALL
         -- indexes, including those behind constraints.  pg_get_indexdef()
         -- looks up the default operator class of each column (a scan of
@@ -521,36 +524,36 @@ BEGIN
           FROM rel c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
           LEFT JOIN defacl da ON da.kind = 's' AND da.owner = c.relowner
           CROSS JOIN LATERAL (SELECT pg_catalog.format_type(s.seqtypid, NULL) AS type,
-                              s.seqstart AS start,
-                              s.seqincrement AS increment,
-                              s.seqmin AS min,
-                              s.seqmax AS max,
-                              s.seqcache AS cache,
-                              s.seqcycle AS cycle,
-                              (SELECT pg_catalog.format('%I.%I.%I', tn.nspname, t.relname, ta.attname)
-                                  FROM pg_catalog.pg_depend d
-                                  JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
-                                  JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
-                                  JOIN pg_catalog.pg_attribute ta ON ta.attrelid = t.oid AND ta.attnum = d.refobjsubid
-                                 WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                                   AND d.objid = c.oid AND d.refobjsubid > 0
-                                   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                                   AND d.deptype IN ('a', 'i')
-                                 LIMIT 1) AS owned_by,
-                              pg_catalog.pg_get_userbyid(c.relowner) AS owner,
-                              CASE WHEN c.relacl IS NULL THEN da.acl
-                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((c.relacl)::text[]) a) END AS acl,
-                              c.comment AS comment) j
+                                     s.seqstart AS start,
+                                     s.seqincrement AS increment,
+                                     s.seqmin AS min,
+                                     s.seqmax AS max,
+                                     s.seqcache AS cache,
+                                     s.seqcycle AS cycle,
+                                     (SELECT pg_catalog.format('%I.%I.%I', tn.nspname, t.relname, ta.attname)
+                                        FROM pg_catalog.pg_depend d
+                                        JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+                                        JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+                                        JOIN pg_catalog.pg_attribute ta ON ta.attrelid = t.oid AND ta.attnum = d.refobjsubid
+                                       WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                         AND d.objid = c.oid AND d.refobjsubid > 0
+                                         AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                         AND d.deptype IN ('a', 'i')
+                                       LIMIT 1) AS owned_by,
+                                     pg_catalog.pg_get_userbyid(c.relowner) AS owner,
+                                     CASE WHEN c.relacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((c.relacl)::text[]) a) END AS acl,
+                                     c.comment AS comment) j
         UNION ALL
         -- triggers
         SELECT 'trigger ' || c.qname || '.' || pg_catalog.quote_ident(g.tgname),
                pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_trigger g ON g.tgrelid = c.oid
           CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_triggerdef(g.oid) AS definition,
-                              CASE WHEN g.tgenabled <> 'O' THEN g.tgenabled::text END AS enabled,
-                              (SELECT d.description FROM pg_catalog.pg_description d
-                               WHERE d.objoid = g.oid AND d.classoid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
-                                 AND d.objsubid = 0) AS comment) j
+                                     CASE WHEN g.tgenabled <> 'O' THEN g.tgenabled::text END AS enabled,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = g.oid AND d.classoid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
          WHERE NOT g.tgisinternal
         UNION ALL
         -- rules (a view's own _RETURN rule is its definition)
@@ -558,10 +561,10 @@ BEGIN
                pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_rewrite r ON r.ev_class = c.oid
           CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_ruledef(r.oid) AS definition,
-                              CASE WHEN r.ev_enabled <> 'O' THEN r.ev_enabled::text END AS enabled,
-                              (SELECT d.description FROM pg_catalog.pg_description d
-                               WHERE d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
-                                 AND d.objsubid = 0) AS comment) j
+                                     CASE WHEN r.ev_enabled <> 'O' THEN r.ev_enabled::text END AS enabled,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
          WHERE r.rulename <> '_RETURN'
         UNION ALL
         -- row-level security policies
@@ -569,25 +572,25 @@ BEGIN
                pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_policy p ON p.polrelid = c.oid
           CROSS JOIN LATERAL (SELECT p.polcmd::text AS command,
-                              p.polpermissive AS permissive,
-                              (SELECT pg_catalog.jsonb_agg(CASE WHEN r = 0 THEN 'PUBLIC'
-                                                              ELSE pg_catalog.pg_get_userbyid(r)::text END
-                                                         ORDER BY 1)
-                               FROM pg_catalog.unnest(p.polroles) r) AS roles,
-                              pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS using,
-                              pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
-                              (SELECT d.description FROM pg_catalog.pg_description d
-                               WHERE d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_policy'::pg_catalog.regclass
-                                 AND d.objsubid = 0) AS comment) j
+                                     p.polpermissive AS permissive,
+                                     (SELECT pg_catalog.jsonb_agg(CASE WHEN r = 0 THEN 'PUBLIC'
+                                                                       ELSE pg_catalog.pg_get_userbyid(r)::text END
+                                                                  ORDER BY 1)
+                                        FROM pg_catalog.unnest(p.polroles) r) AS roles,
+                                     pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS using,
+                                     pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
         UNION ALL
         -- extended statistics
         SELECT 'statistics ' || pg_catalog.format('%I.%I', ns.nspname, st.stxname),
                pg_catalog.to_jsonb(j)
           FROM pg_catalog.pg_statistic_ext st JOIN ns ON ns.oid = st.stxnamespace
           CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_statisticsobjdef(st.oid) AS definition,
-                              (SELECT d.description FROM pg_catalog.pg_description d
-                               WHERE d.objoid = st.oid AND d.classoid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass
-                                 AND d.objsubid = 0) AS comment) j
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = st.oid AND d.classoid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
         UNION ALL
         -- functions, procedures and aggregates, with their bodies
         SELECT CASE f.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate '
@@ -595,58 +598,58 @@ BEGIN
                pg_catalog.to_jsonb(j)
           FROM fn f LEFT JOIN defacl da ON da.kind = 'f' AND da.owner = f.proowner
           CROSS JOIN LATERAL (SELECT CASE WHEN f.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(f.oid) END AS definition,
-                              CASE WHEN f.prokind = 'a' THEN (SELECT pg_catalog.jsonb_build_object(
-                                     'kind', ag.aggkind::text,
-                                     'transition', ag.aggtransfn::pg_catalog.regprocedure::text,
-                                     'final', nullif(ag.aggfinalfn, 0)::pg_catalog.regprocedure::text,
-                                     'combine', nullif(ag.aggcombinefn, 0)::pg_catalog.regprocedure::text,
-                                     'state_type', pg_catalog.format_type(ag.aggtranstype, NULL),
-                                     'initial', ag.agginitval,
-                                     'sort_operator', nullif(ag.aggsortop, 0)::pg_catalog.regoperator::text)
-                                   FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = f.oid) END AS aggregate,
-                              pg_catalog.pg_get_userbyid(f.proowner) AS owner,
-                              CASE WHEN f.proacl IS NULL THEN da.acl
-                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((f.proacl)::text[]) a) END AS acl,
-                              f.comment AS comment) j
+                                     CASE WHEN f.prokind = 'a' THEN (SELECT pg_catalog.jsonb_build_object(
+                                          'kind', ag.aggkind::text,
+                                          'transition', ag.aggtransfn::pg_catalog.regprocedure::text,
+                                          'final', nullif(ag.aggfinalfn, 0)::pg_catalog.regprocedure::text,
+                                          'combine', nullif(ag.aggcombinefn, 0)::pg_catalog.regprocedure::text,
+                                          'state_type', pg_catalog.format_type(ag.aggtranstype, NULL),
+                                          'initial', ag.agginitval,
+                                          'sort_operator', nullif(ag.aggsortop, 0)::pg_catalog.regoperator::text)
+                                        FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = f.oid) END AS aggregate,
+                                     pg_catalog.pg_get_userbyid(f.proowner) AS owner,
+                                     CASE WHEN f.proacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((f.proacl)::text[]) a) END AS acl,
+                                     f.comment AS comment) j
         UNION ALL
         -- enums (labels in order), domains, composite and range types, base types
         SELECT 'type ' || t.qname,
                pg_catalog.to_jsonb(j)
           FROM typ t LEFT JOIN defacl da ON da.kind = 'T' AND da.owner = t.typowner
           CROSS JOIN LATERAL (SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain'
-                                          WHEN 'c' THEN 'composite' WHEN 'r' THEN 'range'
-                                          ELSE 'base' END AS kind,
-                              CASE WHEN t.typtype = 'e'
-                                  THEN (SELECT pg_catalog.jsonb_agg(e.enumlabel ORDER BY e.enumsortorder)
-                                          FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) END AS labels,
-                              CASE WHEN t.typtype = 'd'
-                                     THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS base_type,
-                              CASE WHEN t.typnotnull THEN true END AS not_null,
-                              t.typdefault AS default,
-                              CASE WHEN t.typtype = 'd'
-                                     THEN (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
-                                             FROM pg_catalog.pg_collation co
-                                             JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-                                            WHERE co.oid = t.typcollation
-                                              AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b
-                                                                      WHERE b.oid = t.typbasetype)) END AS collation,
-                              CASE WHEN t.typtype = 'd'
-                                       THEN (SELECT pg_catalog.jsonb_object_agg(k.conname, pg_catalog.jsonb_build_object(
-                                                        'definition', pg_catalog.pg_get_constraintdef(k.oid),
-                                                        'validated', k.convalidated))
-                                               FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid) END AS constraints,
-                              CASE WHEN t.typtype = 'r' THEN (SELECT pg_catalog.jsonb_build_object(
-                                 'subtype', pg_catalog.format_type(rg.rngsubtype, NULL),
-                                 'subtype_opclass', rg.rngsubopc::pg_catalog.regclass::text,
-                                 'canonical', nullif(rg.rngcanonical, 0)::pg_catalog.regprocedure::text,
-                                 'subtype_diff', nullif(rg.rngsubdiff, 0)::pg_catalog.regprocedure::text)
-                               FROM pg_catalog.pg_range rg WHERE rg.rngtypid = t.oid) END AS range,
-                              CASE WHEN t.typtype = 'b' THEN t.typinput::pg_catalog.regprocedure::text END AS input,
-                              CASE WHEN t.typtype = 'b' THEN t.typoutput::pg_catalog.regprocedure::text END AS output,
-                              pg_catalog.pg_get_userbyid(t.typowner) AS owner,
-                              CASE WHEN t.typacl IS NULL THEN da.acl
-                               ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((t.typacl)::text[]) a) END AS acl,
-                              t.comment AS comment) j
+                                                    WHEN 'c' THEN 'composite' WHEN 'r' THEN 'range'
+                                                    ELSE 'base' END AS kind,
+                                     CASE WHEN t.typtype = 'e'
+                                          THEN (SELECT pg_catalog.jsonb_agg(e.enumlabel ORDER BY e.enumsortorder)
+                                                  FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) END AS labels,
+                                     CASE WHEN t.typtype = 'd'
+                                          THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS base_type,
+                                     CASE WHEN t.typnotnull THEN true END AS not_null,
+                                     t.typdefault AS default,
+                                     CASE WHEN t.typtype = 'd'
+                                          THEN (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
+                                                  FROM pg_catalog.pg_collation co
+                                                  JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                                                 WHERE co.oid = t.typcollation
+                                                   AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b
+                                                                           WHERE b.oid = t.typbasetype)) END AS collation,
+                                     CASE WHEN t.typtype = 'd'
+                                          THEN (SELECT pg_catalog.jsonb_object_agg(k.conname, pg_catalog.jsonb_build_object(
+                                                           'definition', pg_catalog.pg_get_constraintdef(k.oid),
+                                                           'validated', k.convalidated))
+                                                  FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid) END AS constraints,
+                                     CASE WHEN t.typtype = 'r' THEN (SELECT pg_catalog.jsonb_build_object(
+                                          'subtype', pg_catalog.format_type(rg.rngsubtype, NULL),
+                                          'subtype_opclass', rg.rngsubopc::pg_catalog.regclass::text,
+                                          'canonical', nullif(rg.rngcanonical, 0)::pg_catalog.regprocedure::text,
+                                          'subtype_diff', nullif(rg.rngsubdiff, 0)::pg_catalog.regprocedure::text)
+                                        FROM pg_catalog.pg_range rg WHERE rg.rngtypid = t.oid) END AS range,
+                                     CASE WHEN t.typtype = 'b' THEN t.typinput::pg_catalog.regprocedure::text END AS input,
+                                     CASE WHEN t.typtype = 'b' THEN t.typoutput::pg_catalog.regprocedure::text END AS output,
+                                     pg_catalog.pg_get_userbyid(t.typowner) AS owner,
+                                     CASE WHEN t.typacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((t.typacl)::text[]) a) END AS acl,
+                                     t.comment AS comment) j
         UNION ALL
         -- default privileges for objects created later in these schemas
         SELECT pg_catalog.format('default privileges %s %s %s',
@@ -661,7 +664,7 @@ BEGIN
                pg_catalog.to_jsonb(j)
           FROM pg_catalog.pg_extension e
           CROSS JOIN LATERAL (SELECT e.extversion AS version,
-                              (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = e.extnamespace) AS schema) j
+                                     (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = e.extnamespace) AS schema) j
          WHERE e.extname <> 'smig'
            AND (schemas IS NULL OR EXISTS (SELECT FROM ns WHERE ns.oid = e.extnamespace))
     )
