@@ -274,3 +274,11 @@ CREATE INDEX ON ONLY app.by_expr (a);
 CREATE INDEX by_kind_ab_0_kind ON app.by_kind_ab_0 (kind);
 CREATE INDEX ON app.events_2026 (v);
 CREATE TABLE "Odd Schema"."Mixed" ("Id" int PRIMARY KEY, "from" text UNIQUE);
+-- an operator class that is the default for a domain: pg_get_indexdef()
+-- looks for the base type's default, so it names this one
+CREATE OPERATOR CLASS app.plain_text_ops DEFAULT FOR TYPE app.plain_text USING btree AS
+    OPERATOR 1 < (text, text), OPERATOR 2 <= (text, text), OPERATOR 3 = (text, text),
+    OPERATOR 4 >= (text, text), OPERATOR 5 > (text, text),
+    FUNCTION 1 (app.plain_text, app.plain_text) bttextcmp(text, text);
+CREATE INDEX simple_d_own_ops ON app.simple (d app.plain_text_ops);
+CREATE INDEX simple_d_text_ops ON app.simple (d text_ops);

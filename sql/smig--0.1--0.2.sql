@@ -365,11 +365,13 @@ BEGIN
          GROUP BY i.inhrelid
     ),
     -- the default operator classes: OID -> the type they are the default
-    -- for (a map built once; a lookup in pg_opclass per index column would
-    -- scan the table, which the planner finds too small for its index)
+    -- for, unless that is a domain (GetDefaultOpClass() looks for the base
+    -- type's); a map built once: a lookup in pg_opclass per index column
+    -- would scan the table, which the planner finds too small for its index
     default_opclass AS MATERIALIZED (
         SELECT pg_catalog.jsonb_object_agg(oc.oid::text, oc.opcintype::text) AS intype
-          FROM pg_catalog.pg_opclass oc WHERE oc.opcdefault
+          FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_type ty ON ty.oid = oc.opcintype
+         WHERE oc.opcdefault AND ty.typtype <> 'd'
     ),
     -- One row per object: its key, and its description as to_jsonb() of a
     -- row of properties (cheaper than jsonb_build_object() of key-value
@@ -494,7 +496,6 @@ BEGIN
                      pg_catalog.bool_and(coalesce(
                          a.attnum > 0 AND k.opt = 0 AND k.coll IN (0, a.attcollation)
                          AND dopc.intype ->> k.opclass::text = a.atttypid::text
-                         AND (SELECT ty.typtype <> 'd' FROM pg_catalog.pg_type ty WHERE ty.oid = a.atttypid)
                          AND (SELECT ia.attoptions IS NULL FROM pg_catalog.pg_attribute ia
                                WHERE ia.attrelid = c.oid AND ia.attnum = k.n), false)) AS plain
                 FROM ROWS FROM (pg_catalog.unnest((x.indkey)::int2[]), pg_catalog.unnest((x.indclass)::oid[]),
