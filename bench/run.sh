@@ -58,6 +58,12 @@
 #     1,000 and 10,000 files against `psql -c 'SELECT 1'` (targets 1.15x
 #     and 1.50x), and applying part 1's migrations from files against
 #     `psql -1 -f` on the same SQL (target 1.00x).
+# 13. the schema fingerprint's cost (issue 14 item 2, bench/fingerprint_profile.sh
+#     at 1,000): smig.fingerprint() of part 1's 1,000-table schema in backend
+#     instructions, warm (target <= 400 M, 0.4 M per table) and in ms in the
+#     server, warm (target <= 1000 ms); and smig.snapshot()'s share of one
+#     upgrade_head() of the 1,000 migrations, in instructions (target <= 5 %).
+#     Slow (callgrind, about 10 minutes).
 # Needs root or sudo the first time (packages, make install).  RUNS=N sets
 # round count of parts 1 and 10, and the rounds of 10 runs each of the
 # hyperfine parts (2, 5, 11) (default 5).  PARTS="2 5" runs only those
@@ -84,7 +90,7 @@ build_install
 trap cleanup_dirs EXIT
 RUNS=${RUNS:-5}
 N=${N:-1000}
-PARTS=${PARTS:-1 2 4 5 7 8 10 11 12}
+PARTS=${PARTS:-1 2 4 5 7 8 10 11 12 13}
 STARTUP_N=${STARTUP_N:-1000 10000}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -431,6 +437,25 @@ for r in $(seq 1 "$RUNS"); do
         echo "scale=4; ($t1 - $t0) / 1000000000" | bc >>"$B/t.rh$k"
     done
 done
+fi
+
+if part 13; then
+echo "== 13. fingerprint of 1,000 tables, and the snapshot's share of upgrade_head() of 1,000 migrations (callgrind)"
+FP_DIR="$B/fp_profile" FP_SIZES=1000 bench/fingerprint_profile.sh >"$B/fp_profile.txt"
+cat "$B/fp_profile.txt"
+# the same schema on this server, for the time
+as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_fp13" -c "CREATE DATABASE b_fp13" >/dev/null
+as_postgres $PSQL -d b_fp13 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' >/dev/null
+cat "$B/fp_profile/m1000"/*.sql | as_postgres $PSQL -d b_fp13 -1 >/dev/null
+as_postgres $PSQL -d b_fp13 -At -c "
+    DO \$\$
+    DECLARE t0 timestamptz;
+    BEGIN
+        PERFORM smig.fingerprint();                        -- warm the caches
+        t0 := clock_timestamp();
+        FOR i IN 1..5 LOOP PERFORM smig.fingerprint(); END LOOP;
+        RAISE NOTICE 'fingerprint_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 5, 1);
+    END \$\$" 2>"$B/fp13_times.txt"
 fi
 
 if part 9; then
@@ -799,6 +824,19 @@ for n in $STARTUP_N; do
     fi
 done
 echo "(start-up targets: 1.30x at 1,000 files, 2.50x at 10,000)"
+fi
+if part 13 && once; then
+awk -F'|' -v ms="$(sed -n 's/.*fingerprint_ms \([0-9.]*\).*/\1/p' "$B/fp13_times.txt")" '
+    $1 ~ /^1000 tables/ && $2 ~ /SELECT 1 / { s1 = $3 + 0 }
+    $1 ~ /^1000 tables/ && $2 ~ /fingerprint/ && $2 !~ /,/ { one = $3 + 0 }
+    $1 ~ /^1000 tables/ && $2 ~ /fingerprint.*,/ { two = $3 + 0 }
+    $1 ~ /^1000 migrations/ { split($3, w, " "); total = w[1] + 0; snap = w[length(w)] + 0 }
+    END {
+        printf "fingerprint() of 1,000 tables: %.0f M backend instructions warm (target <= 400 M), %.0f M cold; %s ms warm in the server (target <= 1000 ms)\n",
+            (two - one) / 1e6, (one - s1) / 1e6, ms
+        printf "snapshot in upgrade_head() of 1,000 migrations: %.0f M of %.0f M instructions, %.1f %% (target <= 5 %%)\n",
+            snap / 1e6, total / 1e6, 100 * snap / total
+    }' "$B/fp_profile.txt"
 fi
 if part 9 && once; then
 cic_stat() { sort -n "$B/cic.$1" | awk -v what="$2" '{ v[NR] = $1 } END {

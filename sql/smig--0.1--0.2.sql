@@ -282,9 +282,17 @@ BEGIN
                   HINT = 'Pass NULL to describe every user schema.';
     END IF;
 
+    -- Comments: ns, rel, fn and typ join theirs from pg_description (not
+    -- one obj_description() call, a whole SQL function run, per object).
+    -- The other rows of entries look theirs up by pg_description's unique
+    -- index: their row counts come from those CTEs, which the planner
+    -- underestimates, and a join there could scan every comment per row.
     WITH ns AS (
-        SELECT n.oid, n.nspname, n.nspowner, n.nspacl
+        SELECT n.oid, n.nspname, n.nspowner, n.nspacl, d.description AS comment
           FROM pg_catalog.pg_namespace n
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = n.oid AND d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE CASE WHEN schemas IS NULL
                     THEN n.nspname NOT IN ('pg_catalog', 'information_schema', 'smig')
                          AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
@@ -293,28 +301,43 @@ BEGIN
                             WHERE d.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
                               AND d.objid = n.oid AND d.deptype = 'e')
     ),
+    -- (the CTEs keep only the columns used below: every row is copied
+    -- into each hash table and sort that reads them)
     rel AS (
-        SELECT c.*, ns.nspname,
-               pg_catalog.format('%I.%I', ns.nspname, c.relname) AS qname
+        SELECT c.oid, c.relname, ns.nspname, c.relkind, c.relowner, c.relacl, c.reloptions, c.relpersistence, c.relam,
+               c.relrowsecurity, c.relforcerowsecurity, c.relreplident, c.relpartbound,
+               pg_catalog.format('%I.%I', ns.nspname, c.relname) AS qname,
+               d.description AS comment
           FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c', 'i', 'I')
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
                             WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
                               AND d.objid = c.oid AND d.deptype = 'e')
     ),
     fn AS (
-        SELECT p.*, ns.nspname,
+        SELECT p.oid, p.prokind, p.proowner, p.proacl,
                pg_catalog.format('%I.%I(%s)', ns.nspname, p.proname,
-                                 pg_catalog.pg_get_function_identity_arguments(p.oid)) AS qname
+                                 pg_catalog.pg_get_function_identity_arguments(p.oid)) AS qname,
+               d.description AS comment
           FROM pg_catalog.pg_proc p JOIN ns ON ns.oid = p.pronamespace
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
                             WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
                               AND d.objid = p.oid AND d.deptype = 'e')
     ),
     typ AS (
         SELECT t.*, ns.nspname,
-               pg_catalog.format('%I.%I', ns.nspname, t.typname) AS qname
+               pg_catalog.format('%I.%I', ns.nspname, t.typname) AS qname,
+               d.description AS comment
           FROM pg_catalog.pg_type t JOIN ns ON ns.oid = t.typnamespace
+          LEFT JOIN pg_catalog.pg_description d
+                 ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::pg_catalog.regclass
+                AND d.objsubid = 0
          WHERE (t.typtype IN ('e', 'd', 'r', 'b')
                 OR (t.typtype = 'c' AND EXISTS (SELECT FROM pg_catalog.pg_class c
                                                  WHERE c.oid = t.typrelid AND c.relkind = 'c')))
@@ -323,224 +346,326 @@ BEGIN
                             WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
                               AND d.objid = t.oid AND d.deptype = 'e')
     ),
+    -- ACLs print sorted.  Most objects have the default ACL (NULL): sort it
+    -- once per kind of object and owner, not once per object.
+    defacl AS (
+        SELECT k.kind, o.owner,
+               (SELECT pg_catalog.jsonb_agg(a ORDER BY a)
+                  FROM pg_catalog.unnest((pg_catalog.acldefault(k.kind, o.owner))::text[]) a) AS acl
+          FROM (VALUES ('n'::"char"), ('r'), ('s'), ('f'), ('T')) k (kind),
+               (SELECT nspowner FROM ns UNION SELECT relowner FROM rel
+                UNION SELECT proowner FROM fn UNION SELECT typowner FROM typ) o (owner)
+    ),
+    parents AS (
+        SELECT i.inhrelid,
+               pg_catalog.jsonb_agg(pg_catalog.format('%I.%I', pn.nspname, pc.relname) ORDER BY i.inhseqno) AS list
+          FROM pg_catalog.pg_inherits i
+          JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+          JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+         GROUP BY i.inhrelid
+    ),
+    -- the default operator classes: OID -> the type they are the default
+    -- for, unless that is a domain (GetDefaultOpClass() looks for the base
+    -- type's); a map built once: a lookup in pg_opclass per index column
+    -- would scan the table, which the planner finds too small for its index
+    default_opclass AS MATERIALIZED (
+        SELECT pg_catalog.jsonb_object_agg(oc.oid::text, oc.opcintype::text) AS intype
+          FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_type ty ON ty.oid = oc.opcintype
+         WHERE oc.opcdefault AND ty.typtype <> 'd'
+    ),
+    -- One row per object: its key, and its description as to_jsonb() of a
+    -- row of properties (cheaper than jsonb_build_object() of key-value
+    -- pairs); the properties that are NULL are stripped below.
     entries (key, val) AS (
         -- schemas
         SELECT 'schema ' || pg_catalog.quote_ident(ns.nspname),
-               pg_catalog.jsonb_build_object(
-                   'owner', pg_catalog.pg_get_userbyid(ns.nspowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(ns.nspacl, pg_catalog.acldefault('n', ns.nspowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(ns.oid, 'pg_namespace'))
-          FROM ns
+               pg_catalog.to_jsonb(j)
+          FROM ns LEFT JOIN defacl da ON da.kind = 'n' AND da.owner = ns.nspowner
+          CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_userbyid(ns.nspowner) AS owner,
+                                     CASE WHEN ns.nspacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((ns.nspacl)::text[]) a) END AS acl,
+                                     ns.comment AS comment) j
         UNION ALL
         -- tables, partitioned tables, foreign tables, views, materialized views
         SELECT CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'partitioned table '
                               WHEN 'f' THEN 'foreign table ' WHEN 'v' THEN 'view '
                               ELSE 'materialized view ' END || c.qname,
-               pg_catalog.jsonb_build_object(
-                   'owner', pg_catalog.pg_get_userbyid(c.relowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(c.oid, 'pg_class'),
-                   'unlogged', CASE WHEN c.relpersistence = 'u' THEN true END,
-                   'options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o),
-                   'access_method', (SELECT am.amname FROM pg_catalog.pg_am am
-                                      WHERE am.oid = c.relam AND am.amname <> 'heap'),
-                   'row_security', CASE WHEN c.relrowsecurity THEN true END,
-                   'force_row_security', CASE WHEN c.relforcerowsecurity THEN true END,
-                   'replica_identity', CASE WHEN c.relkind IN ('r', 'p') AND c.relreplident <> 'd'
-                                            THEN c.relreplident::text END,
-                   'partition_key', CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
-                   'partition_bound', pg_catalog.pg_get_expr(c.relpartbound, c.oid),
-                   'inherits', (SELECT pg_catalog.jsonb_agg(pg_catalog.format('%I.%I', pn.nspname, pc.relname)
-                                                            ORDER BY i.inhseqno)
-                                  FROM pg_catalog.pg_inherits i
-                                  JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
-                                  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
-                                 WHERE i.inhrelid = c.oid),
-                   'definition', CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END,
-                   'server', (SELECT s.srvname FROM pg_catalog.pg_foreign_table ft
-                                JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
-                               WHERE ft.ftrelid = c.oid),
-                   'server_options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o)
-                                        FROM pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o
-                                       WHERE ft.ftrelid = c.oid))
-          FROM rel c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
+               pg_catalog.to_jsonb(j)
+          FROM rel c
+          LEFT JOIN defacl da ON da.kind = 'r' AND da.owner = c.relowner
+          LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam AND am.amname <> 'heap'
+          LEFT JOIN parents pa ON pa.inhrelid = c.oid
+          CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_userbyid(c.relowner) AS owner,
+                                     CASE WHEN c.relacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((c.relacl)::text[]) a) END AS acl,
+                                     c.comment AS comment,
+                                     CASE WHEN c.relpersistence = 'u' THEN true END AS unlogged,
+                                     CASE WHEN c.reloptions IS NOT NULL
+                                          THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(c.reloptions) o) END AS options,
+                                     am.amname AS access_method,
+                                     CASE WHEN c.relrowsecurity THEN true END AS row_security,
+                                     CASE WHEN c.relforcerowsecurity THEN true END AS force_row_security,
+                                     CASE WHEN c.relkind IN ('r', 'p') AND c.relreplident <> 'd'
+                                          THEN c.relreplident::text END AS replica_identity,
+                                     CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key,
+                                     pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
+                                     pa.list AS inherits,
+                                     CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition,
+                                     CASE WHEN c.relkind = 'f'
+                                          THEN (SELECT s.srvname FROM pg_catalog.pg_foreign_table ft
+                                                  JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+                                                 WHERE ft.ftrelid = c.oid) END AS server,
+                                     CASE WHEN c.relkind = 'f'
+                                          THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o)
+                                                  FROM pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o
+                                                 WHERE ft.ftrelid = c.oid) END AS server_options) j
+         WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
         UNION ALL
         -- columns of relations and of composite types
-        SELECT 'column ' || c.qname || '.' || pg_catalog.quote_ident(a.attname),
-               pg_catalog.jsonb_build_object(
-                   'position', pg_catalog.row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),
-                   'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
-                   'collation', (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
-                                   FROM pg_catalog.pg_collation co
-                                   JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-                                   JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-                                  WHERE co.oid = a.attcollation AND a.attcollation <> t.typcollation),
-                   'not_null', CASE WHEN a.attnotnull THEN true END,
-                   'default', CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
-                   'generated', CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
-                   'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
-                   'storage', (SELECT a.attstorage::text FROM pg_catalog.pg_type t
-                                WHERE t.oid = a.atttypid AND t.typstorage <> a.attstorage),
-                   'compression', nullif(a.attcompression::text, ''),
-                   'statistics', CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END,
-                   -- this server stamps every column with an option pg_attver whose
-                   -- value differs from one database to the next: not schema
-                   'options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o
-                                WHERE o !~ '^pg_attver='),
-                   'server_options', (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attfdwoptions) o),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((a.attacl)::text[]) a),
-                   'comment', pg_catalog.col_description(c.oid, a.attnum))
-          FROM rel c
-          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-          LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
-         WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c')
+        SELECT 'column ' || a.qname || '.' || pg_catalog.quote_ident(a.attname),
+               pg_catalog.to_jsonb(j)
+          FROM (SELECT c.qname, a.attrelid, a.attname, a.attnum, a.atttypid, a.atttypmod, a.attcollation,
+                       a.attnotnull, a.attgenerated, a.attidentity, a.attstorage, a.attcompression,
+                       a.attstattarget, a.attoptions, a.attfdwoptions, a.attacl,
+                       t.typcollation, t.typstorage, ad.adbin,
+                       pg_catalog.row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum) AS position
+                  FROM rel c
+                  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                  LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                  LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+                 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c')) a
+          CROSS JOIN LATERAL (SELECT a.position,
+                                     pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+                                     CASE WHEN a.attcollation <> a.typcollation
+                                          THEN (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
+                                                  FROM pg_catalog.pg_collation co
+                                                  JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                                                 WHERE co.oid = a.attcollation) END AS collation,
+                                     CASE WHEN a.attnotnull THEN true END AS not_null,
+                                     CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(a.adbin, a.attrelid) END AS default,
+                                     CASE WHEN a.attgenerated = 's' THEN pg_catalog.pg_get_expr(a.adbin, a.attrelid) END AS generated,
+                                     CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
+                                     CASE WHEN a.typstorage <> a.attstorage THEN a.attstorage::text END AS storage,
+                                     nullif(a.attcompression::text, '') AS compression,
+                                     CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END AS statistics,
+                                     -- this server stamps every column with an option pg_attver whose
+                                     -- value differs from one database to the next: not schema
+                                     CASE WHEN a.attoptions IS NOT NULL
+                                               -- (this server's one option alone: nothing to sort)
+                                               AND (pg_catalog.cardinality(a.attoptions) > 1
+                                                    OR NOT pg_catalog.starts_with(a.attoptions[1], 'pg_attver='))
+                                          THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attoptions) o
+                                                 WHERE NOT pg_catalog.starts_with(o, 'pg_attver=')) END AS options,
+                                     CASE WHEN a.attfdwoptions IS NOT NULL
+                                          THEN (SELECT pg_catalog.jsonb_agg(o ORDER BY o) FROM pg_catalog.unnest(a.attfdwoptions) o) END AS server_options,
+                                     CASE WHEN a.attacl IS NOT NULL
+                                          THEN (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((a.attacl)::text[]) a) END AS acl,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                        AND d.objsubid = a.attnum) AS comment) j
         UNION ALL
         -- table constraints (NOT NULL is a column property in PostgreSQL 15)
         SELECT 'constraint ' || c.qname || '.' || pg_catalog.quote_ident(k.conname),
-               pg_catalog.jsonb_build_object(
-                   'definition', pg_catalog.pg_get_constraintdef(k.oid),
-                   'validated', k.convalidated,
-                   'comment', pg_catalog.obj_description(k.oid, 'pg_constraint'))
+               pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_constraint k ON k.conrelid = c.oid
+          CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_constraintdef(k.oid) AS definition,
+                                     k.convalidated AS validated,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = k.oid AND d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
         UNION ALL
-        -- indexes, including those behind constraints
+        -- indexes, including those behind constraints.  pg_get_indexdef()
+        -- looks up the default operator class of each column (a scan of
+        -- pg_opclass each time) to know whether to print its name.  An index
+        -- (not a partitioned one) of plain columns, each with the
+        -- exactly-typed default operator class of its access method, its
+        -- column's collation, and no ordering or operator class options,
+        -- with no INCLUDE, predicate, storage parameters or NULLS NOT
+        -- DISTINCT, outside pg_catalog and temporary schemas (where regclass
+        -- would leave out the schema), prints as the format() below; every
+        -- other index goes to pg_get_indexdef().  bench/snapshot_oracle.sh
+        -- checks that the two agree.
         SELECT 'index ' || c.qname,
-               pg_catalog.jsonb_build_object(
-                   'definition', pg_catalog.pg_get_indexdef(c.oid),
-                   'valid', x.indisvalid,
-                   'clustered', CASE WHEN x.indisclustered THEN true END,
-                   'replica_identity', CASE WHEN x.indisreplident THEN true END,
-                   'comment', pg_catalog.obj_description(c.oid, 'pg_class'))
+               pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid
+          JOIN pg_catalog.pg_am am ON am.oid = c.relam
+          CROSS JOIN default_opclass dopc
+          CROSS JOIN LATERAL (
+              -- (each lookup by its own index: the planner cannot count these rows)
+              SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.n) AS list,
+                     pg_catalog.bool_and(coalesce(
+                         a.attnum > 0 AND k.opt = 0 AND k.coll IN (0, a.attcollation)
+                         AND dopc.intype ->> k.opclass::text = a.atttypid::text
+                         AND (SELECT ia.attoptions IS NULL FROM pg_catalog.pg_attribute ia
+                               WHERE ia.attrelid = c.oid AND ia.attnum = k.n), false)) AS plain
+                FROM ROWS FROM (pg_catalog.unnest((x.indkey)::int2[]), pg_catalog.unnest((x.indclass)::oid[]),
+                                pg_catalog.unnest((x.indcollation)::oid[]), pg_catalog.unnest((x.indoption)::int2[]))
+                     WITH ORDINALITY AS k (attnum, opclass, coll, opt, n)
+                LEFT JOIN LATERAL (SELECT a.attname, a.attnum, a.atttypid, a.attcollation
+                                     FROM pg_catalog.pg_attribute a
+                                    WHERE a.attrelid = x.indrelid AND a.attnum = k.attnum) a ON true) cols
+          CROSS JOIN LATERAL (SELECT CASE WHEN c.relkind = 'i' AND cols.plain AND x.indnatts = x.indnkeyatts
+                                               AND x.indexprs IS NULL AND x.indpred IS NULL AND c.reloptions IS NULL
+                                               AND NOT x.indnullsnotdistinct
+                                               AND c.nspname <> 'pg_catalog' AND c.nspname !~ '^pg_temp_'
+                                          THEN pg_catalog.format('CREATE %sINDEX %I ON %s USING %I (%s)',
+                                                                 CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END,
+                                                                 c.relname, x.indrelid::pg_catalog.regclass::text,
+                                                                 am.amname, cols.list)
+                                          ELSE pg_catalog.pg_get_indexdef(c.oid) END AS definition,
+                              x.indisvalid AS valid,
+                              CASE WHEN x.indisclustered THEN true END AS clustered,
+                              CASE WHEN x.indisreplident THEN true END AS replica_identity,
+                              c.comment AS comment) j
          WHERE c.relkind IN ('i', 'I')
         UNION ALL
         -- sequences (identity sequences too: their options are part of the column)
         SELECT 'sequence ' || c.qname,
-               pg_catalog.jsonb_build_object(
-                   'type', pg_catalog.format_type(s.seqtypid, NULL),
-                   'start', s.seqstart, 'increment', s.seqincrement,
-                   'min', s.seqmin, 'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
-                   'owned_by', (SELECT pg_catalog.format('%I.%I.%I', tn.nspname, t.relname, ta.attname)
-                                  FROM pg_catalog.pg_depend d
-                                  JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
-                                  JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
-                                  JOIN pg_catalog.pg_attribute ta ON ta.attrelid = t.oid AND ta.attnum = d.refobjsubid
-                                 WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                                   AND d.objid = c.oid AND d.refobjsubid > 0
-                                   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                                   AND d.deptype IN ('a', 'i')
-                                 LIMIT 1),
-                   'owner', pg_catalog.pg_get_userbyid(c.relowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(c.relacl, pg_catalog.acldefault('s', c.relowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(c.oid, 'pg_class'))
+               pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
+          LEFT JOIN defacl da ON da.kind = 's' AND da.owner = c.relowner
+          CROSS JOIN LATERAL (SELECT pg_catalog.format_type(s.seqtypid, NULL) AS type,
+                                     s.seqstart AS start,
+                                     s.seqincrement AS increment,
+                                     s.seqmin AS min,
+                                     s.seqmax AS max,
+                                     s.seqcache AS cache,
+                                     s.seqcycle AS cycle,
+                                     (SELECT pg_catalog.format('%I.%I.%I', tn.nspname, t.relname, ta.attname)
+                                        FROM pg_catalog.pg_depend d
+                                        JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+                                        JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+                                        JOIN pg_catalog.pg_attribute ta ON ta.attrelid = t.oid AND ta.attnum = d.refobjsubid
+                                       WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                         AND d.objid = c.oid AND d.refobjsubid > 0
+                                         AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                                         AND d.deptype IN ('a', 'i')
+                                       LIMIT 1) AS owned_by,
+                                     pg_catalog.pg_get_userbyid(c.relowner) AS owner,
+                                     CASE WHEN c.relacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((c.relacl)::text[]) a) END AS acl,
+                                     c.comment AS comment) j
         UNION ALL
         -- triggers
         SELECT 'trigger ' || c.qname || '.' || pg_catalog.quote_ident(g.tgname),
-               pg_catalog.jsonb_build_object(
-                   'definition', pg_catalog.pg_get_triggerdef(g.oid),
-                   'enabled', CASE WHEN g.tgenabled <> 'O' THEN g.tgenabled::text END,
-                   'comment', pg_catalog.obj_description(g.oid, 'pg_trigger'))
+               pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_trigger g ON g.tgrelid = c.oid
+          CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_triggerdef(g.oid) AS definition,
+                                     CASE WHEN g.tgenabled <> 'O' THEN g.tgenabled::text END AS enabled,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = g.oid AND d.classoid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
          WHERE NOT g.tgisinternal
         UNION ALL
         -- rules (a view's own _RETURN rule is its definition)
         SELECT 'rule ' || c.qname || '.' || pg_catalog.quote_ident(r.rulename),
-               pg_catalog.jsonb_build_object(
-                   'definition', pg_catalog.pg_get_ruledef(r.oid),
-                   'enabled', CASE WHEN r.ev_enabled <> 'O' THEN r.ev_enabled::text END,
-                   'comment', pg_catalog.obj_description(r.oid, 'pg_rewrite'))
+               pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_rewrite r ON r.ev_class = c.oid
+          CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_ruledef(r.oid) AS definition,
+                                     CASE WHEN r.ev_enabled <> 'O' THEN r.ev_enabled::text END AS enabled,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
          WHERE r.rulename <> '_RETURN'
         UNION ALL
         -- row-level security policies
         SELECT 'policy ' || c.qname || '.' || pg_catalog.quote_ident(p.polname),
-               pg_catalog.jsonb_build_object(
-                   'command', p.polcmd::text,
-                   'permissive', p.polpermissive,
-                   'roles', (SELECT pg_catalog.jsonb_agg(CASE WHEN r = 0 THEN 'PUBLIC'
-                                                              ELSE pg_catalog.pg_get_userbyid(r)::text END
-                                                         ORDER BY 1)
-                               FROM pg_catalog.unnest(p.polroles) r),
-                   'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid),
-                   'with_check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
-                   'comment', pg_catalog.obj_description(p.oid, 'pg_policy'))
+               pg_catalog.to_jsonb(j)
           FROM rel c JOIN pg_catalog.pg_policy p ON p.polrelid = c.oid
+          CROSS JOIN LATERAL (SELECT p.polcmd::text AS command,
+                                     p.polpermissive AS permissive,
+                                     (SELECT pg_catalog.jsonb_agg(CASE WHEN r = 0 THEN 'PUBLIC'
+                                                                       ELSE pg_catalog.pg_get_userbyid(r)::text END
+                                                                  ORDER BY 1)
+                                        FROM pg_catalog.unnest(p.polroles) r) AS roles,
+                                     pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS using,
+                                     pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_policy'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
         UNION ALL
         -- extended statistics
         SELECT 'statistics ' || pg_catalog.format('%I.%I', ns.nspname, st.stxname),
-               pg_catalog.jsonb_build_object(
-                   'definition', pg_catalog.pg_get_statisticsobjdef(st.oid),
-                   'comment', pg_catalog.obj_description(st.oid, 'pg_statistic_ext'))
+               pg_catalog.to_jsonb(j)
           FROM pg_catalog.pg_statistic_ext st JOIN ns ON ns.oid = st.stxnamespace
+          CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_statisticsobjdef(st.oid) AS definition,
+                                     (SELECT d.description FROM pg_catalog.pg_description d
+                                      WHERE d.objoid = st.oid AND d.classoid = 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass
+                                        AND d.objsubid = 0) AS comment) j
         UNION ALL
         -- functions, procedures and aggregates, with their bodies
         SELECT CASE f.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate '
                               ELSE 'function ' END || f.qname,
-               pg_catalog.jsonb_build_object(
-                   'definition', CASE WHEN f.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(f.oid) END,
-                   'aggregate', (SELECT pg_catalog.jsonb_build_object(
-                                     'kind', ag.aggkind::text,
-                                     'transition', ag.aggtransfn::pg_catalog.regprocedure::text,
-                                     'final', nullif(ag.aggfinalfn, 0)::pg_catalog.regprocedure::text,
-                                     'combine', nullif(ag.aggcombinefn, 0)::pg_catalog.regprocedure::text,
-                                     'state_type', pg_catalog.format_type(ag.aggtranstype, NULL),
-                                     'initial', ag.agginitval,
-                                     'sort_operator', nullif(ag.aggsortop, 0)::pg_catalog.regoperator::text)
-                                   FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = f.oid),
-                   'owner', pg_catalog.pg_get_userbyid(f.proowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(f.proacl, pg_catalog.acldefault('f', f.proowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(f.oid, 'pg_proc'))
-          FROM fn f
+               pg_catalog.to_jsonb(j)
+          FROM fn f LEFT JOIN defacl da ON da.kind = 'f' AND da.owner = f.proowner
+          CROSS JOIN LATERAL (SELECT CASE WHEN f.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(f.oid) END AS definition,
+                                     CASE WHEN f.prokind = 'a' THEN (SELECT pg_catalog.jsonb_build_object(
+                                          'kind', ag.aggkind::text,
+                                          'transition', ag.aggtransfn::pg_catalog.regprocedure::text,
+                                          'final', nullif(ag.aggfinalfn, 0)::pg_catalog.regprocedure::text,
+                                          'combine', nullif(ag.aggcombinefn, 0)::pg_catalog.regprocedure::text,
+                                          'state_type', pg_catalog.format_type(ag.aggtranstype, NULL),
+                                          'initial', ag.agginitval,
+                                          'sort_operator', nullif(ag.aggsortop, 0)::pg_catalog.regoperator::text)
+                                        FROM pg_catalog.pg_aggregate ag WHERE ag.aggfnoid = f.oid) END AS aggregate,
+                                     pg_catalog.pg_get_userbyid(f.proowner) AS owner,
+                                     CASE WHEN f.proacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((f.proacl)::text[]) a) END AS acl,
+                                     f.comment AS comment) j
         UNION ALL
         -- enums (labels in order), domains, composite and range types, base types
         SELECT 'type ' || t.qname,
-               pg_catalog.jsonb_build_object(
-                   'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain'
-                                          WHEN 'c' THEN 'composite' WHEN 'r' THEN 'range'
-                                          ELSE 'base' END,
-                   'labels', (SELECT pg_catalog.jsonb_agg(e.enumlabel ORDER BY e.enumsortorder)
-                                FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid),
-                   'base_type', CASE WHEN t.typtype = 'd'
-                                     THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END,
-                   'not_null', CASE WHEN t.typnotnull THEN true END,
-                   'default', t.typdefault,
-                   'collation', (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
-                                   FROM pg_catalog.pg_collation co
-                                   JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-                                  WHERE t.typtype = 'd' AND co.oid = t.typcollation
-                                    AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b
-                                                            WHERE b.oid = t.typbasetype)),
-                   'constraints', (SELECT pg_catalog.jsonb_object_agg(k.conname, pg_catalog.jsonb_build_object(
-                                              'definition', pg_catalog.pg_get_constraintdef(k.oid),
-                                              'validated', k.convalidated))
-                                     FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid),
-                   'range', (SELECT pg_catalog.jsonb_build_object(
-                                 'subtype', pg_catalog.format_type(rg.rngsubtype, NULL),
-                                 'subtype_opclass', rg.rngsubopc::pg_catalog.regclass::text,
-                                 'canonical', nullif(rg.rngcanonical, 0)::pg_catalog.regprocedure::text,
-                                 'subtype_diff', nullif(rg.rngsubdiff, 0)::pg_catalog.regprocedure::text)
-                               FROM pg_catalog.pg_range rg WHERE rg.rngtypid = t.oid),
-                   'input', CASE WHEN t.typtype = 'b' THEN t.typinput::pg_catalog.regprocedure::text END,
-                   'output', CASE WHEN t.typtype = 'b' THEN t.typoutput::pg_catalog.regprocedure::text END,
-                   'owner', pg_catalog.pg_get_userbyid(t.typowner),
-                   'acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((coalesce(t.typacl, pg_catalog.acldefault('T', t.typowner)))::text[]) a),
-                   'comment', pg_catalog.obj_description(t.oid, 'pg_type'))
-          FROM typ t
+               pg_catalog.to_jsonb(j)
+          FROM typ t LEFT JOIN defacl da ON da.kind = 'T' AND da.owner = t.typowner
+          CROSS JOIN LATERAL (SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain'
+                                                    WHEN 'c' THEN 'composite' WHEN 'r' THEN 'range'
+                                                    ELSE 'base' END AS kind,
+                                     CASE WHEN t.typtype = 'e'
+                                          THEN (SELECT pg_catalog.jsonb_agg(e.enumlabel ORDER BY e.enumsortorder)
+                                                  FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) END AS labels,
+                                     CASE WHEN t.typtype = 'd'
+                                          THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS base_type,
+                                     CASE WHEN t.typnotnull THEN true END AS not_null,
+                                     t.typdefault AS default,
+                                     CASE WHEN t.typtype = 'd'
+                                          THEN (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
+                                                  FROM pg_catalog.pg_collation co
+                                                  JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+                                                 WHERE co.oid = t.typcollation
+                                                   AND t.typcollation <> (SELECT b.typcollation FROM pg_catalog.pg_type b
+                                                                           WHERE b.oid = t.typbasetype)) END AS collation,
+                                     CASE WHEN t.typtype = 'd'
+                                          THEN (SELECT pg_catalog.jsonb_object_agg(k.conname, pg_catalog.jsonb_build_object(
+                                                           'definition', pg_catalog.pg_get_constraintdef(k.oid),
+                                                           'validated', k.convalidated))
+                                                  FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid) END AS constraints,
+                                     CASE WHEN t.typtype = 'r' THEN (SELECT pg_catalog.jsonb_build_object(
+                                          'subtype', pg_catalog.format_type(rg.rngsubtype, NULL),
+                                          'subtype_opclass', rg.rngsubopc::pg_catalog.regclass::text,
+                                          'canonical', nullif(rg.rngcanonical, 0)::pg_catalog.regprocedure::text,
+                                          'subtype_diff', nullif(rg.rngsubdiff, 0)::pg_catalog.regprocedure::text)
+                                        FROM pg_catalog.pg_range rg WHERE rg.rngtypid = t.oid) END AS range,
+                                     CASE WHEN t.typtype = 'b' THEN t.typinput::pg_catalog.regprocedure::text END AS input,
+                                     CASE WHEN t.typtype = 'b' THEN t.typoutput::pg_catalog.regprocedure::text END AS output,
+                                     pg_catalog.pg_get_userbyid(t.typowner) AS owner,
+                                     CASE WHEN t.typacl IS NULL THEN da.acl
+                                          ELSE (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((t.typacl)::text[]) a) END AS acl,
+                                     t.comment AS comment) j
         UNION ALL
         -- default privileges for objects created later in these schemas
         SELECT pg_catalog.format('default privileges %s %s %s',
                                  pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(da.defaclrole)),
                                  pg_catalog.quote_ident(ns.nspname), da.defaclobjtype),
-               pg_catalog.jsonb_build_object('acl', (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((da.defaclacl)::text[]) a))
+               pg_catalog.to_jsonb(j)
           FROM pg_catalog.pg_default_acl da JOIN ns ON ns.oid = da.defaclnamespace
+          CROSS JOIN LATERAL (SELECT (SELECT pg_catalog.jsonb_agg(a ORDER BY a) FROM pg_catalog.unnest((da.defaclacl)::text[]) a) AS acl) j
         UNION ALL
         -- extensions in use, with versions
         SELECT 'extension ' || pg_catalog.quote_ident(e.extname),
-               pg_catalog.jsonb_build_object(
-                   'version', e.extversion,
-                   'schema', (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = e.extnamespace))
+               pg_catalog.to_jsonb(j)
           FROM pg_catalog.pg_extension e
+          CROSS JOIN LATERAL (SELECT e.extversion AS version,
+                                     (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = e.extnamespace) AS schema) j
          WHERE e.extname <> 'smig'
            AND (schemas IS NULL OR EXISTS (SELECT FROM ns WHERE ns.oid = e.extnamespace))
     )
