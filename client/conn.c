@@ -186,8 +186,11 @@ conn_open_all(void)
 		dbs[i].conn = conn;
 		dbs[i].label = make_label(conn);
 		PQsetNoticeProcessor(conn, notice_processor, &dbs[i]);
-		/* -v: the server echoes each migration statement as it starts */
-		if (opts.verbose)
+		/*
+		 * -v: the server echoes each migration statement as it starts (a dry
+		 * run lists them from the files instead: its rehearsal runs them too)
+		 */
+		if (opts.verbose && !opts.dry_run)
 			PQclear(PQexec(conn, "SELECT pg_catalog.set_config('smig.print_statements', 'on', false)"));
 		/* the labels of two databases must tell them apart */
 	}

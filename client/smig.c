@@ -585,8 +585,17 @@ print_statements(const LocalMigration *m)
 	sqllex_init_at(&lx, m->up_text + us, ue - us,
 				   sqllex_line_at(m->up_text, m->up_len, us));
 	while (sqllex_next(&lx, &st) == SQLLEX_OK)
-		fprintf(stderr, "%s:%d: %.*s;\n", m->file, st.line,
-				(int) (st.end - st.start), m->up_text + us + st.start);
+	{
+		const char *text = m->up_text + us + st.start;
+		size_t		shown = sqllex_password_prefix(text, st.end - st.start);
+
+		if (shown > 0)
+			fprintf(stderr, "%s:%d: %.*s ... (the rest is not shown: it may hold a password)\n",
+					m->file, st.line, (int) shown, text);
+		else
+			fprintf(stderr, "%s:%d: %.*s;\n", m->file, st.line,
+					(int) (st.end - st.start), text);
+	}
 }
 
 /*
@@ -882,13 +891,10 @@ up_each(const LocalDir *d)
 	char	   *last_id;
 	const char *params[1];
 	bool		ok;
-	int			r;
 
 	if (!begin_all() || (plan = sync_and_plan(db, d)) == NULL)
 		goto fail;
-	if (opts.verbose)
-		for (r = 0; r < PQntuples(plan); r++)
-			print_statements(files_find(d, PQgetvalue(plan, r, 0)));
+	/* -v: the server echoes each statement as it starts (conn.c) */
 	if (interactive() && PQntuples(plan) > 0)
 	{
 		print_plan(db, plan, "apply");
@@ -1043,9 +1049,7 @@ cmd_up(int argc, char **argv)
 	{
 		PGresult   *res;
 
-		if (opts.verbose)
-			for (r = 0; r < PQntuples(plans[i]); r++)
-				print_statements(files_find(&d, PQgetvalue(plans[i], r, 0)));
+		/* -v: the server echoes each statement as it starts (conn.c) */
 		if (opts.to)
 			res = db_exec(&dbs[i], "SELECT version, name, "
 						  "round(extract(epoch FROM duration) * 1000, 1) AS duration_ms "

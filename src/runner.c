@@ -88,65 +88,6 @@ runner_init(void)
 							 NULL, NULL, NULL);
 }
 
-/* Skip blanks and comments of both kinds; returns the next token's start. */
-static const char *
-skip_blanks_and_comments(const char *p)
-{
-	for (;;)
-	{
-		while (isspace((unsigned char) *p))
-			p++;
-		if (p[0] == '-' && p[1] == '-')
-		{
-			while (*p && *p != '\n')
-				p++;
-		}
-		else if (p[0] == '/' && p[1] == '*')
-		{
-			const char *end = strstr(p + 2, "*/");
-
-			p = end ? end + 2 : p + strlen(p);
-		}
-		else
-			return p;
-	}
-}
-
-/* Whether the word at p is word (any case); *next: just after it. */
-static bool
-word_is(const char *p, const char *word, const char **next)
-{
-	size_t		n = strlen(word);
-
-	if (pg_strncasecmp(p, word, n) != 0 || isalnum((unsigned char) p[n]) || p[n] == '_')
-		return false;
-	*next = p + n;
-	return true;
-}
-
-/*
- * Whether a statement may hold a password (CREATE/ALTER ROLE, USER, GROUP,
- * SERVER, USER MAPPING, SUBSCRIPTION): smig.print_statements shows only its
- * first words, so that no password reaches a deploy's output or CI log.
- */
-static bool
-statement_may_hold_password(const char *stmt_text, const char **shown_end)
-{
-	static const char *const objects[] = {"ROLE", "USER", "GROUP", "SERVER",
-	"SUBSCRIPTION"};
-	const char *p = skip_blanks_and_comments(stmt_text);
-	const char *next;
-	int			i;
-
-	if (!word_is(p, "CREATE", &next) && !word_is(p, "ALTER", &next))
-		return false;
-	p = skip_blanks_and_comments(next);
-	for (i = 0; i < (int) lengthof(objects); i++)
-		if (word_is(p, objects[i], shown_end))
-			return true;
-	return false;
-}
-
 bool
 runner_print_statements(void)
 {
@@ -157,11 +98,11 @@ void
 runner_echo_statement(const char *version, const char *name, bool down,
 					  bool repeatable, int line, const char *stmt_text)
 {
-	const char *shown_end;
+	size_t		shown = sqllex_password_prefix(stmt_text, strlen(stmt_text));
 
-	if (statement_may_hold_password(stmt_text, &shown_end))
+	if (shown > 0)
 		stmt_text = psprintf("%.*s ... (the rest is not shown: it may hold a password)",
-							 (int) (shown_end - stmt_text), stmt_text);
+							 (int) shown, stmt_text);
 	if (repeatable)
 		ereport(NOTICE,
 				(errmsg("repeatable migration \"%s\", line %d: %s",

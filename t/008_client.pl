@@ -141,6 +141,7 @@ like($out, qr/applied 001/, 'up again');
 like($err, qr/FROM smig\.upgrade_head\(\)$/m, '-v prints the queries it sends');
 like($err, qr/NOTICE:  migration "001" \("add_users"\), line \d+: CREATE TABLE users \(id int PRIMARY KEY, email text\)/,
      '-v prints each migration statement as it starts, with its line');
+is(scalar(() = $err =~ /CREATE TABLE users/g), 1, 'once: the client does not list it beforehand too');
 ($rc, $out) = smig('-d', 'walk', 'history');
 like($out, qr/^\d+\s+apply\s+001\s+add_users.*\n\d+\s+revert\s+001.*\n\d+\s+apply\s+001/m, 'history lists apply, revert, apply');
 ($rc, $out) = smig('-d', 'walk', 'log');
@@ -412,6 +413,18 @@ is(sql('dryr', $snapshot), $before,
 is(sql('dryr', 'SELECT count(*) FROM acc WHERE id BETWEEN 1 AND 3'), '3', 'and the table\'s rows');
 ($rc, $out) = smig('-d', 'dry', '--dir', $dd, 'up', '--dry-run', '--json');
 ok(defined decode_json($out)->[0]{rehearsal}, 'a dry run in --json has the rehearsal');
+# a dry run with -v lists each statement from the files, a statement that
+# may hold a password only by its first words
+{
+    my $pd = newdir('files_dry_pw');
+    write_file("$pd/1_role.sql", "CREATE TABLE dry_pw (id int);\nCREATE ROLE dry_pw_role PASSWORD 'hunter2';\n");
+    ($rc, $out, $err) = smig('-d', 'dry', '--dir', $pd, 'up', '--dry-run', '-v');
+    is($rc, 0, 'up --dry-run -v exits 0');
+    like($err, qr{^1_role\.sql:1: CREATE TABLE dry_pw \(id int\);\n1_role\.sql:2: CREATE ROLE \.\.\. \(the rest is not shown: it may hold a password\)$}m,
+         '-v in a dry run lists the statements, file and line');
+    unlike($err . $out, qr/hunter2/, 'and never the password');
+    is(sql('dry', q{SELECT count(*) FROM pg_roles WHERE rolname = 'dry_pw_role'}), '0', 'nothing created');
+}
 # a role that may deploy but was not granted rehearse(): the dry run warns
 # and shows the plan without a rehearsal; nothing changes
 sql('dryr', q{CREATE ROLE dry_deployer LOGIN;

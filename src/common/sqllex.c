@@ -456,6 +456,51 @@ track_copy(StmtState *st, int ntokens, const char *w, size_t len)
 	st->copy_dir = dir;
 }
 
+/*
+ * Of a statement that may hold a password (CREATE or ALTER of a ROLE, USER,
+ * USER MAPPING, GROUP, SERVER or SUBSCRIPTION), the length of the part to
+ * show: up to the end of its second word, comments before them included.
+ * 0 for any other statement.  buf holds one statement, as sqllex_next()
+ * returns them.
+ */
+size_t
+sqllex_password_prefix(const char *buf, size_t len)
+{
+	static const char *const objects[] = {"role", "user", "group", "server",
+	"subscription"};
+	SqlLexer	lx;
+	const char *w[2];
+	size_t		l[2];
+	int			n = 0;
+	size_t		i;
+
+	sqllex_init(&lx, buf, len);
+	while (n < 2)
+	{
+		size_t		start;
+		TokKind		kind;
+
+		skip_space(&lx);
+		if (lx.pos >= lx.len)
+			return 0;
+		start = lx.pos;
+		kind = scan_token(&lx);
+		if (kind == TOK_COMMENT)
+			continue;
+		if (kind != TOK_WORD)
+			return 0;
+		w[n] = buf + start;
+		l[n] = lx.pos - start;
+		n++;
+	}
+	if (!word_is(w[0], l[0], "create") && !word_is(w[0], l[0], "alter"))
+		return 0;
+	for (i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
+		if (word_is(w[1], l[1], objects[i]))
+			return (size_t) (w[1] + l[1] - buf);
+	return 0;
+}
+
 /* Kind of a statement whose first two tokens are words w1 and w2 (len 0 if not). */
 static SqlStmtKind
 classify(const char *w1, size_t l1, const char *w2, size_t l2)

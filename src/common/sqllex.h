@@ -98,6 +98,14 @@ extern int	sqllex_line_at(const char *buf, size_t len, size_t pos);
 extern SqlLexStatus sqllex_next(SqlLexer *lx, SqlStmt *out);
 
 /*
+ * A statement that may hold a password (CREATE/ALTER ROLE, USER, USER
+ * MAPPING, GROUP, SERVER, SUBSCRIPTION): the length of its beginning, up to
+ * its second word, which is all that an echo of it may show; 0 for any
+ * other statement.  For smig.print_statements and the client's -v.
+ */
+extern size_t sqllex_password_prefix(const char *buf, size_t len);
+
+/*
  * Directives: lines of the form "-- smig:NAME [ARGUMENT]" in the leading
  * comment block of a script (before its first statement; blank lines and
  * other comments may be mixed in).  Section markers (smig:up, smig:down,

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * fuzz_lexer.c
  *	  libFuzzer harness: the SQL script lexer (sqllex_next,
- *	  sqllex_no_transaction, sqllex_line_at) on arbitrary bytes.
+ *	  sqllex_no_transaction, sqllex_password_prefix, sqllex_line_at) on
+ *	  arbitrary bytes.
  *
  * Checks: statements come in order, inside the buffer, never empty, with
  * line numbers that never go down and equal sqllex_line_at() of their
@@ -43,6 +44,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   st10.kind == st.kind && st10.line == st.line + 9);
 		FUZZ_CHECK(st.kind >= SQL_STMT_PLAIN && st.kind <= SQL_STMT_COPY_STDIO);
 		(void) sqllex_no_transaction(buf + st.start, st.end - st.start);
+		/* what an echo may show of it: a prefix of the statement */
+		FUZZ_CHECK(sqllex_password_prefix(buf + st.start, st.end - st.start) <= st.end - st.start);
 		prev_end = st.end;
 		prev_line = st.line;
 		FUZZ_CHECK(++n <= (int) size);

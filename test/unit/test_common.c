@@ -1089,6 +1089,61 @@ test_checksum_norm(void)
 	check_norm(" \n ", 2, "");
 }
 
+/* sqllex_password_prefix: what an echo of a statement may show */
+static void
+test_password_prefix(void)
+{
+	static const struct
+	{
+		const char *stmt;
+		const char *shown;		/* NULL: all of it */
+	}			cases[] = {
+		{"CREATE ROLE r PASSWORD 'x'", "CREATE ROLE"},
+		{"alter\n  user r PASSWORD 'x'", "alter\n  user"},
+		{"ALTER USER MAPPING FOR r SERVER s OPTIONS (password 'x')", "ALTER USER"},
+		{"create server s foreign data wrapper w options (password 'x')", "create server"},
+		{"CREATE SUBSCRIPTION s CONNECTION 'password=x' PUBLICATION p", "CREATE SUBSCRIPTION"},
+		{"ALTER GROUP g RENAME TO h", "ALTER GROUP"},
+		{"/* a */ ALTER -- b\n ROLE r PASSWORD 'x'", "/* a */ ALTER -- b\n ROLE"},
+		{"CREATE TABLE roles (password text)", NULL},
+		{"ALTER ROLEX", NULL},
+		{"CREATE OR REPLACE FUNCTION role() RETURNS int", NULL},
+		{"DROP ROLE r", NULL},
+		{"SELECT 'CREATE ROLE r PASSWORD x'", NULL},
+		{"CREATE", NULL},
+		{"", NULL},
+	};
+	size_t		i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		size_t		n = sqllex_password_prefix(cases[i].stmt, strlen(cases[i].stmt));
+		char		got[128];
+		char		what[160];
+		char		name[100];
+		size_t		j,
+					k = 0;
+
+		snprintf(got, sizeof(got), "%.*s", (int) n, cases[i].stmt);
+
+		/* the test's name on one line */
+		for (j = 0; cases[i].stmt[j] && k + 2 < sizeof(name); j++)
+		{
+			if (cases[i].stmt[j] == '\n')
+			{
+				name[k++] = '\\';
+				name[k++] = 'n';
+			}
+			else
+				name[k++] = cases[i].stmt[j];
+		}
+		name[k] = '\0';
+		snprintf(what, sizeof(what), "password prefix of \"%s\"", name);
+		check_str(what, n == 0 ? "(all of it)" : got,
+				  cases[i].shown ? cases[i].shown : "(all of it)");
+	}
+}
+
 int
 main(void)
 {
@@ -1106,6 +1161,7 @@ main(void)
 	test_files();
 	test_no_transaction();
 	test_checksum_norm();
+	test_password_prefix();
 	printf("%d passed, %d failed\n", npassed, nfailed);
 	return nfailed ? 1 : 0;
 }
