@@ -88,7 +88,11 @@ runner_init(void)
 							 NULL, NULL, NULL);
 }
 
-/* Skip blanks and comments of both kinds; returns the next token's start. */
+/*
+ * Skip blanks and comments of both kinds as PostgreSQL reads them: a "--"
+ * comment ends at "\n" or "\r", a block comment may nest.  Returns the
+ * next token's start.
+ */
 static const char *
 skip_blanks_and_comments(const char *p)
 {
@@ -98,14 +102,28 @@ skip_blanks_and_comments(const char *p)
 			p++;
 		if (p[0] == '-' && p[1] == '-')
 		{
-			while (*p && *p != '\n')
+			while (*p && *p != '\n' && *p != '\r')
 				p++;
 		}
 		else if (p[0] == '/' && p[1] == '*')
 		{
-			const char *end = strstr(p + 2, "*/");
+			int			depth = 0;
 
-			p = end ? end + 2 : p + strlen(p);
+			do
+			{
+				if (p[0] == '/' && p[1] == '*')
+				{
+					depth++;
+					p += 2;
+				}
+				else if (p[0] == '*' && p[1] == '/')
+				{
+					depth--;
+					p += 2;
+				}
+				else
+					p++;
+			} while (depth > 0 && *p);
 		}
 		else
 			return p;
