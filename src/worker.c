@@ -101,7 +101,8 @@
  * Cancel (or statement_timeout) of the caller terminates the worker
  * (TerminateBackgroundWorker) and waits for it to exit (a cancel that
  * comes with the end of one of the bounded lock waits is not taken for
- * that end: note_sigint, wait_for_worker_lock); a worker that
+ * that end: note_sigint, wait_for_worker_lock); so does the caller's own
+ * exit (pg_terminate_backend: stop_worker_at_exit); a worker that
  * dies (FATAL, SIGTERM, a crash) is reported when it has stopped.  A
  * statement that fails leaves the statements before it done: each
  * committed on its own.
