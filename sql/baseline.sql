@@ -118,6 +118,18 @@ SELECT count(*) AS history_rows, to_regclass('base_full') IS NULL AS not_created
 -- a member of both roles (here the superuser) may
 SELECT version FROM smig.upgrade_head();
 SELECT version, state FROM smig.status();
+-- a pending migration registered by smig 0.1 records no run-as role (NULL):
+-- like one whose role was dropped, only a superuser may baseline past it
+-- (as only a superuser may unregister it)
+GRANT EXECUTE ON FUNCTION smig.baseline(text, text) TO regress_bl_admin;
+SELECT smig.register('3', 'from_0_1', 'SELECT 3;');
+UPDATE smig.migration SET run_as = NULL, registered_by = NULL WHERE version = '3';
+SET ROLE regress_bl_admin;
+SELECT smig.baseline('3');
+RESET ROLE;
+SELECT version, state, run_as FROM smig.status() WHERE version = '3';
+SELECT smig.baseline('3');
+SELECT version, state FROM smig.status() WHERE version = '3';
 DROP TABLE base_full;
 REVOKE CREATE ON SCHEMA public FROM regress_bl_admin;
 DROP OWNED BY regress_bl_admin, regress_bl_dev;

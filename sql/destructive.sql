@@ -148,4 +148,20 @@ DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET smig.destructive', current_d
 SHOW smig.destructive;
 SELECT smig.unregister('9');
 
+-- 10. a RESET ALL in the migration (it resets superuser-only settings too,
+-- for anyone) does not switch off the caller's gate: in a transaction or
+-- in the background worker
+CREATE TABLE ds_reset_one (id int);
+CREATE TABLE ds_reset_two (id int);
+SET smig.destructive = refuse;
+SELECT smig.register('10', 'reset_all', E'RESET ALL;\nDROP TABLE ds_reset_one;');
+SELECT version FROM smig.upgrade_head();
+SELECT smig.unregister('10');
+SELECT smig.register('11', 'reset_all_worker', E'-- smig:no-transaction\nRESET ALL;\nDROP TABLE ds_reset_two;');
+CALL smig.upgrade();
+SELECT smig.unregister('11');
+SELECT to_regclass('ds_reset_one') AS one, to_regclass('ds_reset_two') AS two;
+RESET smig.destructive;
+DROP TABLE ds_reset_one, ds_reset_two;
+
 DROP ROLE ds_deployer;

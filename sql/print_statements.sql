@@ -40,6 +40,14 @@ SELECT smig.register('5.1', 'role',
 SELECT version FROM smig.upgrade_head();
 SELECT version FROM smig.rollback();
 SELECT smig.unregister('5.1');
+-- whatever PostgreSQL reads as a comment before the words: a nested block
+-- comment, a "--" comment ended by a carriage return
+SELECT smig.register('5.11', 'role_comments',
+    E'/* a /* nested */ comment */ CREATE ROLE regress_ps_role PASSWORD ''hunter4'';\nALTER -- ends at a CR\rROLE regress_ps_role PASSWORD ''hunter5'';\nCREATE /* x /* y */ */ USER regress_ps_user PASSWORD ''hunter6'';',
+    E'DROP USER regress_ps_user;\nDROP ROLE regress_ps_role;');
+SELECT version FROM smig.upgrade_head();
+SELECT version FROM smig.rollback();
+SELECT smig.unregister('5.11');
 
 -- a no-transaction migration's statements, from the background worker,
 -- up and down

@@ -830,22 +830,28 @@ check_baseline_skips(const char *version, const char *key,
 			   " WHERE s.state OPERATOR(pg_catalog.=) 'baselined'"
 			   "   AND s.applied_checksum IS NULL"
 			   "   AND s.version_key OPERATOR(pg_catalog.<) $1 COLLATE \"C\""
-			   "   AND s.run_as IS NOT NULL"
 			   " ORDER BY s.version_key COLLATE \"C\""
 			   : "SELECT s.version, s.name, s.run_as FROM smig._state() s"
 			   " WHERE s.state OPERATOR(pg_catalog.=) ANY ('{pending,out-of-order}'::text[])"
 			   "   AND s.version_key OPERATOR(pg_catalog.<=) $1 COLLATE \"C\""
-			   "   AND s.run_as IS NOT NULL"
 			   " ORDER BY s.version_key COLLATE \"C\"",
 			   1, argtypes, values, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		char	   *run_as = spi_text(i, 3);
-		Oid			run_as_oid = get_role_oid(run_as, true);
+		Oid			run_as_oid = run_as ? get_role_oid(run_as, true) : InvalidOid;
 
 		if (OidIsValid(run_as_oid) ? is_member_of_role(caller, run_as_oid)
 			: superuser_arg(caller))
 			continue;
+		if (run_as == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to %s past migration \"%s\" (\"%s\")",
+							baseline_migration ? "apply a baseline migration" : "baseline",
+							spi_text(i, 1), spi_text(i, 2)),
+					 errdetail("It was registered by smig 0.1, which recorded no role to run it as; only a superuser may make it count as applied without running."),
+					 errhint("Register it again (smig.register() or smig.load_dir()) as the role it should run as, or ask a superuser.")));
 		if (baseline_migration)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

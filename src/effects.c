@@ -68,6 +68,13 @@ static const struct config_enum_entry destructive_options[] = {
 
 static int	destructive_mode = DESTRUCTIVE_ALLOW;
 
+/*
+ * smig.destructive as the running migration began (effects_begin): the
+ * gate judges by it, so that a RESET ALL in the migration (which resets
+ * superuser-only settings too, for anyone) cannot turn the gate off.
+ */
+static int	gate_mode = DESTRUCTIVE_ALLOW;
+
 /* the migration running now, or NULL */
 static const RunnerScript *current = NULL;
 static bool rehearsing = false;
@@ -103,6 +110,7 @@ effects_begin(const RunnerScript *script)
 	created_ids = NIL;
 	candidates = NIL;
 	current = script;
+	gate_mode = destructive_mode;
 }
 
 void
@@ -150,7 +158,7 @@ static bool
 gate_judges(void)
 {
 	return current != NULL && current->gate && !current->destructive &&
-		destructive_mode != DESTRUCTIVE_ALLOW;
+		gate_mode != DESTRUCTIVE_ALLOW;
 }
 
 /* Is anything to be recorded for the running migration? */
@@ -271,7 +279,7 @@ effects_finish(bool judge)
 	candidates = NIL;
 	if (!judge || detail.len == 0 || !gate_judges())
 		return;
-	elevel = destructive_mode == DESTRUCTIVE_REFUSE ? ERROR : WARNING;
+	elevel = gate_mode == DESTRUCTIVE_REFUSE ? ERROR : WARNING;
 	if (current->repeatable)
 		ereport(elevel,
 				(errcode(ERRCODE_SMIG_UNDECLARED_DESTRUCTIVE),
@@ -315,7 +323,7 @@ effects_before_statement(Node *stmt)
 
 	if (!IsA(stmt, DropStmt) || drop->removeType != OBJECT_INDEX ||
 		!drop->concurrent || !effects_active() || !gate_judges() ||
-		destructive_mode != DESTRUCTIVE_REFUSE)
+		gate_mode != DESTRUCTIVE_REFUSE)
 		return;
 	foreach(lc, drop->objects)
 	{

@@ -101,7 +101,8 @@
  * Cancel (or statement_timeout) of the caller terminates the worker
  * (TerminateBackgroundWorker) and waits for it to exit (a cancel that
  * comes with the end of one of the bounded lock waits is not taken for
- * that end: note_sigint, wait_for_worker_lock); a worker that
+ * that end: note_sigint, wait_for_worker_lock); so does the caller's own
+ * exit (pg_terminate_backend: stop_worker_at_exit); a worker that
  * dies (FATAL, SIGTERM, a crash) is reported when it has stopped.  A
  * statement that fails leaves the statements before it done: each
  * committed on its own.
@@ -512,6 +513,23 @@ wait_for_worker_lock(const LOCKTAG *tag)
 }
 
 /*
+ * The worker of the procedure running now, stopped if the procedure's
+ * backend exits (pg_terminate_backend: a FATAL error leaves by proc_exit,
+ * not through run_worker's PG_CATCH), so that it does not run the rest of
+ * a migration that no history row will record.
+ */
+static BackgroundWorkerHandle *running_worker = NULL;
+static bool exit_callback_registered = false;
+
+static void
+stop_worker_at_exit(int code, Datum arg)
+{
+	if (running_worker != NULL)
+		TerminateBackgroundWorker(running_worker);
+	running_worker = NULL;
+}
+
+/*
  * Step 2: start the worker and wait for it, holding no snapshot; on
  * cancel, stop it.  s gets the outcome.
  */
@@ -625,6 +643,12 @@ run_worker(Step *s)
 							   max_worker_processes),
 					 errhint("Run it again when fewer background workers run, or raise max_worker_processes (a restart is needed).")));
 		handle = h;
+		if (!exit_callback_registered)
+		{
+			before_shmem_exit(stop_worker_at_exit, (Datum) 0);
+			exit_callback_registered = true;
+		}
+		running_worker = h;
 		mqh = shm_mq_attach((shm_mq *) ((char *) task + mq_offset), seg, handle);
 		(void) WaitForBackgroundWorkerStartup(handle, &pid);
 		for (;;)
@@ -679,6 +703,7 @@ run_worker(Step *s)
 		}
 	}
 	PG_END_TRY();
+	running_worker = NULL;
 	action_end_no_transaction();
 	if (mqh != NULL)
 		shm_mq_detach(mqh);

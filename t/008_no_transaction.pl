@@ -9,6 +9,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('no_transaction');
 $node->init;
@@ -322,6 +323,46 @@ like($err, qr/performsort of worker 1 starting/,
 ($rc, $out, $err) = $node->psql('postgres', q{SET client_min_messages = debug1; CALL smig.upgrade()});
 like($err, qr/building index "p_id2_idx" on table "p" serially/,
     'max_parallel_maintenance_workers = 0: a serial build');
+
+# the caller terminated (pg_terminate_backend: FATAL, no PG_CATCH) stops its
+# worker too: the migration's later statements do not run, unrecorded
+$node->safe_psql('postgres', q{
+    SET client_min_messages = warning;
+    CREATE TABLE after_kill (s text);
+    CREATE TABLE go ();
+    SELECT smig.register('15', 'orphan', E'-- smig:no-transaction\nDO $$ BEGIN WHILE NOT EXISTS (SELECT FROM go) LOOP PERFORM pg_sleep(0.05); END LOOP; END $$;\nINSERT INTO after_kill VALUES (''ran'');');
+});
+$caller = $node->background_psql('postgres', on_error_stop => 0);
+$caller->query_until(qr/started/, q{
+\echo started
+SET application_name = 'smig_doomed_caller';
+CALL smig.upgrade();
+});
+$node->poll_query_until('postgres', q{
+    SELECT count(*) = 1 FROM pg_stat_activity
+     WHERE backend_type = 'smig worker' AND query LIKE 'DO %'})
+  or die 'the worker did not start its loop';
+$node->safe_psql('postgres', q{
+    SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+     WHERE application_name = 'smig_doomed_caller'});
+my $stopped = 0;
+for (1 .. 100)
+{
+    $stopped = $node->safe_psql('postgres', q{
+        SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'smig worker'}) eq 't';
+    last if $stopped;
+    usleep(100_000);
+}
+ok($stopped, 'terminated caller: its worker stops');
+# an orphan that went on would end its loop now, then run the INSERT
+$node->safe_psql('postgres', 'INSERT INTO go DEFAULT VALUES');
+$node->poll_query_until('postgres', q{
+    SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'smig worker'});
+eval { $caller->quit; };
+is($node->safe_psql('postgres', q{SELECT count(*) FROM after_kill}), '0',
+    'terminated caller: the statement after the one running does not run');
+is($node->safe_psql('postgres', q{SELECT state FROM smig.status() WHERE version = '15'}),
+    'pending', 'terminated caller: the migration stays pending');
 
 $node->stop;
 done_testing();

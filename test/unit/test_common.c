@@ -1105,6 +1105,9 @@ test_password_prefix(void)
 		{"CREATE SUBSCRIPTION s CONNECTION 'password=x' PUBLICATION p", "CREATE SUBSCRIPTION"},
 		{"ALTER GROUP g RENAME TO h", "ALTER GROUP"},
 		{"/* a */ ALTER -- b\n ROLE r PASSWORD 'x'", "/* a */ ALTER -- b\n ROLE"},
+		/* comments as the server reads them: nested, and -- ended by CR */
+		{"CREATE /* x /* y */ */ USER u PASSWORD 'x'", "CREATE /* x /* y */ */ USER"},
+		{"ALTER -- c\rROLE r PASSWORD 'x'", "ALTER -- c\rROLE"},
 		{"CREATE TABLE roles (password text)", NULL},
 		{"ALTER ROLEX", NULL},
 		{"CREATE OR REPLACE FUNCTION role() RETURNS int", NULL},
@@ -1129,10 +1132,10 @@ test_password_prefix(void)
 		/* the test's name on one line */
 		for (j = 0; cases[i].stmt[j] && k + 2 < sizeof(name); j++)
 		{
-			if (cases[i].stmt[j] == '\n')
+			if (cases[i].stmt[j] == '\n' || cases[i].stmt[j] == '\r')
 			{
 				name[k++] = '\\';
-				name[k++] = 'n';
+				name[k++] = cases[i].stmt[j] == '\n' ? 'n' : 'r';
 			}
 			else
 				name[k++] = cases[i].stmt[j];
