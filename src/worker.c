@@ -1334,10 +1334,17 @@ smig_worker_main(Datum main_arg)
 	}
 	SetUserIdAndSecContext(task->run_as, SECURITY_LOCAL_USERID_CHANGE);
 
-	version = task->data;
-	name = next_string(version);
-	kind = next_string(name);
-	p = next_string(kind);
+	/*
+	 * What the error context and the audit marker name is copied out of the
+	 * segment: a FATAL (the caller terminating us) runs no PG_CATCH, and
+	 * whatever reports an error on the way out, after the segment is
+	 * unmapped, still finds our callback on the context stack.
+	 */
+	version = MemoryContextStrdup(TopMemoryContext, task->data);
+	name = MemoryContextStrdup(TopMemoryContext, next_string(task->data));
+	kind = MemoryContextStrdup(TopMemoryContext,
+							   next_string(next_string(task->data)));
+	p = next_string(next_string(next_string(task->data)));
 	StartTransactionCommand();
 	set_session("application_name", "smig worker");
 	set_session("search_path", p);
@@ -1373,7 +1380,7 @@ smig_worker_main(Datum main_arg)
 
 		ws.line = atoi(p);
 		p = next_string(p);
-		ws.sql = p;
+		ws.sql = pstrdup(p);	/* in cxt, reset after each statement */
 		task->current = i;
 		runner_set_current(version, ws.sql, ws.line);
 		pgstat_report_activity(STATE_RUNNING, ws.sql);
