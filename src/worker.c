@@ -500,9 +500,22 @@ wait_for_worker_lock(const LOCKTAG *tag)
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
 	CurrentResourceOwner = owner;
-	/* the timer's cancel, and only it: not pending any more */
-	if (poll_expired && !sigint_arrived)
-		QueryCancelPending = false;
+	/*
+	 * The timer's cancel, and only it: not pending any more.  SIGINT is
+	 * held meanwhile, so that one arriving between the test and the
+	 * clearing is not erased (it is delivered after, and pending again).
+	 */
+	{
+		sigset_t	sigint,
+					saved;
+
+		sigemptyset(&sigint);
+		sigaddset(&sigint, SIGINT);
+		sigprocmask(SIG_BLOCK, &sigint, &saved);
+		if (poll_expired && !sigint_arrived)
+			QueryCancelPending = false;
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+	}
 	if (edata == NULL)
 		return granted;
 	if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED || !poll_expired ||
