@@ -844,11 +844,17 @@ check_baseline_skips(const char *version, const char *key,
 		if (OidIsValid(run_as_oid) ? is_member_of_role(caller, run_as_oid)
 			: superuser_arg(caller))
 			continue;
+		if (run_as == NULL && baseline_migration)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to apply baseline migration \"%s\" past migration \"%s\" (\"%s\")",
+							version, spi_text(i, 1), spi_text(i, 2)),
+					 errdetail("It was registered by smig 0.1, which recorded no role to run it as; only a superuser may make it count as applied without running."),
+					 errhint("Register it again (smig.register() or smig.load_dir()) as the role it should run as, or ask a superuser.")));
 		if (run_as == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to %s past migration \"%s\" (\"%s\")",
-							baseline_migration ? "apply a baseline migration" : "baseline",
+					 errmsg("permission denied to baseline past migration \"%s\" (\"%s\")",
 							spi_text(i, 1), spi_text(i, 2)),
 					 errdetail("It was registered by smig 0.1, which recorded no role to run it as; only a superuser may make it count as applied without running."),
 					 errhint("Register it again (smig.register() or smig.load_dir()) as the role it should run as, or ask a superuser.")));
