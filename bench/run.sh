@@ -396,6 +396,21 @@ fi
 
 # the parts measured once
 use_storage "$ONCE"
+# fingerprint_ms DB FILE: the warm fingerprint() time of DB's schema, in
+# the server (mean of 5 after one to warm the caches), as the NOTICE
+# "fingerprint_ms N" written to FILE
+fingerprint_ms() {
+    as_postgres $PSQL -d "$1" -At -c "
+    DO \$\$
+    DECLARE t0 timestamptz;
+    BEGIN
+        PERFORM smig.fingerprint();                        -- warm the caches
+        t0 := clock_timestamp();
+        FOR i IN 1..5 LOOP PERFORM smig.fingerprint(); END LOOP;
+        RAISE NOTICE 'fingerprint_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 5, 1);
+    END \$\$" 2>"$2"
+}
+
 if part 8; then
 echo "== 8. fingerprint of 1,000 tables; rehearse() of $N migrations vs upgrade_head()"
 as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_fp" -c "CREATE DATABASE b_fp" >/dev/null
@@ -407,15 +422,7 @@ as_postgres $PSQL -d b_fp -c 'SET client_min_messages = warning' -c 'CREATE EXTE
             EXECUTE format('CREATE INDEX fp_%s_name ON fp_%s (name)', i, i);
         END LOOP;
     END \$\$" >/dev/null
-as_postgres $PSQL -d b_fp -At -c "
-    DO \$\$
-    DECLARE t0 timestamptz;
-    BEGIN
-        PERFORM smig.fingerprint();                        -- warm the caches
-        t0 := clock_timestamp();
-        FOR i IN 1..5 LOOP PERFORM smig.fingerprint(); END LOOP;
-        RAISE NOTICE 'fingerprint_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 5, 1);
-    END \$\$" 2>"$B/fp_times.txt"
+fingerprint_ms b_fp "$B/fp_times.txt"
 prepare_rh() {   # prepare_rh DB: a fresh database with the migrations registered
     as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
     as_postgres $PSQL -d "$1" -c 'CREATE EXTENSION smig' -c "SELECT smig.load_dir('$B/migrations')" >/dev/null
@@ -447,15 +454,7 @@ cat "$B/fp_profile.txt"
 as_postgres $PSQL -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS b_fp13" -c "CREATE DATABASE b_fp13" >/dev/null
 as_postgres $PSQL -d b_fp13 -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION smig' >/dev/null
 cat "$B/fp_profile/m1000"/*.sql | as_postgres $PSQL -d b_fp13 -1 >/dev/null
-as_postgres $PSQL -d b_fp13 -At -c "
-    DO \$\$
-    DECLARE t0 timestamptz;
-    BEGIN
-        PERFORM smig.fingerprint();                        -- warm the caches
-        t0 := clock_timestamp();
-        FOR i IN 1..5 LOOP PERFORM smig.fingerprint(); END LOOP;
-        RAISE NOTICE 'fingerprint_ms %', round(extract(epoch FROM clock_timestamp() - t0) * 1000 / 5, 1);
-    END \$\$" 2>"$B/fp13_times.txt"
+fingerprint_ms b_fp13 "$B/fp13_times.txt"
 fi
 
 if part 9; then
