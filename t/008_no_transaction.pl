@@ -22,6 +22,15 @@ $node->safe_psql('postgres', q{
     SELECT smig.register('1', 'cic', E'-- smig:no-transaction\nCREATE INDEX CONCURRENTLY t_id_idx ON t (id);');
 });
 
+# Wait until the smig worker of a CALL waits for a lock.
+sub worker_waits_for_a_lock
+{
+    $node->poll_query_until('postgres', q{
+        SELECT count(*) = 1 FROM pg_stat_activity
+         WHERE backend_type = 'smig worker' AND wait_event_type = 'Lock'})
+      or die 'the worker did not start waiting';
+}
+
 my ($rc, $out, $err) = $node->psql('postgres', 'CALL smig.upgrade()');
 isnt($rc, 0, 'no worker slot: the CALL fails');
 like($err, qr/could not start a background worker for migration "1" \("cic"\)/,
@@ -47,10 +56,7 @@ $caller->query_until(qr/started/, q{
 CALL smig.upgrade();
 \echo done
 });
-$node->poll_query_until('postgres', q{
-    SELECT count(*) = 1 FROM pg_stat_activity
-     WHERE backend_type = 'smig worker' AND wait_event_type = 'Lock'})
-  or die 'the worker did not start waiting';
+worker_waits_for_a_lock();
 $node->safe_psql('postgres', q{
     SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'smig worker'});
 $caller->query_until(qr/done/, '');
@@ -266,10 +272,7 @@ SET smig.retry_backoff = '200ms';
 CALL smig.upgrade();
 \echo done
 });
-$node->poll_query_until('postgres', q{
-    SELECT count(*) = 1 FROM pg_stat_activity
-     WHERE backend_type = 'smig worker' AND wait_event_type = 'Lock'})
-  or die 'the worker did not start waiting';
+worker_waits_for_a_lock();
 # the superuser's build: its INVALID index exists while it waits for lock_a
 my $lock_a = $node->background_psql('postgres');
 $lock_a->query_safe('BEGIN; INSERT INTO cc_a VALUES (1)');
