@@ -458,7 +458,8 @@ track_copy(StmtState *st, int ntokens, const char *w, size_t len)
 
 /*
  * Of a statement that may hold a password (CREATE or ALTER of a ROLE, USER,
- * USER MAPPING, GROUP, SERVER or SUBSCRIPTION), the length of the part to
+ * USER MAPPING, GROUP, SERVER or SUBSCRIPTION; ALTER SYSTEM, whose
+ * primary_conninfo may have one), the length of the part to
  * show: up to the end of its second word, comments before them included.
  * 0 for any other statement.  buf holds one statement, as sqllex_next()
  * returns them.
@@ -467,7 +468,7 @@ size_t
 sqllex_password_prefix(const char *buf, size_t len)
 {
 	static const char *const objects[] = {"role", "user", "group", "server",
-	"subscription"};
+	"subscription", "system"};
 	SqlLexer	lx;
 	const char *w[2];
 	size_t		l[2];

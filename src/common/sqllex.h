@@ -99,9 +99,10 @@ extern SqlLexStatus sqllex_next(SqlLexer *lx, SqlStmt *out);
 
 /*
  * A statement that may hold a password (CREATE/ALTER ROLE, USER, USER
- * MAPPING, GROUP, SERVER, SUBSCRIPTION): the length of its beginning, up to
- * its second word, which is all that an echo of it may show; 0 for any
- * other statement.  For smig.print_statements and the client's -v.
+ * MAPPING, GROUP, SERVER, SUBSCRIPTION, ALTER SYSTEM): the length of its
+ * beginning, up to its second word, which is all that an echo of it may
+ * show; 0 for any other statement.  For smig.print_statements and the
+ * client's -v.
  */
 extern size_t sqllex_password_prefix(const char *buf, size_t len);
 

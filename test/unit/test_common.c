@@ -1104,6 +1104,7 @@ test_password_prefix(void)
 		{"create server s foreign data wrapper w options (password 'x')", "create server"},
 		{"CREATE SUBSCRIPTION s CONNECTION 'password=x' PUBLICATION p", "CREATE SUBSCRIPTION"},
 		{"ALTER GROUP g RENAME TO h", "ALTER GROUP"},
+		{"ALTER SYSTEM SET primary_conninfo = 'password=x'", "ALTER SYSTEM"},
 		{"/* a */ ALTER -- b\n ROLE r PASSWORD 'x'", "/* a */ ALTER -- b\n ROLE"},
 		/* comments as the server reads them: nested, and -- ended by CR */
 		{"CREATE /* x /* y */ */ USER u PASSWORD 'x'", "CREATE /* x /* y */ */ USER"},
